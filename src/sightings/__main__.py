@@ -1,0 +1,5 @@
+"""``python -m sightings`` runs the CLI."""
+
+from sightings.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""HTTP API and web UI: one FastAPI app, one router per solution."""

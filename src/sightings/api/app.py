@@ -1,0 +1,74 @@
+"""The FastAPI application: health, OpenAPI docs, home page, and one router per solution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from sightings import __version__
+from sightings.core.config import Settings, get_settings
+from sightings.core.errors import SightingsError
+
+__all__ = ["HealthResponse", "create_app"]
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+class HealthResponse(BaseModel):
+    """Answer of ``GET /health``."""
+
+    status: str = Field(description="'ok' when the service is up")
+    version: str = Field(description="sightings version")
+    models_dir: str = Field(description="models directory in use")
+    models_installed: list[str] = Field(description="names of installed models")
+
+
+class ErrorResponse(BaseModel):
+    """Body of every 4xx/5xx answer raised by the project."""
+
+    error: str = Field(description="one line: what went wrong and where")
+    type: str = Field(description="error class, e.g. InputError")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app (uvicorn calls this as a factory)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="sightings",
+        version=__version__,
+        description="Photos and video → sightings → identities, matches, events, metrics and features.",
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(SightingsError)
+    async def _sightings_error(_: Request, exc: SightingsError) -> JSONResponse:
+        body = ErrorResponse(error=str(exc), type=type(exc).__name__)
+        return JSONResponse(status_code=exc.http_status, content=body.model_dump())
+
+    @app.get("/health", response_model=HealthResponse, tags=["service"])
+    def health() -> HealthResponse:
+        """Liveness and what the service sees (version, models)."""
+        from sightings.models.store import ModelStore
+
+        try:
+            installed = [m.name for m in ModelStore(settings.models_path).list()]
+        except SightingsError:
+            installed = []
+        return HealthResponse(
+            status="ok", version=__version__, models_dir=str(settings.models_path), models_installed=installed
+        )
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request) -> HTMLResponse:
+        sections = [route for route in app.routes if getattr(route, "tags", None)]
+        return TEMPLATES.TemplateResponse(
+            request,
+            "home.html",
+            {"version": __version__, "endpoints": sorted({(r.path, ", ".join(r.tags)) for r in sections})},  # type: ignore[attr-defined]
+        )
+
+    return app

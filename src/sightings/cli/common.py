@@ -1,0 +1,78 @@
+"""What every CLI sub-command shares: consoles, JSON output, progress bars, error handling."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from typer.core import TyperGroup
+
+from sightings.core.errors import SightingsError
+
+__all__ = ["SightingsGroup", "console", "echo_json", "err_console", "new_typer", "track_progress"]
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class SightingsGroup(TyperGroup):
+    """Root command group: turns a :class:`SightingsError` into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer vendors click; its Context is a subclass
+        try:
+            return super().invoke(ctx)
+        except SightingsError as err:
+            typer.echo(f"error: {err}", err=True)
+            ctx.exit(err.exit_code)
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted", err=True)
+            ctx.exit(130)
+
+
+def new_typer(help_text: str, **kwargs: Any) -> typer.Typer:
+    """A sub-command group with the project's defaults (no rich tracebacks, `-h` works)."""
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        **kwargs,
+    )
+
+
+def echo_json(obj: Any) -> None:
+    """Print ``obj`` as JSON on stdout (for ``--json``)."""
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def track_progress(
+    items: Iterable[T], description: str, total: int | None = None, *, quiet: bool = False
+) -> Iterator[T]:
+    """Iterate with a rich progress bar on stderr (hidden with ``quiet`` or when stderr is not a terminal)."""
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet or not err_console.is_terminal,
+        transient=True,
+    )
+    with progress:
+        yield from progress.track(items, total=total, description=description)

@@ -1,0 +1,1 @@
+"""Core of the engine: types, errors, registries and configuration. Imports nothing heavy."""

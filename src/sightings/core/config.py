@@ -1,0 +1,262 @@
+"""Configuration: one validated settings object, and where each value came from.
+
+Precedence, lowest first: defaults → config file (YAML or TOML) → ``SIGHTINGS_*`` environment variables
+(nested with ``__``, e.g. ``SIGHTINGS_SERVER__PORT=9000``) → command-line overrides. The config file is
+``--config PATH``, else ``$SIGHTINGS_CONFIG``, else ``./sightings.yaml`` / ``.yml`` / ``.toml`` if present.
+Every model forbids unknown keys and describes each field; backends are chosen by ``kind`` from their registry.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from sightings.core.errors import ConfigError
+from sightings.core.registry import EXECUTORS, Registry
+
+__all__ = [
+    "BackendChoice",
+    "ExecutorChoice",
+    "MediaSettings",
+    "ServerSettings",
+    "Settings",
+    "find_config_file",
+    "get_settings",
+    "load_settings",
+    "set_config_file",
+]
+
+ENV_PREFIX = "SIGHTINGS_"
+CONFIG_ENV = "SIGHTINGS_CONFIG"
+CONFIG_NAMES = ("sightings.yaml", "sightings.yml", "sightings.toml")
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sightings"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BackendChoice(_Section):
+    """A backend picked by name from its registry, with options passed to its factory."""
+
+    registry: ClassVar[Registry[Any] | None] = None
+
+    kind: str = Field(description="registered backend name")
+    options: dict[str, Any] = Field(default_factory=dict, description="keyword options for the backend's factory")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if cls.registry is not None and value not in cls.registry:
+            raise ValueError(f"unknown {cls.registry.kind} {value!r}; known: {', '.join(cls.registry.names())}")
+        return value
+
+    def create(self) -> Any:
+        """Build the chosen backend."""
+        if self.registry is None:  # pragma: no cover - subclasses set it
+            raise ConfigError("no registry for this backend choice", where=type(self).__name__)
+        return self.registry.create(self.kind, **self.options)
+
+
+class ExecutorChoice(BackendChoice):
+    """How batch work runs: ``inline`` (serial) or ``local`` (process pool)."""
+
+    registry = EXECUTORS
+    kind: str = Field(default="local", description="executor name: inline | local")
+
+
+class MediaSettings(_Section):
+    """Limits and defaults for reading and writing media."""
+
+    max_image_bytes: int = Field(50_000_000, gt=0, description="largest accepted image file, bytes")
+    max_image_pixels: int = Field(80_000_000, gt=0, description="largest accepted image, width × height pixels")
+    max_video_bytes: int = Field(20_000_000_000, gt=0, description="largest accepted video file or upload, bytes")
+    jpeg_quality: int = Field(90, ge=1, le=100, description="JPEG quality of written frames and crops")
+
+
+class ServerSettings(_Section):
+    """The HTTP API and web UI server (`sightings serve`)."""
+
+    host: str = Field("127.0.0.1", description="interface to bind; 127.0.0.1 keeps it local")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port")
+    max_upload_bytes: int = Field(25_000_000, gt=0, description="largest accepted upload, bytes")
+
+
+class Settings(BaseSettings):
+    """Everything configurable, validated. Build it with :func:`load_settings` or :func:`get_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True, validate_default=True
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="where stores, galleries and outputs live")
+    models_dir: Path | None = Field(None, description="local models directory (default: <data_dir>/models)")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="logging level")
+    media: MediaSettings = Field(default_factory=MediaSettings, description="media limits")  # type: ignore[arg-type]
+    server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server")  # type: ignore[arg-type]
+    executor: ExecutorChoice = Field(default_factory=ExecutorChoice, description="batch executor")
+
+    @model_validator(mode="after")
+    def _default_models_dir(self) -> Settings:
+        if self.models_dir is None:
+            object.__setattr__(self, "models_dir", self.data_dir / "models")
+        return self
+
+    @property
+    def models_path(self) -> Path:
+        """``models_dir``, resolved (never ``None`` after validation)."""
+        assert self.models_dir is not None  # set by the validator
+        return self.models_dir
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() merges file, environment and overrides itself (so it can say where each value came from).
+        return (init_settings,)
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file in force: ``explicit``, else ``$SIGHTINGS_CONFIG``, else ./sightings.{yaml,yml,toml}."""
+    if explicit is not None:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return next((Path(n) for n in CONFIG_NAMES if Path(n).is_file()), None)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError("config file not found" if not path.exists() else "not a file", where=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file: {exc}", where=path) from exc
+    if path.suffix.lower() == ".toml":
+        try:
+            data: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML: {exc}", where=path) from exc
+    elif path.suffix.lower() in {".yaml", ".yml"}:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" at line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"invalid YAML{line}: {getattr(exc, 'problem', exc)}", where=path) from exc
+    else:
+        raise ConfigError("config file must end in .yaml, .yml or .toml", where=path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("config file must hold a mapping of settings at the top level", where=path)
+    return data
+
+
+def _dotted_to_nested(flat: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = nested
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def _leaves(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value and key != "options":
+            out.update(_leaves(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
+class LoadedSettings(BaseModel):
+    """Settings plus the source of each value (``default``, the file path, ``env NAME`` or ``cli``)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    settings: Settings
+    sources: dict[str, str]
+    config_file: Path | None
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> LoadedSettings:
+    """Build the settings from all layers; raise :class:`ConfigError` naming the bad value's source."""
+    path = find_config_file(config_file)
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if path is not None:
+        layers.append((str(path), _read_config_file(path)))
+    env = EnvSettingsSource(Settings)()
+    layers.append(("env", env))
+    layers.append(("cli", _dotted_to_nested(overrides or {})))
+
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, data in layers:
+        merged = _merge(merged, data)
+        for leaf in _leaves(data):
+            sources[leaf] = f"env {ENV_PREFIX}{leaf.replace('.', '__').upper()}" if name == "env" else name
+    try:
+        settings = Settings(**merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        origin = next((src for leaf, src in sources.items() if field == leaf or field.startswith(f"{leaf}.")), None)
+        where = f"{origin}: {field}" if origin and origin != "cli" else field
+        if origin == "cli":
+            where = f"--set {field}"
+        extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise ConfigError(f"{err['msg']}{extra}", where=where) from None
+    full = _leaves(settings.model_dump(mode="json"))
+    return LoadedSettings(settings=settings, sources={k: sources.get(k, "default") for k in full}, config_file=path)
+
+
+_CONFIG_FILE: str | None = None
+
+
+def set_config_file(path: str | os.PathLike[str] | None) -> None:
+    """Use ``path`` as the config file for :func:`get_settings` (the CLI's ``--config``)."""
+    global _CONFIG_FILE  # noqa: PLW0603 - one process-wide choice, set once by the CLI
+    _CONFIG_FILE = None if path is None else str(path)
+    get_settings.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; call ``get_settings.cache_clear()`` after changing the environment)."""
+    return load_settings(_CONFIG_FILE).settings

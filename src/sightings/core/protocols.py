@@ -1,0 +1,136 @@
+"""The interface of each swappable backend kind. Every registered backend implements one of these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from sightings.core.types import Box, Detection, Frame
+
+__all__ = [
+    "Detector",
+    "Embedder",
+    "Executor",
+    "MetadataStore",
+    "OcrEngine",
+    "SearchHit",
+    "TextLine",
+    "TrackedDetection",
+    "Tracker",
+    "VectorStore",
+    "Warehouse",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """One line of text read from an image."""
+
+    text: str
+    box: Box
+    score: float
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedDetection:
+    """A detection assigned to a track id by a tracker."""
+
+    track_id: int
+    detection: Detection
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One nearest-neighbour result: an id and its distance (smaller is closer)."""
+
+    id: str
+    distance: float
+    metadata: Mapping[str, Any]
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Finds objects in frames."""
+
+    labels: Sequence[str]
+
+    def detect(self, frames: Sequence[Frame]) -> list[list[Detection]]: ...
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """Links detections over frames into tracks."""
+
+    def update(self, frame: Frame, detections: Sequence[Detection]) -> list[TrackedDetection]: ...
+
+    def reset(self) -> None: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns image crops into fixed-size vectors."""
+
+    dim: int
+
+    def embed(self, images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]: ...
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    """Reads text lines from an image."""
+
+    def read(self, image: npt.NDArray[np.uint8], languages: Sequence[str] = ("eng",)) -> list[TextLine]: ...
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Stores vectors with metadata; answers top-k nearest neighbours with an optional metadata filter."""
+
+    def upsert(
+        self, ids: Sequence[str], vectors: npt.NDArray[np.float32], metadata: Sequence[Mapping[str, Any]] | None = None
+    ) -> None: ...
+
+    def search(
+        self, vector: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
+    ) -> list[SearchHit]: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def count(self) -> int: ...
+
+
+@runtime_checkable
+class MetadataStore(Protocol):
+    """Records about sightings and identities, keyed by id."""
+
+    def put(self, record_id: str, record: Mapping[str, Any]) -> None: ...
+
+    def get(self, record_id: str) -> Mapping[str, Any]: ...
+
+    def find(self, **equals: Any) -> list[Mapping[str, Any]]: ...
+
+
+@runtime_checkable
+class Warehouse(Protocol):
+    """An analytics store: append rows to tables, read them back with SQL."""
+
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int: ...
+
+    def query(self, sql: str) -> list[dict[str, Any]]: ...
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs a function over items, possibly in parallel; results come back in input order."""
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,140 @@
+"""Lazy registries of swappable backends, one per backend kind.
+
+A registry maps a name to ``"module.path:factory"``; the module is imported on first use only, so
+``import sightings`` pulls in no heavy backend. An unknown name gives a :class:`ConfigError` that
+lists the known ones; a backend whose optional dependency is missing gives a
+:class:`BackendUnavailableError` with an install hint.
+
+    from sightings.core.registry import EXECUTORS
+    executor = EXECUTORS.create("local", workers=2)
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sightings.core.errors import BackendUnavailableError, ConfigError
+
+__all__ = [
+    "DETECTORS",
+    "EMBEDDERS",
+    "EXECUTORS",
+    "METADATA_STORES",
+    "OCR_ENGINES",
+    "REGISTRIES",
+    "TRACKERS",
+    "VECTOR_STORES",
+    "WAREHOUSES",
+    "Registry",
+    "RegistryEntry",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEntry:
+    """One backend: where its factory lives, what it is, and which extra installs it."""
+
+    name: str
+    target: str
+    description: str = ""
+    extra: str | None = None
+
+
+class Registry(Generic[T]):
+    """Name → backend factory, resolved lazily."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, RegistryEntry] = {}
+        self._resolved: dict[str, Callable[..., T]] = {}
+
+    def register(self, name: str, target: str, *, description: str = "", extra: str | None = None) -> None:
+        """Register ``target`` (``"module:attr"``) under ``name``; names are unique per registry."""
+        if ":" not in target:
+            raise ConfigError(f"target must look like 'module:attr', got {target!r}", where=f"{self.kind}.{name}")
+        if name in self._entries:
+            raise ConfigError(f"{self.kind} backend {name!r} is registered twice", where=f"{self.kind}.{name}")
+        self._entries[name] = RegistryEntry(name, target, description, extra)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def entries(self) -> list[RegistryEntry]:
+        return [self._entries[n] for n in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def check(self, name: str) -> RegistryEntry:
+        """The entry for ``name``, or a :class:`ConfigError` listing the known names."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            known = ", ".join(self.names()) or "none"
+            raise ConfigError(f"unknown {self.kind} {name!r}; known: {known}", where=f"{self.kind}.kind") from None
+
+    def resolve(self, name: str) -> Callable[..., T]:
+        """Import and return the factory registered as ``name``."""
+        if name in self._resolved:
+            return self._resolved[name]
+        entry = self.check(name)
+        module_name, _, attr = entry.target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            hint = f"pip install 'sightings[{entry.extra}]'" if entry.extra else None
+            raise BackendUnavailableError(
+                f"{self.kind} {name!r} needs a package that is not installed ({exc.name or exc})",
+                where=f"{self.kind}.{name}",
+                hint=hint,
+            ) from exc
+        try:
+            factory: Callable[..., T] = getattr(module, attr)
+        except AttributeError:
+            raise ConfigError(f"{entry.target} does not exist", where=f"{self.kind}.{name}") from None
+        self._resolved[name] = factory
+        return factory
+
+    def create(self, name: str, /, **options: Any) -> T:
+        """Build the backend ``name`` with ``options`` (unknown options give a ConfigError)."""
+        factory = self.resolve(name)
+        try:
+            return factory(**options)
+        except TypeError as exc:
+            raise ConfigError(
+                f"bad options {sorted(options)} for {self.kind} {name!r}: {exc}", where=self.kind
+            ) from exc
+
+
+DETECTORS: Registry[Any] = Registry("detector")
+TRACKERS: Registry[Any] = Registry("tracker")
+EMBEDDERS: Registry[Any] = Registry("embedder")
+OCR_ENGINES: Registry[Any] = Registry("ocr")
+VECTOR_STORES: Registry[Any] = Registry("vector_store")
+METADATA_STORES: Registry[Any] = Registry("metadata_store")
+WAREHOUSES: Registry[Any] = Registry("warehouse")
+EXECUTORS: Registry[Any] = Registry("executor")
+
+REGISTRIES: dict[str, Registry[Any]] = {
+    r.kind: r
+    for r in (DETECTORS, TRACKERS, EMBEDDERS, OCR_ENGINES, VECTOR_STORES, METADATA_STORES, WAREHOUSES, EXECUTORS)
+}
+
+_FAKES = "sightings.testing.fakes"
+DETECTORS.register("fake", f"{_FAKES}:FakeDetector", description="scripted detections, for tests")
+TRACKERS.register("fake", f"{_FAKES}:FakeTracker", description="greedy IoU association, for tests")
+EMBEDDERS.register("fake", f"{_FAKES}:FakeEmbedder", description="tiny-thumbnail vector, for tests")
+OCR_ENGINES.register("fake", f"{_FAKES}:FakeOcr", description="returns preset text, for tests")
+VECTOR_STORES.register("fake", f"{_FAKES}:FakeVectorStore", description="in-memory exact search, for tests")
+METADATA_STORES.register("fake", f"{_FAKES}:FakeMetadataStore", description="in-memory dict, for tests")
+WAREHOUSES.register("fake", f"{_FAKES}:FakeWarehouse", description="in-memory tables, for tests")
+EXECUTORS.register("inline", "sightings.runner.executors:InlineExecutor", description="one task at a time")
+EXECUTORS.register("local", "sightings.runner.executors:LocalPoolExecutor", description="local process pool")

@@ -1,0 +1,1 @@
+"""Running work over many inputs: executors (and later manifests, retries, resume)."""

@@ -1,0 +1,70 @@
+"""Factories for generated test media (no test depends on ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def make_frame(i: int, width: int = 320, height: int = 240) -> np.ndarray:
+    """A deterministic RGB frame that changes with ``i`` (moving gradient + a moving square)."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    img = np.empty((height, width, 3), np.uint8)
+    img[..., 0] = (xx + i * 4) % 256
+    img[..., 1] = (yy + i * 2) % 256
+    img[..., 2] = 64
+    s = max(8, min(width, height) // 6)
+    x0 = (i * 5) % max(1, width - s)
+    y0 = (i * 3) % max(1, height - s)
+    img[y0 : y0 + s, x0 : x0 + s] = (255, 255, 255)
+    return img
+
+
+def make_video(
+    path: Path,
+    *,
+    seconds: float = 4.0,
+    fps: int = 25,
+    width: int = 320,
+    height: int = 240,
+    gop: int | None = 50,
+    codec: str = "libx264",
+    bframes: int | None = None,
+) -> Path:
+    """Encode a small synthetic video with PyAV (its wheels bundle FFmpeg + x264)."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width = width
+        stream.height = height
+        stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+        opts: dict[str, str] = {}
+        if codec == "libx264":
+            opts = {"preset": "veryfast"}
+            if gop is not None:
+                opts.update({"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"})
+            if bframes is not None:
+                opts["bf"] = str(bframes)
+        stream.options = opts
+        for i in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(make_frame(i, width, height), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def make_image(path: Path, *, width: int = 64, height: int = 48, fmt: str | None = None, seed: int = 0) -> Path:
+    """Save a random-pattern RGB image (format from the suffix unless ``fmt`` is given)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 256, size=(height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+    arr = np.kron(arr, np.ones((8, 8, 1), np.uint8))[:height, :width]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path, format=fmt)
+    return path

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+
+from sightings.core.errors import BackendUnavailableError, ConfigError
+from sightings.core.registry import EXECUTORS, REGISTRIES, Registry
+
+
+def test_every_backend_kind_has_a_registry_with_a_fake_or_inline() -> None:
+    assert set(REGISTRIES) == {
+        "detector", "tracker", "embedder", "ocr", "vector_store", "metadata_store", "warehouse", "executor",
+    }  # fmt: skip
+    for kind, registry in REGISTRIES.items():
+        assert "fake" in registry or kind == "executor"
+    assert {"inline", "local"} <= set(EXECUTORS.names())
+
+
+def test_unknown_name_lists_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown executor 'ray'; known: inline, local"):
+        EXECUTORS.create("ray")
+
+
+def test_lazy_resolution_and_missing_dependency_hint() -> None:
+    reg: Registry[object] = Registry("thing")
+    reg.register("json", "json:JSONDecoder")
+    reg.register("missing", "no_such_module_xyz:Thing", extra="vision")
+    assert reg.names() == ["json", "missing"]
+    assert reg.create("json").__class__.__name__ == "JSONDecoder"
+    with pytest.raises(BackendUnavailableError, match=r"sightings\[vision\]"):
+        reg.create("missing")
+    with pytest.raises(ConfigError, match="registered twice"):
+        reg.register("json", "json:JSONEncoder")
+    with pytest.raises(ConfigError, match="module:attr"):
+        reg.register("bad", "json.JSONEncoder")
+
+
+def test_bad_options_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="bad options"):
+        EXECUTORS.create("inline", workers=3)
+    with pytest.raises(ConfigError, match="workers must be >= 1"):
+        EXECUTORS.create("local", workers=0)
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+@pytest.mark.parametrize("name", ["inline", "local"])
+def test_executors_keep_order(name: str) -> None:
+    ex = EXECUTORS.create(name, **({"workers": 2} if name == "local" else {}))
+    try:
+        assert list(ex.map(_square, range(7))) == [0, 1, 4, 9, 16, 25, 36]
+    finally:
+        ex.close()
