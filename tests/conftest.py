@@ -9,20 +9,16 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_data_dir() -> Path:
-    """``$SIGHTINGS_SHARED_DATA`` or ../shared/data beside the repository."""
-    return Path(os.environ.get("SIGHTINGS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-
 
 @pytest.fixture
 def shared_data() -> Path:
-    """The shared evaluation data folder; skips the test when it is absent (a user's fresh clone)."""
+    """The evaluation data folder (see ``sightings.evaluate.datasets``); skips when absent (a fresh clone)."""
+    from sightings.evaluate.datasets import shared_data_candidates, shared_data_dir
+
     path = shared_data_dir()
-    if not path.is_dir():
-        pytest.skip(f"needs shared evaluation data at {path} (absent on a fresh clone)")
+    if path is None:
+        tried = ", ".join(str(p) for p in shared_data_candidates())
+        pytest.skip(f"needs the shared evaluation data (absent on a fresh clone; looked in {tried})")
     return path
 
 

@@ -68,3 +68,41 @@ def make_image(path: Path, *, width: int = 64, height: int = 48, fmt: str | None
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(arr).save(path, format=fmt)
     return path
+
+
+def make_audio(path: Path, *, seconds: float = 1.0, rate: int = 8000) -> Path:
+    """An audio-only file (a 440 Hz tone; WAV for a .wav suffix) — media with no video stream."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = round(seconds * rate)
+    tone = (np.sin(2 * np.pi * 440 * np.arange(n) / rate) * 12000).astype(np.int16)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for start in range(0, n, 1024):
+            frame = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="s16", layout="mono")
+            frame.sample_rate = rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def make_unknown_codec_video(path: Path, *, seconds: float = 1.0) -> Path:
+    """An AVI whose video FourCC (``ZZZZ``) no FFmpeg decoder claims: a valid container, an unsupported codec."""
+    make_video(path, seconds=seconds, codec="mjpeg")
+    data = bytearray(path.read_bytes())
+    head = bytes(data[:8192])
+    assert head.count(b"MJPG") >= 1, "expected the MJPG FourCC in the AVI header"
+    data[:8192] = head.replace(b"MJPG", b"ZZZZ")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def truncate_copy(src: Path, dst: Path, fraction: float = 0.5) -> Path:
+    """Copy the first ``fraction`` of ``src``'s bytes to ``dst`` (a file cut short, as by a failed download)."""
+    data = src.read_bytes()
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(data[: int(len(data) * fraction)])
+    return dst

@@ -28,6 +28,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "find_config_file",
+    "get_loaded_settings",
     "get_settings",
     "load_settings",
     "set_config_file",
@@ -247,16 +248,25 @@ def load_settings(
 
 
 _CONFIG_FILE: str | None = None
+_OVERRIDES: dict[str, Any] = {}
 
 
-def set_config_file(path: str | os.PathLike[str] | None) -> None:
-    """Use ``path`` as the config file for :func:`get_settings` (the CLI's ``--config``)."""
-    global _CONFIG_FILE  # noqa: PLW0603 - one process-wide choice, set once by the CLI
+def set_config_file(path: str | os.PathLike[str] | None, overrides: Mapping[str, Any] | None = None) -> None:
+    """Use ``path`` and dotted ``overrides`` for :func:`get_settings` (the CLI's ``--config`` and ``--set``)."""
+    global _CONFIG_FILE, _OVERRIDES  # noqa: PLW0603 - one process-wide choice, set once by the CLI
     _CONFIG_FILE = None if path is None else str(path)
+    _OVERRIDES = dict(overrides or {})
     get_settings.cache_clear()
+    get_loaded_settings.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def get_loaded_settings() -> LoadedSettings:
+    """The process-wide settings with their sources (cached)."""
+    return load_settings(_CONFIG_FILE, _OVERRIDES)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (cached; call ``get_settings.cache_clear()`` after changing the environment)."""
-    return load_settings(_CONFIG_FILE).settings
+    """The process-wide settings (cached; call ``set_config_file`` or ``get_settings.cache_clear()`` to reload)."""
+    return get_loaded_settings().settings

@@ -1,0 +1,143 @@
+"""The ``sightings`` command: ``sightings <noun> <verb>``; each group lives in its own module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from sightings import __version__
+from sightings.cli.common import SightingsGroup, echo_json
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="sightings",
+    cls=SightingsGroup,
+    help="Turn photos and video into sightings: who or what was seen, where, when, and how sure we are.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sightings {__version__}")
+        raise typer.Exit()
+
+
+def _parse_sets(values: list[str]) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        out[key.strip()] = yaml.safe_load(raw) if raw else ""
+    return out
+
+
+@app.callback()
+def _root(
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Config file (YAML or TOML). Default: $SIGHTINGS_CONFIG or ./sightings.yaml."
+    ),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Override one setting, e.g. --set server.port=9000 (repeatable; beats file and env)."
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    from sightings.core import config as cfg
+
+    cfg.set_config_file(config, _parse_sets(set_))
+
+
+config_app = typer.Typer(help="Show and check the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Print the effective configuration and where each value came from (default, file, env, --set)."""
+    from sightings.core.config import get_loaded_settings
+
+    loaded = get_loaded_settings()
+    values = _flat(loaded.settings.model_dump(mode="json"))
+    if json_out:
+        echo_json(
+            {
+                "config_file": loaded.config_file,
+                "values": {k: {"value": v, "source": loaded.sources.get(k, "default")} for k, v in values.items()},
+            }
+        )
+        return
+    from rich.table import Table
+
+    from sightings.cli.common import console
+
+    table = Table(title=f"sightings config (file: {loaded.config_file or 'none'})")
+    for col in ("setting", "value", "source"):
+        table.add_column(col)
+    for key, value in values.items():
+        table.add_row(key, str(value), loaded.sources.get(key, "default"))
+    console.print(table)
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value and key != "options":
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate the configuration; exit non-zero with one line naming the bad value."""
+    from sightings.core.config import get_loaded_settings
+
+    loaded = get_loaded_settings()
+    typer.echo(f"ok: configuration is valid (file: {loaded.config_file or 'none'})")
+
+
+@app.command("serve")
+def serve(
+    host: str | None = typer.Option(None, help="Interface to bind (default: server.host, 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="TCP port (default: server.port, 8000)."),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+) -> None:
+    """Start the HTTP API and web UI (FastAPI + uvicorn). OpenAPI docs at /docs, health at /health."""
+    import uvicorn
+
+    from sightings.core.config import get_settings
+
+    settings = get_settings()
+    bind_host = host or settings.server.host
+    bind_port = port or settings.server.port
+    typer.echo(f"sightings {__version__}: serving on http://{bind_host}:{bind_port} (docs at /docs)", err=True)
+    uvicorn.run("sightings.api.app:create_app", factory=True, host=bind_host, port=bind_port, reload=reload)
+
+
+def _add_groups() -> None:
+    from sightings.cli import eval as eval_cli
+    from sightings.cli import media, models
+    from sightings.cli.media_dedup import dedup
+
+    media.app.command("dedup")(dedup)
+    app.add_typer(media.app, name="media")
+    app.add_typer(models.app, name="models")
+    app.add_typer(eval_cli.app, name="eval")
+
+
+_add_groups()
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

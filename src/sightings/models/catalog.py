@@ -1,0 +1,365 @@
+"""The models that work offline: where each file sits inside a registry package, and its pinned sha256.
+
+Every default model comes out of a package on npm or PyPI (no model hub is needed):
+
+- ``ssd-mobilenetv2-oidv4`` from npm ``@mediapipe/objectron@0.4.1675468480``, packed with its labelmap into
+  ``objectron_solution_packed_assets.data``; the byte range of each file is read from the Emscripten loader
+  ``objectron_solution_packed_assets_loader.js`` beside it at install time.
+- the MediaPipe face detection (short and full range), selfie segmentation and pose detection TFLite models
+  from the PyPI wheel ``mediapipe==0.10.21`` (members under ``mediapipe/modules/``; every platform's wheel
+  holds the same files).
+
+Input and decoding parameters follow the MediaPipe graphs these models were published with; the anchor
+counts below equal each model's output rows (checked with ``ai-edge-litert``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sightings.core.errors import NotFoundError
+from sightings.models.store import (
+    ModelFormat,
+    ModelInput,
+    ModelTask,
+    SsdAnchors,
+    SsdBoxDecoding,
+    SsdDecoding,
+)
+
+__all__ = [
+    "CATALOG",
+    "MEDIAPIPE_WHEEL",
+    "OBJECTRON_NPM",
+    "ArchiveMember",
+    "CatalogEntry",
+    "CatalogFile",
+    "Package",
+    "PackedAsset",
+    "catalog_entry",
+    "catalog_names",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """A pinned package on a public registry."""
+
+    ecosystem: Literal["npm", "pypi"]
+    name: str
+    version: str
+
+    @property
+    def id(self) -> str:
+        """``npm:<name>@<version>`` or ``pypi:<name>==<version>`` (the key of ``package_files``)."""
+        return f"{self.ecosystem}:{self.requirement}"
+
+    @property
+    def requirement(self) -> str:
+        """What ``npm pack`` / ``pip download`` is given."""
+        return f"{self.name}@{self.version}" if self.ecosystem == "npm" else f"{self.name}=={self.version}"
+
+    @property
+    def file_pattern(self) -> str:
+        """Glob matching this package's file in a cache folder (``npm pack`` tarball or any wheel)."""
+        if self.ecosystem == "npm":
+            return f"{self.name.lstrip('@').replace('/', '-')}-{self.version}.tgz"
+        return f"{self.name.replace('-', '_')}-{self.version}-*.whl"
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveMember:
+    """A file stored as-is in a package archive (a wheel member, or an npm tarball member)."""
+
+    member: str
+
+    def describe(self) -> str:
+        """Source fragment for the manifest: the member path."""
+        return self.member
+
+
+@dataclass(frozen=True, slots=True)
+class PackedAsset:
+    """A file inside an Emscripten ``--preload-file`` bundle: a ``.data`` blob plus a loader JS giving offsets."""
+
+    data_member: str
+    loader_member: str
+    filename: str
+
+    def describe(self, start: int, end: int) -> str:
+        """Source fragment for the manifest: ``<data file>[start:end]``."""
+        return f"{self.data_member.rsplit('/', 1)[-1]}[{start}:{end}]"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogFile:
+    """One file of a catalog model: its name in the model folder, pinned checksum and size, and location."""
+
+    file: str
+    sha256: str
+    size_bytes: int
+    location: ArchiveMember | PackedAsset
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """A model that ``sightings models install`` can set up offline from a registry package."""
+
+    name: str
+    task: ModelTask
+    format: ModelFormat
+    package: Package
+    model: CatalogFile
+    input: ModelInput
+    output: str
+    licence: str
+    summary: str
+    labels: CatalogFile | None = None
+    decoding: SsdDecoding | None = None
+    notes: str | None = None
+
+
+OBJECTRON_NPM = Package("npm", "@mediapipe/objectron", "0.4.1675468480")
+MEDIAPIPE_WHEEL = Package("pypi", "mediapipe", "0.10.21")
+
+_OBJECTRON_DATA = "package/objectron_solution_packed_assets.data"
+_OBJECTRON_LOADER = "package/objectron_solution_packed_assets_loader.js"
+
+_FACE_POSE_NOTES = (
+    "Outputs are raw: decode boxes and keypoints with the SSD anchors in `decoding` (coordinates are in input "
+    "pixels divided by the *_scale values, relative to each anchor centre), apply a sigmoid to the clipped scores, "
+    "then weighted NMS (MediaPipe) or plain NMS. Input is letterboxed (aspect kept, zero border): undo the padding "
+    "when mapping boxes back to the image."
+)
+
+_SSD_OIDV4 = CatalogEntry(
+    name="ssd-mobilenetv2-oidv4",
+    task="detect",
+    format="tflite",
+    package=OBJECTRON_NPM,
+    model=CatalogFile(
+        file="object_detection_ssd_mobilenetv2_oidv4_fp16.tflite",
+        sha256="d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6",
+        size_bytes=9_987_728,
+        location=PackedAsset(
+            _OBJECTRON_DATA,
+            _OBJECTRON_LOADER,
+            "/third_party/mediapipe/modules/objectron/object_detection_ssd_mobilenetv2_oidv4_fp16.tflite",
+        ),
+    ),
+    labels=CatalogFile(
+        file="object_detection_oidv4_labelmap.txt",
+        sha256="c148336a65f673013609a923fdcbdeec0f49df935045029c3746a3828a0e80e0",
+        size_bytes=184,
+        location=PackedAsset(_OBJECTRON_DATA, _OBJECTRON_LOADER, "/object_detection_oidv4_labelmap.txt"),
+    ),
+    input=ModelInput(width=300, height=300, channels=3, colour_order="RGB", normalisation="[-1,1]", resize="stretch"),
+    output=(
+        "raw SSD boxes + class scores: box_encodings [1,1917,4] (ty, tx, th, tw) and "
+        "class_predictions [1,1917,24] (logits; column 0 is background '???')"
+    ),
+    decoding=SsdDecoding(
+        anchors=SsdAnchors(
+            num_layers=6,
+            min_scale=0.2,
+            max_scale=0.95,
+            input_size_width=300,
+            input_size_height=300,
+            strides=(16, 32, 64, 128, 256, 512),
+            aspect_ratios=(1.0, 2.0, 0.5, 3.0, 0.3333),
+            reduce_boxes_in_lowest_layer=True,
+            num_anchors=1917,
+        ),
+        boxes=SsdBoxDecoding(
+            num_classes=24,
+            num_coords=4,
+            coord_order="yxhw",
+            x_scale=10.0,
+            y_scale=10.0,
+            w_scale=5.0,
+            h_scale=5.0,
+            apply_exponential_on_box_size=True,
+            sigmoid_score=True,
+            min_score_thresh=0.5,
+            background_class=0,
+        ),
+    ),
+    licence="Apache-2.0",
+    summary="SSD-MobileNetV2 trained on OpenImages v4 (23 classes incl. Person, Cat, Dog, Car)",
+    notes=(
+        "Anchors: 6 layers, scales 0.2→0.95, strides 16..512, aspect ratios 1, 2, 0.5, 3, 1/3 (+ interpolated), "
+        "lowest layer 3 boxes; box coder scales y=x=10, h=w=5; sigmoid scores; then NMS. "
+        "Person scores are modest (0.3-0.55): tune the threshold per class on dev data."
+    ),
+)
+
+
+def _wheel_model(
+    *,
+    name: str,
+    task: ModelTask,
+    member: str,
+    sha256: str,
+    size_bytes: int,
+    input: ModelInput,
+    output: str,
+    summary: str,
+    decoding: SsdDecoding | None = None,
+    notes: str | None = None,
+) -> CatalogEntry:
+    return CatalogEntry(
+        name=name,
+        task=task,
+        format="tflite",
+        package=MEDIAPIPE_WHEEL,
+        model=CatalogFile(member.rsplit("/", 1)[-1], sha256, size_bytes, ArchiveMember(member)),
+        input=input,
+        output=output,
+        licence="Apache-2.0",
+        summary=summary,
+        decoding=decoding,
+        notes=notes,
+    )
+
+
+def _blaze_boxes(size: int, num_keypoints: int, min_score: float) -> SsdBoxDecoding:
+    return SsdBoxDecoding(
+        num_classes=1,
+        num_coords=4 + 2 * num_keypoints,
+        coord_order="xywh",
+        x_scale=float(size),
+        y_scale=float(size),
+        w_scale=float(size),
+        h_scale=float(size),
+        apply_exponential_on_box_size=False,
+        num_keypoints=num_keypoints,
+        keypoint_coord_offset=4,
+        num_values_per_keypoint=2,
+        sigmoid_score=True,
+        score_clipping_thresh=100.0,
+        min_score_thresh=min_score,
+        background_class=None,
+    )
+
+
+def _letterbox(size: int, normalisation: str = "[-1,1]") -> ModelInput:
+    return ModelInput(
+        width=size, height=size, channels=3, colour_order="RGB", normalisation=normalisation, resize="letterbox"
+    )
+
+
+_FACE_SHORT = _wheel_model(
+    name="face-detection-short-range",
+    task="face-detect",
+    member="mediapipe/modules/face_detection/face_detection_short_range.tflite",
+    sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+    size_bytes=229_714,
+    input=_letterbox(128),
+    output="regressors [1,896,16] (box x, y, w, h + 6 keypoints x, y) and classificators [1,896,1] (logits)",
+    summary="BlazeFace short range: faces within ~2 m of the camera (selfie-style)",
+    decoding=SsdDecoding(
+        anchors=SsdAnchors(
+            num_layers=4,
+            min_scale=0.1484375,
+            max_scale=0.75,
+            input_size_width=128,
+            input_size_height=128,
+            strides=(8, 16, 16, 16),
+            aspect_ratios=(1.0,),
+            fixed_anchor_size=True,
+            interpolated_scale_aspect_ratio=1.0,
+            num_anchors=896,
+        ),
+        boxes=_blaze_boxes(128, 6, 0.5),
+    ),
+    notes="Keypoints: right eye, left eye, nose tip, mouth centre, right ear tragion, left ear tragion. "
+    + _FACE_POSE_NOTES,
+)
+
+_FACE_FULL = _wheel_model(
+    name="face-detection-full-range",
+    task="face-detect",
+    member="mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
+    sha256="2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+    size_bytes=676_746,
+    input=_letterbox(192),
+    output="[1,2304,16] boxes (x, y, w, h + 6 keypoints x, y) and [1,2304,1] scores (logits)",
+    summary="BlazeFace full range (sparse): faces up to ~5 m away",
+    decoding=SsdDecoding(
+        anchors=SsdAnchors(
+            num_layers=1,
+            min_scale=0.1484375,
+            max_scale=0.75,
+            input_size_width=192,
+            input_size_height=192,
+            strides=(4,),
+            aspect_ratios=(1.0,),
+            fixed_anchor_size=True,
+            interpolated_scale_aspect_ratio=0.0,
+            num_anchors=2304,
+        ),
+        boxes=_blaze_boxes(192, 6, 0.6),
+    ),
+    notes="The wheel ships the sparse variant only (face_detection_full_range_sparse.tflite). " + _FACE_POSE_NOTES,
+)
+
+_SELFIE = _wheel_model(
+    name="selfie-segmentation",
+    task="segment",
+    member="mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+    sha256="9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+    size_bytes=249_505,
+    input=ModelInput(width=256, height=256, channels=3, colour_order="RGB", normalisation="[0,1]", resize="stretch"),
+    output="person mask [1,256,256,1], float in [0,1] (probability of person per pixel)",
+    summary="MediaPipe selfie segmentation (general, 256×256): person vs background mask",
+    notes="Resize the mask back to the image size; threshold around 0.5, or use it as a soft alpha.",
+)
+
+_POSE = _wheel_model(
+    name="pose-detection",
+    task="pose",
+    member="mediapipe/modules/pose_detection/pose_detection.tflite",
+    sha256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+    size_bytes=2_959_046,
+    input=_letterbox(224),
+    output="[1,2254,12] boxes (x, y, w, h + 4 keypoints x, y) and [1,2254,1] scores (logits)",
+    summary="BlazePose detector: one box per person plus hip centre / scale / shoulder keypoints",
+    decoding=SsdDecoding(
+        anchors=SsdAnchors(
+            num_layers=5,
+            min_scale=0.1484375,
+            max_scale=0.75,
+            input_size_width=224,
+            input_size_height=224,
+            strides=(8, 16, 32, 32, 32),
+            aspect_ratios=(1.0,),
+            fixed_anchor_size=True,
+            interpolated_scale_aspect_ratio=1.0,
+            num_anchors=2254,
+        ),
+        boxes=_blaze_boxes(224, 4, 0.5),
+    ),
+    notes="Keypoints: mid-hip centre, point encoding full-body size and rotation, mid-shoulder centre, point "
+    "encoding upper-body size and rotation. " + _FACE_POSE_NOTES,
+)
+
+CATALOG: dict[str, CatalogEntry] = {e.name: e for e in (_SSD_OIDV4, _FACE_SHORT, _FACE_FULL, _SELFIE, _POSE)}
+"""The offline default models, by name (``sightings models install`` installs all of them)."""
+
+
+def catalog_names() -> list[str]:
+    """Names of the models ``sightings models install`` knows."""
+    return list(CATALOG)
+
+
+def catalog_entry(name: str) -> CatalogEntry:
+    """The catalog entry of ``name``; :class:`NotFoundError` listing the known names otherwise."""
+    try:
+        return CATALOG[name]
+    except KeyError:
+        raise NotFoundError(
+            f"no offline model called {name!r} (known: {', '.join(CATALOG)})",
+            where=name,
+            hint="use `sightings models import FILE --name ...` for other models",
+        ) from None
