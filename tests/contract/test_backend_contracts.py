@@ -28,7 +28,7 @@ def _frame(i: int) -> Frame:
     return Frame(REF, i, i / 25, np.full((48, 64, 3), i % 255, np.uint8))
 
 
-@pytest.mark.parametrize("name", ["fake"])
+@pytest.mark.parametrize("name", ["fake", "hog"])
 def test_detector_contract(name: str) -> None:
     options = {"script": {1: [(1, 2, 10, 20, "cat", 0.9)]}} if name == "fake" else {}
     det = DETECTORS.create(name, **options)
@@ -39,7 +39,7 @@ def test_detector_contract(name: str) -> None:
         assert all(isinstance(d, Detection) and d.frame == frame_index and d.label in det.labels for d in dets)
 
 
-@pytest.mark.parametrize("name", ["fake"])
+@pytest.mark.parametrize("name", ["fake", "bytetrack", "botsort"])
 def test_tracker_contract(name: str) -> None:
     trk = TRACKERS.create(name)
     assert isinstance(trk, protocols.Tracker)

@@ -17,7 +17,7 @@ runner = CliRunner()
 def test_help_lists_the_groups() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for group in ("media", "models", "config", "serve"):
+    for group in ("media", "models", "config", "serve", "eval", "track"):
         assert group in result.output
 
 

@@ -13,6 +13,7 @@ from sightings.vision.detect.postprocess import (
     SsdAnchorOptions,
     batched_nms,
     box_iou,
+    clip_boxes,
     decode_ssd_boxes,
     letterbox,
     letterbox_params,
@@ -168,6 +169,30 @@ def test_ssd_anchor_count_for_shared_stride_layers() -> None:
     anchors = ssd_anchors(face)
     assert anchors.shape == (896, 4)
     assert (anchors[:, 2:] == 1.0).all()
+    # BlazePose detector (2254) and BlazeFace full range (one layer, no interpolated anchor: 2304)
+    pose = SsdAnchorOptions(
+        input_width=224,
+        input_height=224,
+        num_layers=5,
+        min_scale=0.1484375,
+        max_scale=0.75,
+        strides=(8, 16, 32, 32, 32),
+        aspect_ratios=(1.0,),
+        reduce_boxes_in_lowest_layer=False,
+        fixed_anchor_size=True,
+    )
+    assert len(ssd_anchors(pose)) == 28 * 28 * 2 + 14 * 14 * 2 + 7 * 7 * 6 == 2254
+    full = SsdAnchorOptions(
+        input_width=192,
+        input_height=192,
+        num_layers=1,
+        strides=(4,),
+        aspect_ratios=(1.0,),
+        reduce_boxes_in_lowest_layer=False,
+        interpolated_scale_aspect_ratio=0.0,
+        fixed_anchor_size=True,
+    )
+    assert len(ssd_anchors(full)) == 2304
     with pytest.raises(ConfigError):
         SsdAnchorOptions(num_layers=2, strides=(8,))
 
@@ -195,3 +220,10 @@ def test_sigmoid_is_stable() -> None:
     out = sigmoid([-1000.0, -2.0, 0.0, 2.0, 1000.0])
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, [0.0, 1 / (1 + math.e**2), 0.5, 1 / (1 + math.e**-2), 1.0], atol=1e-6)
+
+
+def test_clip_boxes_in_place() -> None:
+    boxes = np.array([[-5, -1, 30, 50], [10, 10, 20, 20]], np.float32)
+    out = clip_boxes(boxes, 25, 40)
+    assert out is boxes
+    np.testing.assert_allclose(boxes, [[0, 0, 25, 40], [10, 10, 20, 20]])

@@ -128,8 +128,10 @@ def _add_groups() -> None:
     from sightings.cli import eval as eval_cli
     from sightings.cli import media, models
     from sightings.cli.media_dedup import dedup
+    from sightings.cli.track import track
 
     media.app.command("dedup")(dedup)
+    app.command("track")(track)
     app.add_typer(media.app, name="media")
     app.add_typer(models.app, name="models")
     app.add_typer(eval_cli.app, name="eval")

@@ -138,3 +138,38 @@ METADATA_STORES.register("fake", f"{_FAKES}:FakeMetadataStore", description="in-
 WAREHOUSES.register("fake", f"{_FAKES}:FakeWarehouse", description="in-memory tables, for tests")
 EXECUTORS.register("inline", "sightings.runner.executors:InlineExecutor", description="one task at a time")
 EXECUTORS.register("local", "sightings.runner.executors:LocalPoolExecutor", description="local process pool")
+
+_DETECT = "sightings.vision.detect"
+DETECTORS.register(
+    "ssd-oidv4",
+    f"{_DETECT}.ssd:SsdDetector",
+    description="SSD-MobileNetV2 OpenImages-v4 TFLite (person/cat/dog + 20 classes); offline default",
+    extra="vision",
+)
+DETECTORS.register(
+    "yolo-onnx",
+    f"{_DETECT}.yolo_onnx:YoloOnnxDetector",
+    description="Ultralytics-style YOLO ONNX export from the models dir (onnxruntime; CUDA when available)",
+    extra="vision",
+)
+DETECTORS.register(
+    "hog", f"{_DETECT}.opencv_builtin:HogPeopleDetector", description="OpenCV HOG people (fallback)", extra="vision"
+)
+DETECTORS.register(
+    "haar-catface",
+    f"{_DETECT}.opencv_builtin:HaarCatFaceDetector",
+    description="OpenCV Haar frontal cat-face cascade (fallback)",
+    extra="vision",
+)
+TRACKERS.register(
+    "bytetrack",
+    "sightings.vision.track.bytetrack:ByteTrackTracker",
+    description="ByteTrack (roboflow trackers), lost-track buffer in seconds",
+    extra="vision",
+)
+TRACKERS.register(
+    "botsort",
+    "sightings.vision.track.botsort:BotSortTracker",
+    description="BoT-SORT (roboflow trackers) + HSV colour-histogram appearance gate",
+    extra="vision",
+)

@@ -343,7 +343,10 @@ class YoloOnnxDetector:
         if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3):
             raise InputError(f"expected a uint8 RGB array (height, width, 3), got {getattr(image, 'shape', None)}")
         canvas, lb = letterbox(image, self.input_hw[1], self.input_hw[0], pad_value=114)
-        x = (canvas.transpose(2, 0, 1).astype(np.float32) * np.float32(1.0 / 255.0)).astype(self._input_dtype)
+        x = np.empty((3, *self.input_hw), dtype=np.float32)
+        np.multiply(canvas.transpose(2, 0, 1), np.float32(1.0 / 255.0), out=x, casting="unsafe")
+        if self._input_dtype is not np.float32:
+            return x.astype(self._input_dtype), lb
         return x, lb
 
     def decode(

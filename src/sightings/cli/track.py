@@ -1,0 +1,141 @@
+"""``sightings track VIDEO``: detect + track objects over sampled frames; MOT text + Parquet (+ preview).
+
+Registered on the root app as ``app.command("track")(track)``. Errors are :class:`SightingsError`s (the root
+group prints one line and exits with their code); bad flag combinations are typer ``BadParameter`` (exit 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from sightings.cli.common import console, echo_json, track_progress
+from sightings.core.types import Frame
+
+__all__ = ["track", "write_tracks_parquet"]
+
+
+def write_tracks_parquet(path: Path, columns: dict[str, list[Any]]) -> Path:
+    """Write track rows as Parquet through a temporary file and an atomic rename."""
+    from sightings.core.errors import BackendUnavailableError
+
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "writing Parquet needs pyarrow", where=path, hint="pip install 'sightings[vision]'"
+        ) from exc
+    schema = pa.schema(
+        [
+            ("frame", pa.int64()),
+            ("index", pa.int64()),
+            ("t_s", pa.float64()),
+            ("track_id", pa.int64()),
+            ("label", pa.string()),
+            ("score", pa.float32()),
+            ("x1", pa.float32()),
+            ("y1", pa.float32()),
+            ("x2", pa.float32()),
+            ("y2", pa.float32()),
+        ]
+    )
+    table = pa.Table.from_pydict(columns, schema=schema)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        pq.write_table(table, tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def track(
+    video: Path = typer.Argument(..., metavar="VIDEO", help="Video file to track objects in."),
+    *,
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder for tracks.txt (MOT) and tracks.parquet."),
+    fps: float | None = typer.Option(None, "--fps", help="Analysis frames per second, e.g. 1 (default: every frame)."),
+    stride: int | None = typer.Option(None, "--stride", help="Analyse every N-th frame (N >= 1)."),
+    detector: str = typer.Option("ssd-oidv4", "--detector", help="Detector registry name."),
+    tracker: str = typer.Option("bytetrack", "--tracker", help="Tracker registry name (bytetrack, botsort, ...)."),
+    classes: str | None = typer.Option(None, "--classes", help="Comma-separated labels to keep, e.g. person,cat."),
+    threshold: float | None = typer.Option(
+        None, "--threshold", min=0.0, max=1.0, help="Detector score threshold (default: the detector's own)."
+    ),
+    preview: Path | None = typer.Option(
+        None, "--preview", help="Also draw boxes + ids into an .mp4, or a .png of the busiest frame."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary line."),
+) -> None:
+    """Detect and track objects in VIDEO; write OUT/tracks.txt (MOT: frame,id,x,y,w,h,score) and tracks.parquet."""
+    if fps is not None and stride is not None:
+        raise typer.BadParameter("give at most one of --fps or --stride", param_hint="'--fps' / '--stride'")
+    if fps is not None and not fps > 0:
+        raise typer.BadParameter(f"must be > 0, got {fps}", param_hint="'--fps'")
+    if stride is not None and stride < 1:
+        raise typer.BadParameter(f"must be >= 1, got {stride}", param_hint="'--stride'")
+    if preview is not None and preview.suffix.lower() not in (".mp4", ".png"):
+        raise typer.BadParameter("must end in .mp4 or .png", param_hint="'--preview'")
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter("exists and is not a folder", param_hint="'--out'")
+    wanted = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+
+    from sightings.core.registry import DETECTORS, TRACKERS
+    from sightings.evaluate.mot_io import write_mot
+    from sightings.vision.draw import PreviewWriter
+    from sightings.vision.pipeline import track_video
+
+    DETECTORS.check(detector)  # unknown names fail before the video is opened
+    TRACKERS.check(tracker)
+
+    def show(frames: Iterator[Frame], total: int | None) -> Iterable[Frame]:
+        return track_progress(frames, f"tracking {video.name}", total, quiet=quiet)
+
+    writer: PreviewWriter | None = None
+    if preview is not None:
+        from sightings.media.probe import probe
+
+        native = probe(video).fps
+        rate = fps if fps is not None else native / (stride or 1)
+        writer = PreviewWriter(preview, fps=rate)
+    try:
+        result = track_video(
+            video,
+            detector=detector,
+            tracker=tracker,
+            fps=fps,
+            stride=stride,
+            classes=wanted,
+            threshold=threshold,
+            progress=show,
+            on_frame=writer.add if writer is not None else None,
+        )
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    preview_path = writer.close() if writer is not None else None
+
+    out.mkdir(parents=True, exist_ok=True)
+    mot_path = write_mot(out / "tracks.txt", result.to_mot())
+    parquet_path = write_tracks_parquet(out / "tracks.parquet", result.to_columns())
+    summary: dict[str, Any] = {
+        "video": str(video),
+        "detector": detector,
+        "tracker": tracker,
+        **result.summary(),
+        "mot": str(mot_path),
+        "parquet": str(parquet_path),
+        "preview": None if preview_path is None else str(preview_path),
+    }
+    if json_out:
+        echo_json(summary)
+    elif not quiet:
+        console.print(
+            f"{summary['tracks']} tracks, {summary['boxes']} boxes over {summary['frames']} frames "
+            f"({summary['frames_per_s']} frames/s) → {out}"
+        )

@@ -1,0 +1,119 @@
+"""Preview rendering of tracks: boxes + ids drawn with Pillow, written as an MP4 (PyAV) or a PNG.
+
+    preview = PreviewWriter("preview.mp4", fps=5)      # or "preview.png": the frame with most boxes
+    track_video(..., on_frame=preview.add)
+    preview.close()
+
+Drawing lives here, never inside trackers. Colours are fixed per track id.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sightings.core.errors import InputError
+from sightings.core.protocols import TrackedDetection
+from sightings.core.types import Frame
+
+__all__ = ["PreviewWriter", "draw_tracks", "track_colour"]
+
+_PALETTE = (
+    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
+    (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255),
+)  # fmt: skip
+
+
+def track_colour(track_id: int) -> tuple[int, int, int]:
+    """A stable RGB colour for a track id."""
+    return _PALETTE[track_id % len(_PALETTE)]
+
+
+def draw_tracks(image: npt.NDArray[np.uint8], tracked: Sequence[TrackedDetection]) -> npt.NDArray[np.uint8]:
+    """A copy of the RGB ``image`` with each box outlined and labelled ``#id label``."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.fromarray(np.ascontiguousarray(image))
+    draw = ImageDraw.Draw(canvas)
+    width = max(1, round(min(canvas.size) / 240))
+    for td in tracked:
+        box = td.detection.box
+        colour = track_colour(td.track_id)
+        draw.rectangle(box.xyxy, outline=colour, width=width)
+        text = f"#{td.track_id} {td.detection.label}"
+        tx, ty = box.x1, max(0.0, box.y1 - 11)
+        left, top, right, bottom = draw.textbbox((tx, ty), text)
+        draw.rectangle((left - 1, top - 1, right + 1, bottom + 1), fill=colour)
+        draw.text((tx, ty), text, fill=(0, 0, 0))
+    return np.asarray(canvas, dtype=np.uint8)
+
+
+class PreviewWriter:
+    """Collects drawn frames into ``path``: ``.mp4`` (H.264 via PyAV) or ``.png`` (the frame with most boxes)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, fps: float = 5.0) -> None:
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in (".mp4", ".png"):
+            raise InputError("preview must end in .mp4 or .png", where=self.path)
+        self.kind = suffix[1:]
+        self.fps = max(1, round(fps))
+        self._container: Any = None
+        self._stream: Any = None
+        self._tmp = self.path.with_name(f".{self.path.name}.partial{self.path.suffix}")
+        self._best: tuple[int, npt.NDArray[np.uint8]] | None = None
+        self.frames = 0
+
+    def add(self, frame: Frame, tracked: Sequence[TrackedDetection]) -> None:
+        """Draw ``tracked`` on ``frame`` and add it to the preview."""
+        self.frames += 1
+        if self.kind == "png":
+            if self._best is None or len(tracked) > self._best[0]:
+                self._best = (len(tracked), draw_tracks(frame.image, tracked))
+            return
+        import av
+
+        image = draw_tracks(frame.image, tracked)
+        h, w = image.shape[0] - image.shape[0] % 2, image.shape[1] - image.shape[1] % 2
+        image = np.ascontiguousarray(image[:h, :w])
+        if self._container is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._container = av.open(str(self._tmp), "w", format="mp4")
+            self._stream = self._container.add_stream("libx264", rate=self.fps)
+            self._stream.width, self._stream.height = w, h
+            self._stream.pix_fmt = "yuv420p"
+            self._stream.options = {"preset": "veryfast", "crf": "28"}
+        for packet in self._stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+            self._container.mux(packet)
+
+    def close(self) -> Path | None:
+        """Finish the file (atomically renamed into place); None when no frame was added."""
+        if self.kind == "png":
+            if self._best is None:
+                return None
+            from PIL import Image
+
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(self._best[1]).save(self._tmp, format="PNG")
+            self._tmp.replace(self.path)
+            return self.path
+        if self._container is None:
+            return None
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        self._container = None
+        self._tmp.replace(self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop a partial preview (on error)."""
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+        self._tmp.unlink(missing_ok=True)

@@ -1,0 +1,237 @@
+"""Detect + track over the sampled frames of a video → tracks.
+
+    result = track_video("cam.mp4", detector="ssd-oidv4", tracker="bytetrack", fps=1)
+    result.tracks            # core Track objects (id, detections in frame order)
+    result.to_mot()          # MotData: frame = presentation index + 1, for write_mot / evaluate_tracking
+
+Frames come from :func:`sightings.media.sample.sample_frames` (decoding only what the chosen frames need), are
+detected in small batches and fed to the tracker in presentation order. Detector and tracker are objects or
+registry names (with ``detector_options`` / ``tracker_options``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sightings.core.errors import ConfigError
+from sightings.core.protocols import Detector, TrackedDetection, Tracker
+from sightings.core.registry import DETECTORS, TRACKERS
+from sightings.core.types import Detection, Frame, MediaRef, Track
+
+__all__ = ["FrameCallback", "TrackResult", "TrackRow", "create_detector", "create_tracker", "track_video"]
+
+FrameCallback = Callable[[Frame, Sequence[TrackedDetection]], None]
+"""Called after each frame with its tracked detections (e.g. to draw a preview)."""
+
+DEFAULT_DETECTOR = "ssd-oidv4"
+DEFAULT_TRACKER = "bytetrack"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRow:
+    """One tracked box in one frame (``frame`` is the presentation index, 0-based; ``t_s`` seconds)."""
+
+    frame: int
+    t_s: float
+    track_id: int
+    label: str
+    score: float
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrackResult:
+    """What :func:`track_video` found, and how long it took."""
+
+    tracks: tuple[Track, ...]
+    rows: tuple[TrackRow, ...]
+    frames: int
+    """frames processed (sampled)"""
+    seconds: float
+    """wall time of the whole run"""
+    detect_s: float = 0.0
+    track_s: float = 0.0
+    media: MediaRef | None = None
+    frame_indices: tuple[int, ...] = field(default=(), repr=False)
+    """presentation indices of the processed frames"""
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def to_mot(self) -> Any:
+        """Rows as :class:`~sightings.evaluate.mot_io.MotData` (frame = index + 1, x, y, w, h, score)."""
+        from sightings.evaluate.mot_io import MotData
+
+        return MotData.from_rows(
+            [(r.frame + 1, r.track_id, r.x1, r.y1, r.x2 - r.x1, r.y2 - r.y1, r.score) for r in self.rows]
+        )
+
+    def to_columns(self) -> dict[str, list[Any]]:
+        """Rows as columns (``frame`` 1-based like the MOT file, ``index`` 0-based) for Arrow/Parquet or pandas."""
+        cols: dict[str, list[Any]] = {
+            k: [] for k in ("frame", "index", "t_s", "track_id", "label", "score", "x1", "y1", "x2", "y2")
+        }
+        for r in self.rows:
+            cols["frame"].append(r.frame + 1)
+            cols["index"].append(r.frame)
+            cols["t_s"].append(r.t_s)
+            cols["track_id"].append(r.track_id)
+            cols["label"].append(r.label)
+            cols["score"].append(r.score)
+            cols["x1"].append(r.x1)
+            cols["y1"].append(r.y1)
+            cols["x2"].append(r.x2)
+            cols["y2"].append(r.y2)
+        return cols
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready summary (counts and timings)."""
+        return {
+            "frames": self.frames,
+            "tracks": len(self.tracks),
+            "boxes": len(self.rows),
+            "labels": sorted({r.label for r in self.rows}),
+            "seconds": round(self.seconds, 3),
+            "detect_s": round(self.detect_s, 3),
+            "track_s": round(self.track_s, 3),
+            "frames_per_s": round(self.frames_per_s, 2),
+        }
+
+
+def _accepts(factory: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def create_detector(
+    detector: str | Detector,
+    *,
+    options: Mapping[str, Any] | None = None,
+    classes: Sequence[str] | None = None,
+    threshold: float | None = None,
+) -> Detector:
+    """A detector object, or one built from the registry (``classes``/``threshold`` passed where accepted)."""
+    if not isinstance(detector, str):
+        return detector
+    factory = DETECTORS.resolve(detector)  # ConfigError for an unknown name
+    opts = dict(options or {})
+    if classes and "classes" not in opts and _accepts(factory, "classes"):
+        opts["classes"] = list(classes)
+    if threshold is not None and "score_threshold" not in opts:
+        if not _accepts(factory, "score_threshold"):
+            raise ConfigError(f"detector {detector!r} takes no score threshold", where="detector.threshold")
+        opts["score_threshold"] = threshold
+    created: Detector = DETECTORS.create(detector, **opts)
+    return created
+
+
+def create_tracker(tracker: str | Tracker, *, options: Mapping[str, Any] | None = None) -> Tracker:
+    """A tracker object, or one built from the registry."""
+    if not isinstance(tracker, str):
+        return tracker
+    created: Tracker = TRACKERS.create(tracker, **dict(options or {}))
+    return created
+
+
+def _normalise_label(label: str) -> str:
+    return "_".join(label.strip().lower().replace("_", " ").split())
+
+
+def _batches(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
+    batch: list[Frame] = []
+    for f in frames:
+        batch.append(f)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def track_video(
+    path: str | os.PathLike[str],
+    *,
+    detector: str | Detector = DEFAULT_DETECTOR,
+    tracker: str | Tracker = DEFAULT_TRACKER,
+    fps: float | None = None,
+    stride: int | None = None,
+    classes: Sequence[str] | None = None,
+    threshold: float | None = None,
+    detector_options: Mapping[str, Any] | None = None,
+    tracker_options: Mapping[str, Any] | None = None,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+    progress: Callable[[Iterator[Frame], int | None], Iterable[Frame]] | None = None,
+    on_frame: FrameCallback | None = None,
+    batch_size: int = 4,
+) -> TrackResult:
+    """Detect and track objects in the video at ``path``, sampling ``fps`` frames/s or every ``stride``-th frame.
+
+    Neither ``fps`` nor ``stride`` means every frame. ``classes`` keeps only those labels (case-insensitive,
+    ``"Person"`` = ``"person"``). ``progress`` wraps the frame iterator for display (it gets the expected frame
+    count, or None). Raises :class:`ConfigError` for an unknown detector/tracker name, :class:`InputError` /
+    :class:`MediaError` for bad options or an unreadable video.
+    """
+    from sightings.media.probe import probe
+    from sightings.media.sample import expected_sample_count, sample_frames
+
+    if fps is None and stride is None:
+        stride = 1
+    wanted = {_normalise_label(c) for c in classes} if classes else None
+    det = create_detector(detector, options=detector_options, classes=classes, threshold=threshold)
+    trk = create_tracker(tracker, options=tracker_options)
+    trk.reset()
+    info = probe(path)  # NotFoundError / MediaError before any model work
+    total = expected_sample_count(info, fps=fps, stride=stride, start_s=start_s, end_s=end_s)
+    frames: Iterable[Frame] = sample_frames(path, fps=fps, stride=stride, start_s=start_s, end_s=end_s)
+    if progress is not None:
+        frames = progress(iter(frames), total)
+
+    started = time.perf_counter()
+    detect_s = track_s = 0.0
+    rows: list[TrackRow] = []
+    per_track: dict[int, list[Detection]] = {}
+    indices: list[int] = []
+    media: MediaRef | None = None
+    for batch in _batches(frames, max(1, batch_size)):
+        t0 = time.perf_counter()
+        found = det.detect(batch)
+        t1 = time.perf_counter()
+        detect_s += t1 - t0
+        for frame, all_dets in zip(batch, found, strict=True):
+            media = media or frame.media
+            indices.append(frame.index)
+            dets = all_dets if wanted is None else [d for d in all_dets if _normalise_label(d.label) in wanted]
+            t2 = time.perf_counter()
+            tracked = trk.update(frame, dets)
+            track_s += time.perf_counter() - t2
+            for td in tracked:
+                d = td.detection
+                rows.append(TrackRow(frame.index, frame.t_s, td.track_id, d.label, d.score, *d.box.xyxy))
+                per_track.setdefault(td.track_id, []).append(d)
+            if on_frame is not None:
+                on_frame(frame, tracked)
+    seconds = time.perf_counter() - started
+    tracks = tuple(Track(tid, tuple(ds)) for tid, ds in sorted(per_track.items()))
+    return TrackResult(
+        tracks=tracks,
+        rows=tuple(rows),
+        frames=len(indices),
+        seconds=seconds,
+        detect_s=detect_s,
+        track_s=track_s,
+        media=media,
+        frame_indices=tuple(indices),
+    )

@@ -1,0 +1,118 @@
+"""Trackers on scripted detections and a generated video: stable ids across strides, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from factories import make_video
+from sightings.core.errors import ConfigError, InputError, MediaError
+from sightings.core.protocols import Tracker
+from sightings.core.registry import TRACKERS, RegistryEntry
+from sightings.core.types import Box, Detection, Frame, MediaKind, MediaRef
+from sightings.testing.fakes import FakeDetector
+
+pytest.importorskip("trackers")
+
+from sightings.vision.pipeline import track_video
+from sightings.vision.track.botsort import BotSortTracker, hsv_embedding
+from sightings.vision.track.bytetrack import ByteTrackTracker
+
+TRACKER_CLASSES = {"bytetrack": ByteTrackTracker, "botsort": BotSortTracker}
+
+
+@pytest.fixture(autouse=True)
+def _registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register our trackers in case core/registry.py does not (yet)."""
+    for name, cls in TRACKER_CLASSES.items():
+        if name not in TRACKERS:
+            entry = RegistryEntry(name, f"{cls.__module__}:{cls.__name__}", "", "vision")
+            monkeypatch.setitem(TRACKERS._entries, name, entry)
+
+
+def _square(i: int, width: int = 320, height: int = 240) -> tuple[float, float, float, float, str, float]:
+    """The white square tests.factories.make_frame draws in frame i."""
+    s = max(8, min(width, height) // 6)
+    x0, y0 = (i * 5) % max(1, width - s), (i * 3) % max(1, height - s)
+    return (x0, y0, x0 + s, y0 + s, "person", 0.9)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_video(tmp_path_factory.mktemp("v") / "square.mp4", seconds=2.0, gop=10)
+
+
+@pytest.mark.parametrize("name", sorted(TRACKER_CLASSES))
+@pytest.mark.parametrize("stride", [1, 5])
+def test_one_stable_id_for_the_moving_square(video: Path, name: str, stride: int) -> None:
+    detector = FakeDetector({i: [_square(i)] for i in range(50)})
+    result = track_video(video, detector=detector, tracker=name, stride=stride)
+    assert result.frames == len(range(0, 50, stride))
+    assert len(result.tracks) == 1, [len(t) for t in result.tracks]
+    assert len(result.tracks[0]) == result.frames
+    mot = result.to_mot()
+    assert mot.frame.min() == 1 and set(mot.id.tolist()) == {result.tracks[0].id}
+
+
+@pytest.mark.parametrize("cls", [ByteTrackTracker, BotSortTracker])
+def test_track_survives_a_gap_shorter_than_the_buffer_in_seconds(cls: type) -> None:
+    ref = MediaRef("synthetic", MediaKind.VIDEO, fps=25.0)
+    trk: Tracker = cls(lost_track_buffer_s=2.0)
+    ids = []
+    # 1 analysis fps (every 25th frame); the object is missed at t = 2 s and found again at 3 s
+    for k, t in enumerate([0, 1, 3, 4]):
+        frame = Frame(ref, t * 25, float(t), np.zeros((240, 320, 3), np.uint8))
+        box = Box(10 + 4 * t, 50, 50 + 4 * t, 130)
+        out = trk.update(frame, [Detection(frame.index, box, "person", 0.9)])
+        assert len(out) == 1, k
+        ids.append(out[0].track_id)
+    assert len(set(ids)) == 1
+
+
+def test_labels_are_tracked_apart() -> None:
+    ref = MediaRef("synthetic", MediaKind.VIDEO, fps=25.0)
+    trk = ByteTrackTracker()
+    for i in range(3):
+        frame = Frame(ref, i, i / 25, np.zeros((64, 64, 3), np.uint8))
+        dets = [Detection(i, Box(5, 5, 30, 30), "person", 0.9), Detection(i, Box(5, 5, 30, 30), "cat", 0.9)]
+        out = trk.update(frame, dets)
+        assert sorted(t.detection.label for t in out) == ["cat", "person"]
+        assert len({t.track_id for t in out}) == 2
+
+
+def test_appearance_gate_keeps_crossing_colours_apart() -> None:
+    img = np.zeros((100, 200, 3), np.uint8)
+    img[:, :100] = (200, 30, 30)
+    img[:, 100:] = (30, 30, 200)
+    red, blue = hsv_embedding(img, (10, 10, 60, 90)), hsv_embedding(img, (120, 10, 170, 90))
+    assert float(red @ red) == pytest.approx(1.0, abs=1e-5)
+    assert float(red @ blue) < 0.3
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"lost_track_buffer_s": -1}, "lost_track_buffer_s"),
+        ({"minimum_iou_threshold": 1.5}, "minimum_iou_threshold"),
+        ({"frame_rate": 0}, "frame_rate"),
+        ({"minimum_consecutive_frames": 0}, "minimum_consecutive_frames"),
+    ],
+)
+def test_bad_options_are_config_errors(options: dict[str, float], field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        ByteTrackTracker(**options)  # type: ignore[arg-type]
+
+
+def test_unknown_names_and_bad_video(video: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown tracker 'nope'"):
+        track_video(video, detector=FakeDetector(), tracker="nope")
+    with pytest.raises(ConfigError, match="unknown detector 'nope'"):
+        track_video(video, detector="nope", tracker="bytetrack")
+    bad = tmp_path / "corrupt.mp4"
+    bad.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(MediaError):
+        track_video(bad, detector=FakeDetector(), tracker="bytetrack")
+    with pytest.raises(InputError):
+        track_video(video, detector=FakeDetector(), tracker="bytetrack", stride=0)
