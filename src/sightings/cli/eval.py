@@ -56,7 +56,14 @@ def tracking_cmd(
 
     if not 0.0 < iou <= 1.0:
         raise InputError(f"must be in (0, 1], got {iou:g}", where="--iou")
-    report = evaluate_tracking(_read(gt), _read(pred), iou_threshold=iou, drop_zero_marked_gt=not keep_zero_marked)
+    gt_data, pred_data = _read(gt), _read(pred)
+    if not gt_data.is_empty and not pred_data.is_empty and int(pred_data.frame.max()) > int(gt_data.frame.max()):
+        typer.echo(
+            f"note: predictions run to frame {int(pred_data.frame.max())} but ground truth stops at frame "
+            f"{int(gt_data.frame.max())}; boxes after it count as false positives",
+            err=True,
+        )
+    report = evaluate_tracking(gt_data, pred_data, iou_threshold=iou, drop_zero_marked_gt=not keep_zero_marked)
     if json_out:
         echo_json({"gt": str(gt), "pred": str(pred), **report.to_dict()})
         return
