@@ -66,7 +66,7 @@ def config_show(json_out: bool = typer.Option(False, "--json", help="Machine-rea
     from sightings.core.config import get_loaded_settings
 
     loaded = get_loaded_settings()
-    values = _flat(loaded.settings.model_dump(mode="json"))
+    values = loaded.values
     if json_out:
         echo_json(
             {
@@ -85,16 +85,6 @@ def config_show(json_out: bool = typer.Option(False, "--json", help="Machine-rea
     for key, value in values.items():
         table.add_row(key, str(value), loaded.sources.get(key, "default"))
     console.print(table)
-
-
-def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and value and key != "options":
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 @config_app.command("check")

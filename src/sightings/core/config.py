@@ -205,11 +205,12 @@ def _leaves(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 class LoadedSettings(BaseModel):
-    """Settings plus the source of each value (``default``, the file path, ``env NAME`` or ``cli``)."""
+    """Settings, each value by dotted key, and its source (``default``, the file path, ``env NAME`` or ``cli``)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
     settings: Settings
+    values: dict[str, Any]
     sources: dict[str, str]
     config_file: Path | None
 
@@ -244,7 +245,9 @@ def load_settings(
         extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         raise ConfigError(f"{err['msg']}{extra}", where=where) from None
     full = _leaves(settings.model_dump(mode="json"))
-    return LoadedSettings(settings=settings, sources={k: sources.get(k, "default") for k in full}, config_file=path)
+    return LoadedSettings(
+        settings=settings, values=full, sources={k: sources.get(k, "default") for k in full}, config_file=path
+    )
 
 
 _CONFIG_FILE: str | None = None
