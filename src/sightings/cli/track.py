@@ -41,6 +41,7 @@ def write_tracks_parquet(path: Path, columns: dict[str, list[Any]]) -> Path:
             ("y1", pa.float32()),
             ("x2", pa.float32()),
             ("y2", pa.float32()),
+            ("interpolated", pa.bool_()),
         ]
     )
     table = pa.Table.from_pydict(columns, schema=schema)
@@ -65,6 +66,18 @@ def track(
     threshold: float | None = typer.Option(
         None, "--threshold", min=0.0, max=1.0, help="Detector score threshold (default: the detector's own)."
     ),
+    tile: bool = typer.Option(
+        True,
+        "--tile/--no-tile",
+        help="Also detect on 2×2 overlapping tiles (small, distant people; ~4× detector time) where the detector "
+        "supports it.",
+    ),
+    interpolate_s: float = typer.Option(
+        1.0,
+        "--interpolate-s",
+        min=0.0,
+        help="Fill gaps of up to this many seconds inside a track by interpolation (0 = off).",
+    ),
     preview: Path | None = typer.Option(
         None, "--preview", help="Also draw boxes + ids into an .mp4, or a .png of the busiest frame."
     ),
@@ -87,7 +100,7 @@ def track(
     from sightings.core.registry import DETECTORS, TRACKERS
     from sightings.evaluate.mot_io import write_mot
     from sightings.vision.draw import PreviewWriter
-    from sightings.vision.pipeline import track_video
+    from sightings.vision.pipeline import accepts_option, track_video
 
     DETECTORS.check(detector)  # unknown names fail before the video is opened
     TRACKERS.check(tracker)
@@ -111,6 +124,8 @@ def track(
             stride=stride,
             classes=wanted,
             threshold=threshold,
+            detector_options={"tile": True} if tile and accepts_option(detector, "tile") else None,
+            interpolate_gap_s=interpolate_s,
             progress=show,
             on_frame=writer.add if writer is not None else None,
         )
@@ -127,6 +142,8 @@ def track(
         "video": str(video),
         "detector": detector,
         "tracker": tracker,
+        "tile": tile and accepts_option(detector, "tile"),
+        "interpolate_s": interpolate_s,
         **result.summary(),
         "mot": str(mot_path),
         "parquet": str(parquet_path),

@@ -21,9 +21,17 @@ from typing import Any
 from sightings.core.errors import ConfigError
 from sightings.core.protocols import Detector, TrackedDetection, Tracker
 from sightings.core.registry import DETECTORS, TRACKERS
-from sightings.core.types import Detection, Frame, MediaRef, Track
+from sightings.core.types import Box, Detection, Frame, MediaRef, Track
 
-__all__ = ["FrameCallback", "TrackResult", "TrackRow", "create_detector", "create_tracker", "track_video"]
+__all__ = [
+    "FrameCallback",
+    "TrackResult",
+    "TrackRow",
+    "accepts_option",
+    "create_detector",
+    "create_tracker",
+    "track_video",
+]
 
 FrameCallback = Callable[[Frame, Sequence[TrackedDetection]], None]
 """Called after each frame with its tracked detections (e.g. to draw a preview)."""
@@ -45,6 +53,8 @@ class TrackRow:
     y1: float
     x2: float
     y2: float
+    interpolated: bool = False
+    """filled in by :func:`~sightings.vision.track.postprocess.interpolate_gaps`, not detected"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +88,8 @@ class TrackResult:
     def to_columns(self) -> dict[str, list[Any]]:
         """Rows as columns (``frame`` 1-based like the MOT file, ``index`` 0-based) for Arrow/Parquet or pandas."""
         cols: dict[str, list[Any]] = {
-            k: [] for k in ("frame", "index", "t_s", "track_id", "label", "score", "x1", "y1", "x2", "y2")
+            k: []
+            for k in ("frame", "index", "t_s", "track_id", "label", "score", "x1", "y1", "x2", "y2", "interpolated")
         }
         for r in self.rows:
             cols["frame"].append(r.frame + 1)
@@ -91,6 +102,7 @@ class TrackResult:
             cols["y1"].append(r.y1)
             cols["x2"].append(r.x2)
             cols["y2"].append(r.y2)
+            cols["interpolated"].append(r.interpolated)
         return cols
 
     def summary(self) -> dict[str, Any]:
@@ -113,6 +125,11 @@ def _accepts(factory: Callable[..., Any], name: str) -> bool:
     except (TypeError, ValueError):
         return False
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def accepts_option(detector: str, option: str) -> bool:
+    """Whether the registered detector ``detector`` takes the keyword option ``option``."""
+    return _accepts(DETECTORS.resolve(detector), option)
 
 
 def create_detector(
@@ -176,12 +193,15 @@ def track_video(
     progress: Callable[[Iterator[Frame], int | None], Iterable[Frame]] | None = None,
     on_frame: FrameCallback | None = None,
     batch_size: int = 4,
+    interpolate_gap_s: float = 0.0,
 ) -> TrackResult:
     """Detect and track objects in the video at ``path``, sampling ``fps`` frames/s or every ``stride``-th frame.
 
     Neither ``fps`` nor ``stride`` means every frame. ``classes`` keeps only those labels (case-insensitive,
     ``"Person"`` = ``"person"``). ``progress`` wraps the frame iterator for display (it gets the expected frame
-    count, or None). Raises :class:`ConfigError` for an unknown detector/tracker name, :class:`InputError` /
+    count, or None). ``interpolate_gap_s`` > 0 fills each track's gaps of up to that many seconds afterwards
+    (:func:`~sightings.vision.track.postprocess.interpolate_gaps`; offline use only).
+    Raises :class:`ConfigError` for an unknown detector/tracker name, :class:`InputError` /
     :class:`MediaError` for bad options or an unreadable video.
     """
     from sightings.media.probe import probe
@@ -204,6 +224,7 @@ def track_video(
     rows: list[TrackRow] = []
     per_track: dict[int, list[Detection]] = {}
     indices: list[int] = []
+    frame_times: list[float] = []
     media: MediaRef | None = None
     for batch in _batches(frames, max(1, batch_size)):
         t0 = time.perf_counter()
@@ -213,6 +234,7 @@ def track_video(
         for frame, all_dets in zip(batch, found, strict=True):
             media = media or frame.media
             indices.append(frame.index)
+            frame_times.append(frame.t_s)
             dets = all_dets if wanted is None else [d for d in all_dets if _normalise_label(d.label) in wanted]
             t2 = time.perf_counter()
             tracked = trk.update(frame, dets)
@@ -223,6 +245,15 @@ def track_video(
                 per_track.setdefault(td.track_id, []).append(d)
             if on_frame is not None:
                 on_frame(frame, tracked)
+    if interpolate_gap_s:
+        from sightings.vision.track.postprocess import interpolate_gaps
+
+        times = dict(zip(indices, frame_times, strict=True))
+        rows = interpolate_gaps(rows, list(times.items()), max_gap_s=interpolate_gap_s)
+        per_track = {}
+        for r in rows:
+            box = Box(r.x1, r.y1, r.x2, r.y2)
+            per_track.setdefault(r.track_id, []).append(Detection(r.frame, box, r.label, r.score))
     seconds = time.perf_counter() - started
     tracks = tuple(Track(tid, tuple(ds)) for tid, ds in sorted(per_track.items()))
     return TrackResult(

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from sightings.core.errors import ConfigError
 from sightings.core.types import Frame
+from sightings.vision.track.association import DEFAULT_BUFFER_RATIO, DEFAULT_BUFFER_RATIO_PER_S
 from sightings.vision.track.bytetrack import SupervisionTrackerAdapter, _check_probability
 
 __all__ = ["BotSortTracker", "hsv_embedding"]
@@ -78,6 +79,8 @@ class BotSortTracker(SupervisionTrackerAdapter):
         appearance_momentum: weight of the old embedding in a track's moving average.
         enable_cmc: camera motion compensation (sparse optical flow; costs time; off for fixed cameras).
         use_timestamps: step the motion model by presentation times.
+        association, buffer_ratio, buffer_ratio_per_s: box similarity, as for
+            :class:`~sightings.vision.track.bytetrack.ByteTrackTracker` (time-buffered IoU by default).
     """
 
     name = "botsort"
@@ -98,6 +101,9 @@ class BotSortTracker(SupervisionTrackerAdapter):
         appearance_momentum: float = 0.8,
         enable_cmc: bool = False,
         use_timestamps: bool = True,
+        association: str = "time-biou",
+        buffer_ratio: float = DEFAULT_BUFFER_RATIO,
+        buffer_ratio_per_s: float = DEFAULT_BUFFER_RATIO_PER_S,
     ) -> None:
         self.high_conf_det_threshold = _check_probability(high_conf_det_threshold, "high_conf_det_threshold")
         self.min_first = _check_probability(minimum_iou_threshold_first_assoc, "minimum_iou_threshold_first_assoc")
@@ -117,6 +123,9 @@ class BotSortTracker(SupervisionTrackerAdapter):
             track_activation_threshold=track_activation_threshold,
             minimum_consecutive_frames=minimum_consecutive_frames,
             use_timestamps=use_timestamps,
+            association=association,
+            buffer_ratio=buffer_ratio,
+            buffer_ratio_per_s=buffer_ratio_per_s,
         )
 
     def _new_inner(self, frame_rate: float) -> Any:

@@ -26,10 +26,18 @@ import numpy as np
 from sightings.core.errors import BackendUnavailableError, ConfigError
 from sightings.core.protocols import TrackedDetection
 from sightings.core.types import Detection, Frame
+from sightings.vision.track.association import (
+    DEFAULT_BUFFER_RATIO,
+    DEFAULT_BUFFER_RATIO_PER_S,
+    TimeBufferedIoU,
+    create_time_buffered_iou,
+)
 
-__all__ = ["ByteTrackTracker", "SupervisionTrackerAdapter", "detections_to_supervision"]
+__all__ = ["ASSOCIATIONS", "ByteTrackTracker", "SupervisionTrackerAdapter", "detections_to_supervision"]
 
 _HINT = "pip install 'sightings[vision]' (needs the `trackers` package)"
+ASSOCIATIONS = ("time-biou", "iou")
+"""Box similarity for association: buffered IoU growing with the time gap (default), or plain IoU."""
 DEFAULT_FRAME_RATE = 25.0
 """Frame rate assumed when neither the option nor the frame's media gives one."""
 
@@ -76,7 +84,14 @@ class SupervisionTrackerAdapter:
         track_activation_threshold: float,
         minimum_consecutive_frames: int,
         use_timestamps: bool = True,
+        association: str = "time-biou",
+        buffer_ratio: float = DEFAULT_BUFFER_RATIO,
+        buffer_ratio_per_s: float = DEFAULT_BUFFER_RATIO_PER_S,
     ) -> None:
+        if association not in ASSOCIATIONS:
+            raise ConfigError(
+                f"unknown association {association!r}; known: {', '.join(ASSOCIATIONS)}", where="tracker.association"
+            )
         if not (isinstance(lost_track_buffer_s, int | float) and math.isfinite(lost_track_buffer_s)):
             raise ConfigError(
                 f"must be a number of seconds, got {lost_track_buffer_s!r}", where="tracker.lost_track_buffer_s"
@@ -101,6 +116,11 @@ class SupervisionTrackerAdapter:
         self.track_activation_threshold = _check_probability(track_activation_threshold, "track_activation_threshold")
         self.minimum_consecutive_frames = minimum_consecutive_frames
         self.use_timestamps = bool(use_timestamps)
+        self.association = association
+        self.buffer_ratio = float(buffer_ratio)
+        self.buffer_ratio_per_s = float(buffer_ratio_per_s)
+        if association == "time-biou":
+            create_time_buffered_iou(self.buffer_ratio, self.buffer_ratio_per_s)  # validates the ratios
         self.reset()
 
     # -- to implement --------------------------------------------------------------------------------------
@@ -117,6 +137,7 @@ class SupervisionTrackerAdapter:
         self._ids: dict[tuple[str, int], int] = {}
         self._next_id = 1
         self._rate: float | None = self.frame_rate
+        self._last_t: dict[int, float] = {}  # id(inner tracker) → time of its previous update
 
     @property
     def _buffer_30fps_frames(self) -> int:
@@ -142,6 +163,8 @@ class SupervisionTrackerAdapter:
             inner = self._inner.get(label)
             if inner is None:
                 inner = self._inner[label] = self._new_inner(rate)
+                if self.association == "time-biou":
+                    inner.iou = create_time_buffered_iou(self.buffer_ratio, self.buffer_ratio_per_s)
             subset = [detections[i] for i in rows]
             for row, inner_id in self._step(inner, frame, subset, timestamp):
                 key = (label, inner_id)
@@ -158,6 +181,10 @@ class SupervisionTrackerAdapter:
     ) -> list[tuple[int, int]]:
         """(row in ``dets``, inner tracker id) for each tracked detection."""
         before = {id(t) for t in inner.tracks}
+        if isinstance(inner.iou, TimeBufferedIoU):
+            now = frame.t_s if self.use_timestamps else float(frame.index) / (self._rate or DEFAULT_FRAME_RATE)
+            inner.iou.gap_s = max(0.0, now - self._last_t.get(id(inner), now))
+            self._last_t[id(inner)] = now
         sv_dets = detections_to_supervision(dets)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # duplicate/backward timestamps: handled by trackers
@@ -209,6 +236,9 @@ class ByteTrackTracker(SupervisionTrackerAdapter):
         frame_rate: the video's native frame rate; default: ``frame.media.fps`` of the first frame (else 25).
         minimum_consecutive_frames: hits before a track gets an id (1 = at birth).
         use_timestamps: step the motion model by the frames' presentation times (else one step per update).
+        association: ``"time-biou"`` (default): IoU of boxes widened by ``buffer_ratio + buffer_ratio_per_s × Δt``
+            (see :mod:`sightings.vision.track.association`), so tracks survive 1 fps sampling; ``"iou"``: plain IoU.
+        buffer_ratio, buffer_ratio_per_s: the widening at zero gap and its growth per second of gap.
 
     Defaults are chosen for a detector whose confident scores sit around 0.45–0.6 (SSD-OIDv4 people) and for
     sampled video: a 2 s buffer outlives a 1 fps stride, IoU 0.1 tolerates the displacement of a walking
@@ -228,6 +258,9 @@ class ByteTrackTracker(SupervisionTrackerAdapter):
         frame_rate: float | None = None,
         minimum_consecutive_frames: int = 1,
         use_timestamps: bool = True,
+        association: str = "time-biou",
+        buffer_ratio: float = DEFAULT_BUFFER_RATIO,
+        buffer_ratio_per_s: float = DEFAULT_BUFFER_RATIO_PER_S,
     ) -> None:
         self.high_conf_det_threshold = _check_probability(high_conf_det_threshold, "high_conf_det_threshold")
         self.minimum_iou_threshold = _check_probability(minimum_iou_threshold, "minimum_iou_threshold")
@@ -237,6 +270,9 @@ class ByteTrackTracker(SupervisionTrackerAdapter):
             track_activation_threshold=track_activation_threshold,
             minimum_consecutive_frames=minimum_consecutive_frames,
             use_timestamps=use_timestamps,
+            association=association,
+            buffer_ratio=buffer_ratio,
+            buffer_ratio_per_s=buffer_ratio_per_s,
         )
 
     @classmethod
@@ -248,6 +284,7 @@ class ByteTrackTracker(SupervisionTrackerAdapter):
             "minimum_iou_threshold": 0.1,
             "lost_track_buffer_s": 1.0,
             "minimum_consecutive_frames": 2,
+            "association": "iou",
         }
         options.update(overrides)
         return cls(**options)

@@ -1,0 +1,93 @@
+"""Offline clean-up of finished tracks: fill short gaps by linear interpolation.
+
+A tracker that loses a person for a few frames (a missed detection, a brief occlusion) and finds them again
+keeps the id, but the frames in between have no box: each is a miss. When the whole video is processed before
+the tracks are used (``sightings track``, the batch pipelines) those gaps can be filled afterwards, as
+ByteTrack's own evaluation does: for each track, every analysed frame between two of its boxes that are at
+most ``max_gap_s`` apart gets a box linearly interpolated in time. Filled rows are marked ``interpolated`` and
+carry the lower of the two neighbouring scores. Live uses (the street-camera watcher) skip this step.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+from sightings.core.errors import ConfigError
+
+__all__ = ["InterpolatableRow", "interpolate_gaps"]
+
+
+class InterpolatableRow(Protocol):
+    """A tracked box in one frame (read-only attributes; frozen dataclasses qualify)."""
+
+    @property
+    def frame(self) -> int: ...
+    @property
+    def t_s(self) -> float: ...
+    @property
+    def track_id(self) -> int: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def x1(self) -> float: ...
+    @property
+    def y1(self) -> float: ...
+    @property
+    def x2(self) -> float: ...
+    @property
+    def y2(self) -> float: ...
+
+
+R = TypeVar("R", bound=InterpolatableRow)
+
+
+def interpolate_gaps(
+    rows: Sequence[R],
+    frames: Sequence[tuple[int, float]],
+    *,
+    max_gap_s: float,
+) -> list[R]:
+    """``rows`` plus interpolated rows for gaps of at most ``max_gap_s`` seconds inside each track.
+
+    ``frames`` lists the analysed frames as ``(index, t_s)`` in presentation order; only those are filled.
+    New rows are built with ``dataclasses.replace`` on the earlier neighbour (``interpolated=True`` when the
+    row type has that field). The result is sorted by (frame, track_id).
+    """
+    import dataclasses
+
+    if not (isinstance(max_gap_s, int | float) and math.isfinite(max_gap_s) and max_gap_s >= 0):
+        raise ConfigError(f"must be a number of seconds >= 0, got {max_gap_s!r}", where="interpolate_gap_s")
+    out = list(rows)
+    if max_gap_s > 0 and rows:
+        order = [i for i, _ in frames]
+        times = dict(frames)
+        by_track: dict[int, list[R]] = {}
+        for r in rows:
+            by_track.setdefault(r.track_id, []).append(r)
+        for track_rows in by_track.values():
+            track_rows.sort(key=lambda r: r.frame)
+            for a, b in itertools.pairwise(track_rows):
+                if b.t_s - a.t_s > max_gap_s + 1e-9:
+                    continue
+                lo, hi = bisect.bisect_right(order, a.frame), bisect.bisect_left(order, b.frame)
+                for index in order[lo:hi]:
+                    t = times[index]
+                    w = (t - a.t_s) / (b.t_s - a.t_s) if b.t_s > a.t_s else 0.5
+                    changes: dict[str, object] = {
+                        "frame": index,
+                        "t_s": t,
+                        "score": min(a.score, b.score),
+                        "x1": a.x1 + w * (b.x1 - a.x1),
+                        "y1": a.y1 + w * (b.y1 - a.y1),
+                        "x2": a.x2 + w * (b.x2 - a.x2),
+                        "y2": a.y2 + w * (b.y2 - a.y2),
+                    }
+                    if dataclasses.is_dataclass(a) and any(f.name == "interpolated" for f in dataclasses.fields(a)):
+                        changes["interpolated"] = True
+                    out.append(dataclasses.replace(a, **changes))  # type: ignore[type-var]
+    out.sort(key=lambda r: (r.frame, r.track_id))
+    return out
