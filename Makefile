@@ -15,7 +15,7 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,vision,eval]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,vision,eval,identity]'
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create the virtualenv and install sightings with dev tools

@@ -1,0 +1,1 @@
+"""Identity engine: galleries (vector stores), the catalog (metadata store), matching and calibration."""
