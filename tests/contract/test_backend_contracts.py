@@ -5,6 +5,8 @@ Later backends join by adding their registry name (and any options) to the match
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from sightings.core.errors import InputError, NotFoundError
 from sightings.core.registry import (
     DETECTORS,
     EMBEDDERS,
+    LOCAL_MATCHERS,
     METADATA_STORES,
     OCR_ENGINES,
     TRACKERS,
@@ -57,9 +60,19 @@ def test_tracker_contract(name: str) -> None:
     assert trk.update(_frame(9), []) == []
 
 
-@pytest.mark.parametrize("name", ["fake"])
-def test_embedder_contract(name: str) -> None:
-    emb = EMBEDDERS.create(name)
+def _embedder_options(name: str, tmp_path: Path) -> dict[str, object]:
+    if name == "onnx":
+        from embed_factories import make_conv_model
+
+        return {"model_path": make_conv_model(tmp_path / "conv.onnx", size=None)}
+    return {}
+
+
+@pytest.mark.parametrize("name", ["fake", "color-texture", "onnx"])
+def test_embedder_contract(name: str, tmp_path: Path) -> None:
+    if name == "onnx":
+        pytest.importorskip("onnx", reason="generating the test model needs the onnx package (dev extra)")
+    emb = EMBEDDERS.create(name, **_embedder_options(name, tmp_path))
     assert isinstance(emb, protocols.Embedder)
     rng = np.random.default_rng(0)
     imgs = [rng.integers(0, 255, (32, 32, 3), dtype=np.uint8) for _ in range(3)]
@@ -70,6 +83,28 @@ def test_embedder_contract(name: str) -> None:
         emb.embed([np.zeros((1, 1, 3), np.uint8)])
 
 
+@pytest.mark.parametrize("name", ["fake", "rootsift"])
+def test_local_matcher_contract(name: str) -> None:
+    matcher = LOCAL_MATCHERS.create(name)
+    assert isinstance(matcher, protocols.LocalMatcher)
+    rng = np.random.default_rng(0)
+    texture = np.kron(rng.integers(0, 255, (20, 24, 3), dtype=np.uint8), np.ones((6, 6, 1), np.uint8))
+    feats = matcher.extract(texture)
+    assert isinstance(feats, protocols.LocalFeatures) and len(feats) > 0
+    assert feats.keypoints_xy.shape == (len(feats), 2) and feats.descriptors.shape[0] == len(feats)
+    assert feats.image_size == (texture.shape[1], texture.shape[0])
+    same = matcher.match(feats, matcher.extract(texture.copy()))
+    assert isinstance(same, protocols.LocalMatch) and same.inliers > 0 and same.score > 0
+    assert same.pairs.shape == (same.inliers, 2) and same.pairs.dtype == np.int64
+    assert (same.pairs[:, 0] < len(feats)).all()
+    blank = matcher.extract(np.full((64, 64, 3), 128, np.uint8))
+    assert len(blank) == 0, "a flat image has no keypoints"
+    none = matcher.match(feats, blank)
+    assert none.inliers == 0 and none.score == 0 and none.pairs.shape == (0, 2)
+    with pytest.raises(InputError):
+        matcher.extract(texture.astype(np.float32))  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("name", ["fake"])
 def test_ocr_contract(name: str) -> None:
     ocr = OCR_ENGINES.create(name, **({"text": "Пропал кот\n+7 900 000-00-00"} if name == "fake" else {}))
@@ -78,15 +113,24 @@ def test_ocr_contract(name: str) -> None:
     assert [ln.text for ln in lines] == ["Пропал кот", "+7 900 000-00-00"]
 
 
-@pytest.mark.parametrize("name", ["fake"])
-def test_vector_store_contract(name: str) -> None:
-    store = VECTOR_STORES.create(name)
+def _vector_store_options(name: str, tmp_path: Path) -> dict[str, object]:
+    # more vector-store contract tests (filters, ranges, distances, persistence): test_vector_store_contract.py
+    return {
+        "numpy": {"path": tmp_path / "gallery.npz"},
+        "lancedb": {"path": tmp_path / "lance"},
+        "qdrant": {"location": ":memory:"},
+    }.get(name, {})
+
+
+@pytest.mark.parametrize("name", ["fake", "numpy", "lancedb", "qdrant"])
+def test_vector_store_contract(name: str, tmp_path: Path) -> None:
+    store = VECTOR_STORES.create(name, **_vector_store_options(name, tmp_path))
     assert isinstance(store, protocols.VectorStore)
     vecs = np.eye(4, dtype=np.float32)
     store.upsert(["a", "b", "c", "d"], vecs, [{"species": "cat"}, {"species": "dog"}, {"species": "cat"}, {}])
-    assert store.count() == 4
+    assert store.count() == 4 and store.dim == 4
     hits = store.search(vecs[2], k=2)
-    assert hits[0].id == "c" and hits[0].distance == pytest.approx(0)
+    assert hits[0].id == "c" and hits[0].distance == pytest.approx(0, abs=1e-6)
     assert {h.id for h in store.search(vecs[1], k=5, where={"species": "cat"})} == {"a", "c"}
     store.upsert(["a"], np.array([[0, 0, 0, 2]], np.float32))
     assert store.count() == 4
@@ -96,9 +140,9 @@ def test_vector_store_contract(name: str) -> None:
         store.upsert(["x"], np.ones((1, 3), np.float32))
 
 
-@pytest.mark.parametrize("name", ["fake"])
-def test_metadata_store_contract(name: str) -> None:
-    store = METADATA_STORES.create(name)
+@pytest.mark.parametrize("name", ["fake", "sql"])
+def test_metadata_store_contract(name: str, tmp_path: Path) -> None:
+    store = METADATA_STORES.create(name, **({"path": tmp_path / "catalog.sqlite"} if name == "sql" else {}))
     assert isinstance(store, protocols.MetadataStore)
     store.put("s1", {"identity": "leo", "source": "cam"})
     store.put("s2", {"identity": "max", "source": "cam"})

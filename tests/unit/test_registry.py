@@ -8,7 +8,8 @@ from sightings.core.registry import EXECUTORS, REGISTRIES, Registry
 
 def test_every_backend_kind_has_a_registry_with_a_fake_or_inline() -> None:
     assert set(REGISTRIES) == {
-        "detector", "tracker", "embedder", "ocr", "vector_store", "metadata_store", "warehouse", "executor",
+        "detector", "tracker", "embedder", "local_matcher", "ocr",
+        "vector_store", "metadata_store", "warehouse", "executor",
     }  # fmt: skip
     for kind, registry in REGISTRIES.items():
         assert "fake" in registry or kind == "executor"

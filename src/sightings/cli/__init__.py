@@ -116,15 +116,19 @@ def serve(
 
 def _add_groups() -> None:
     from sightings.cli import eval as eval_cli
-    from sightings.cli import media, models
+    from sightings.cli import identity, media, models
+    from sightings.cli.explain import explain
     from sightings.cli.media_dedup import dedup
     from sightings.cli.track import track
 
     media.app.command("dedup")(dedup)
     app.command("track")(track)
+    app.command("explain")(explain)
     app.add_typer(media.app, name="media")
     app.add_typer(models.app, name="models")
+    eval_cli.app.command("reid")(identity.eval_reid)
     app.add_typer(eval_cli.app, name="eval")
+    app.add_typer(identity.app, name="identity")
 
 
 _add_groups()

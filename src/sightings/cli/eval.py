@@ -2,6 +2,7 @@
 
     sightings eval tracking --gt GT.txt --pred PRED.txt [--iou 0.5] [--keep-zero-marked] [--json]
     sightings eval detection --gt GT.txt --pred PRED.txt [--drop-zero-marked] [--json]
+    sightings eval reid DATASET [--embedder NAME] [--seed 0] [--out DIR] [--json]   (in cli/identity.py)
 
 Metric libraries load inside the commands (the ``eval`` extra), so ``sightings --help`` stays fast. Errors
 are raised as :class:`~sightings.core.errors.SightingsError`; the root group prints them on one line.

@@ -15,6 +15,9 @@ __all__ = [
     "Detector",
     "Embedder",
     "Executor",
+    "LocalFeatures",
+    "LocalMatch",
+    "LocalMatcher",
     "MetadataStore",
     "OcrEngine",
     "SearchHit",
@@ -83,6 +86,36 @@ class Embedder(Protocol):
     def embed(self, images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class LocalFeatures:
+    """Keypoints and descriptors of one image (row i of each array = keypoint i)."""
+
+    keypoints_xy: npt.NDArray[np.float32]  # (n, 2) pixel coordinates in the image that was given
+    descriptors: npt.NDArray[np.float32]  # (n, d)
+    image_size: tuple[int, int]  # (width, height) in pixels
+
+    def __len__(self) -> int:
+        return int(self.keypoints_xy.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class LocalMatch:
+    """Geometrically verified correspondences between two images."""
+
+    inliers: int  # correspondences that survive the ratio test and RANSAC
+    score: float  # pair score, larger is more similar (inliers, possibly weighted)
+    pairs: npt.NDArray[np.int64]  # (inliers, 2): index into a's keypoints, index into b's
+
+
+@runtime_checkable
+class LocalMatcher(Protocol):
+    """Scores an image pair by verified local-feature correspondences (HotSpotter-style re-ranking)."""
+
+    def extract(self, image: npt.NDArray[np.uint8]) -> LocalFeatures: ...
+
+    def match(self, a: LocalFeatures, b: LocalFeatures) -> LocalMatch: ...
+
+
 @runtime_checkable
 class OcrEngine(Protocol):
     """Reads text lines from an image."""
@@ -92,7 +125,18 @@ class OcrEngine(Protocol):
 
 @runtime_checkable
 class VectorStore(Protocol):
-    """Stores vectors with metadata; answers top-k nearest neighbours with an optional metadata filter."""
+    """Stores vectors with metadata; answers top-k nearest neighbours with an optional metadata filter.
+
+    Distance is cosine distance (1 - cos, vectors L2-normalised on the way in) unless the store was built with
+    ``metric="l2"``; smaller is closer. Upsert replaces a stored id; deleting an unknown id is a no-op.
+    ``where``: ``{"species": "cat"}`` equality, ``{"species": ["cat", "dog"]}`` membership,
+    ``{"t": (t_min, t_max)}`` inclusive UTC epoch-seconds range. See sightings.identity.gallery.base.
+    """
+
+    @property
+    def dim(self) -> int | None:
+        """The vector dimension, or None while an empty store has not been given one."""
+        ...
 
     def upsert(
         self, ids: Sequence[str], vectors: npt.NDArray[np.float32], metadata: Sequence[Mapping[str, Any]] | None = None
@@ -101,6 +145,10 @@ class VectorStore(Protocol):
     def search(
         self, vector: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
     ) -> list[SearchHit]: ...
+
+    def search_many(
+        self, vectors: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
+    ) -> list[list[SearchHit]]: ...
 
     def delete(self, ids: Sequence[str]) -> None: ...
 

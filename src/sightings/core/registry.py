@@ -22,6 +22,7 @@ __all__ = [
     "DETECTORS",
     "EMBEDDERS",
     "EXECUTORS",
+    "LOCAL_MATCHERS",
     "METADATA_STORES",
     "OCR_ENGINES",
     "REGISTRIES",
@@ -117,6 +118,7 @@ class Registry(Generic[T]):
 DETECTORS: Registry[Any] = Registry("detector")
 TRACKERS: Registry[Any] = Registry("tracker")
 EMBEDDERS: Registry[Any] = Registry("embedder")
+LOCAL_MATCHERS: Registry[Any] = Registry("local_matcher")
 OCR_ENGINES: Registry[Any] = Registry("ocr")
 VECTOR_STORES: Registry[Any] = Registry("vector_store")
 METADATA_STORES: Registry[Any] = Registry("metadata_store")
@@ -125,13 +127,26 @@ EXECUTORS: Registry[Any] = Registry("executor")
 
 REGISTRIES: dict[str, Registry[Any]] = {
     r.kind: r
-    for r in (DETECTORS, TRACKERS, EMBEDDERS, OCR_ENGINES, VECTOR_STORES, METADATA_STORES, WAREHOUSES, EXECUTORS)
+    for r in (
+        DETECTORS,
+        TRACKERS,
+        EMBEDDERS,
+        LOCAL_MATCHERS,
+        OCR_ENGINES,
+        VECTOR_STORES,
+        METADATA_STORES,
+        WAREHOUSES,
+        EXECUTORS,
+    )
 }
 
 _FAKES = "sightings.testing.fakes"
 DETECTORS.register("fake", f"{_FAKES}:FakeDetector", description="scripted detections, for tests")
 TRACKERS.register("fake", f"{_FAKES}:FakeTracker", description="greedy IoU association, for tests")
 EMBEDDERS.register("fake", f"{_FAKES}:FakeEmbedder", description="tiny-thumbnail vector, for tests")
+LOCAL_MATCHERS.register(
+    "fake", f"{_FAKES}:FakeLocalMatcher", description="grid-cell thumbnails, mutual nearest neighbours, for tests"
+)
 OCR_ENGINES.register("fake", f"{_FAKES}:FakeOcr", description="returns preset text, for tests")
 VECTOR_STORES.register("fake", f"{_FAKES}:FakeVectorStore", description="in-memory exact search, for tests")
 METADATA_STORES.register("fake", f"{_FAKES}:FakeMetadataStore", description="in-memory dict, for tests")
@@ -172,4 +187,53 @@ TRACKERS.register(
     "sightings.vision.track.botsort:BotSortTracker",
     description="BoT-SORT (roboflow trackers) + HSV colour-histogram appearance gate",
     extra="vision",
+)
+
+# Identity engine: embedders, local-feature matchers, galleries (vector stores), catalogs (metadata stores).
+_EMBED = "sightings.vision.embed"
+EMBEDDERS.register(
+    "color-texture",
+    f"{_EMBED}.global_descriptor:ColorTextureEmbedder",
+    description="weights-free global descriptor (colour + texture) for the first-stage kNN; offline default",
+    extra="identity",
+)
+EMBEDDERS.register(
+    "onnx",
+    f"{_EMBED}.onnx_embedder:OnnxEmbedder",
+    description="ONNX re-ID / foundation model from the models dir (OSNet, MegaDescriptor, CLIP, DINOv2 layouts)",
+    extra="identity",
+)
+EMBEDDERS.register(
+    "projected",
+    "sightings.identity.head:ProjectedEmbedder",
+    description="a base embedder + a metric head fitted by `sightings identity fit-head`",
+    extra="identity",
+)
+LOCAL_MATCHERS.register(
+    "rootsift",
+    f"{_EMBED}.local_features:RootSiftMatcher",
+    description="RootSIFT + ratio test + RANSAC homography; score = verified inliers (HotSpotter-style)",
+    extra="identity",
+)
+_GALLERY = "sightings.identity.gallery"
+VECTOR_STORES.register(
+    "numpy", f"{_GALLERY}.numpy_store:NumpyVectorStore", description="exact search in NumPy, saved as .npz"
+)
+VECTOR_STORES.register(
+    "lancedb",
+    f"{_GALLERY}.lance_store:LanceVectorStore",
+    description="LanceDB embedded on disk, IVF-PQ index when large; default",
+    extra="identity",
+)
+VECTOR_STORES.register(
+    "qdrant",
+    f"{_GALLERY}.qdrant_store:QdrantVectorStore",
+    description="Qdrant: local on-disk mode, or a server by URL",
+    extra="identity",
+)
+METADATA_STORES.register(
+    "sql",
+    "sightings.identity.catalog:SqlCatalog",
+    description="SQLAlchemy catalog: SQLite file by default, PostgreSQL by URL; Alembic migrations",
+    extra="identity",
 )

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from sightings.core.errors import InputError, NotFoundError
-from sightings.core.protocols import SearchHit, TextLine, TrackedDetection
+from sightings.core.protocols import LocalFeatures, LocalMatch, SearchHit, TextLine, TrackedDetection
 from sightings.core.types import Box, Detection, Frame
 
 __all__ = [
     "FakeDetector",
     "FakeEmbedder",
+    "FakeLocalMatcher",
     "FakeMetadataStore",
     "FakeOcr",
     "FakeTracker",
@@ -107,51 +109,107 @@ class FakeOcr:
 
 
 class FakeVectorStore:
-    """Exact in-memory search by Euclidean distance, with equality filters on metadata."""
+    """Exact in-memory search with the gallery semantics (sightings.identity.gallery.base), written independently.
 
-    def __init__(self) -> None:
-        self._ids: list[str] = []
-        self._vectors: list[npt.NDArray[np.float32]] = []
-        self._meta: list[Mapping[str, Any]] = []
+    Cosine distance (1 - cos) on normalised vectors by default, or ``metric="l2"``; filters: equality, membership
+    (a list of strings) and an inclusive ``t`` range in epoch seconds (aware datetimes converted).
+    """
+
+    _FIELDS = ("species", "side", "identity", "place", "zone", "source", "t")
+
+    def __init__(self, metric: str = "cosine") -> None:
+        if metric not in ("cosine", "l2"):
+            raise InputError(f"unknown metric {metric!r}", where="metric")
+        self.metric = metric
+        self._dim: int | None = None
+        self._rows: dict[str, tuple[npt.NDArray[np.float32], dict[str, Any]]] = {}
+
+    @property
+    def dim(self) -> int | None:
+        return self._dim
+
+    def _vectors(self, vectors: Any, where: str) -> npt.NDArray[np.float32]:
+        arr = np.atleast_2d(np.asarray(vectors, np.float32))
+        if arr.ndim != 2:
+            raise InputError(f"need a 2-D array, got shape {arr.shape}", where=where)
+        if self._dim is not None and arr.shape[1] != self._dim:
+            raise InputError(f"embedding dimension mismatch: expects {self._dim}, got {arr.shape[1]}", where=where)
+        if not np.isfinite(arr).all():
+            raise InputError("vector contains NaN or inf", where=where)
+        if self.metric == "cosine":
+            norms = np.linalg.norm(arr, axis=1, keepdims=True)
+            if (norms == 0).any():
+                raise InputError("zero vector under cosine distance", where=where)
+            arr = arr / norms
+        return arr
+
+    @staticmethod
+    def _time(value: Any) -> float:
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise InputError("naive datetime", where="t")
+            return value.timestamp()
+        return float(value)
 
     def upsert(
         self, ids: Sequence[str], vectors: npt.NDArray[np.float32], metadata: Sequence[Mapping[str, Any]] | None = None
     ) -> None:
-        vectors = np.asarray(vectors, np.float32)
-        if vectors.ndim != 2 or len(vectors) != len(ids):
-            raise InputError(f"need {len(ids)} vectors as a 2-D array, got shape {vectors.shape}", where="vectors")
-        if self._vectors and vectors.shape[1] != self._vectors[0].shape[0]:
-            raise InputError(
-                f"dimension {vectors.shape[1]} != store dimension {self._vectors[0].shape[0]}", where="vectors"
-            )
+        arr = self._vectors(vectors, "vectors")
+        if len(arr) != len(ids) or len(set(ids)) != len(ids):
+            raise InputError(f"need {len(ids)} vectors and unique ids, got shape {arr.shape}", where="vectors")
         metadata = metadata or [{}] * len(ids)
-        self.delete(ids)
-        for i, vec, meta in zip(ids, vectors, metadata, strict=True):
-            self._ids.append(i)
-            self._vectors.append(vec)
-            self._meta.append(dict(meta))
+        for i, vec, meta in zip(ids, arr, metadata, strict=True):
+            row = dict(meta)
+            if row.get("t") is not None:
+                row["t"] = self._time(row["t"])
+            self._rows[i] = (vec, row)
+        if ids:
+            self._dim = arr.shape[1]
+
+    def _keep(self, meta: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
+        for key, want in where.items():
+            if key not in self._FIELDS:
+                raise InputError(f"cannot filter on {key!r}", where="where")
+            have = meta.get(key)
+            if key == "t" and isinstance(want, tuple | list):
+                low, high = (None if w is None else self._time(w) for w in want)
+                if have is None or (low is not None and have < low) or (high is not None and have > high):
+                    return False
+            elif isinstance(want, list | tuple | set | frozenset):
+                if have not in want:
+                    return False
+            elif have is None or have != (self._time(want) if key == "t" else want):
+                return False
+        return True
 
     def search(
         self, vector: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
     ) -> list[SearchHit]:
-        if not self._ids:
-            return []
-        rows = [i for i, m in enumerate(self._meta) if all(m.get(key) == val for key, val in (where or {}).items())]
-        if not rows:
-            return []
-        dist = np.linalg.norm(np.stack([self._vectors[i] for i in rows]) - np.asarray(vector, np.float32), axis=1)
-        order = np.argsort(dist, kind="stable")[:k]
-        return [SearchHit(self._ids[rows[j]], float(dist[j]), self._meta[rows[j]]) for j in order]
+        return self.search_many(np.asarray(vector, np.float32).reshape(1, -1), k, where)[0]
+
+    def search_many(
+        self, vectors: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
+    ) -> list[list[SearchHit]]:
+        if k < 1:
+            raise InputError(f"k must be positive, got {k}", where="k")
+        queries = self._vectors(vectors, "query")
+        rows = [(i, v, m) for i, (v, m) in self._rows.items() if self._keep(m, where or {})]
+        out: list[list[SearchHit]] = []
+        for q in queries:
+            if self.metric == "cosine":
+                dist = [max(0.0, 1.0 - float(np.dot(v, q))) for _, v, _ in rows]
+            else:
+                dist = [float(np.linalg.norm(v - q)) for _, v, _ in rows]
+            order = sorted(range(len(rows)), key=lambda j: dist[j])[:k]
+            out.append([SearchHit(rows[j][0], dist[j], rows[j][2]) for j in order])
+        return out
 
     def delete(self, ids: Sequence[str]) -> None:
-        drop = set(ids)
-        keep = [i for i, x in enumerate(self._ids) if x not in drop]
-        self._ids = [self._ids[i] for i in keep]
-        self._vectors = [self._vectors[i] for i in keep]
-        self._meta = [self._meta[i] for i in keep]
+        for i in ids:
+            self._rows.pop(i, None)
 
     def count(self) -> int:
-        return len(self._ids)
+        return len(self._rows)
 
 
 class FakeMetadataStore:
@@ -194,3 +252,48 @@ class FakeWarehouse:
             raise NotFoundError("no such table", where=table)
         rows = self._tables[table]
         return [{"count()": len(rows)}] if what != "*" else [dict(r) for r in rows]
+
+
+class FakeLocalMatcher:
+    """Grid "keypoints": the centre of each textured 8×8 cell, described by its 4×4 zero-mean thumbnail.
+
+    Matching keeps mutual nearest neighbours with cosine >= ``min_cosine`` (no geometry); score = their count.
+    A flat or smaller-than-8×8 image has no keypoints (0 rows), like the real matchers; a non-uint8 array or a wrong
+    shape is an :class:`InputError`.
+    """
+
+    cell = 8
+
+    def __init__(self, min_cosine: float = 0.95) -> None:
+        self.min_cosine = float(min_cosine)
+
+    def extract(self, image: npt.NDArray[np.uint8]) -> LocalFeatures:
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
+            raise InputError("expected a uint8 (H, W) or (H, W, C) array", where="FakeLocalMatcher.extract")
+        grey = image.astype(np.float32) if image.ndim == 2 else image.astype(np.float32).mean(axis=2)
+        h, w = grey.shape
+        c = self.cell
+        xy: list[tuple[float, float]] = []
+        desc: list[npt.NDArray[np.float32]] = []
+        for y in range(0, h - c + 1, c):
+            for x in range(0, w - c + 1, c):
+                patch = grey[y : y + c, x : x + c].reshape(4, c // 4, 4, c // 4).mean(axis=(1, 3)).ravel()
+                patch = patch - patch.mean()
+                norm = float(np.linalg.norm(patch))
+                if norm > 4.0:
+                    xy.append((x + c / 2 - 0.5, y + c / 2 - 0.5))
+                    desc.append((patch / norm).astype(np.float32))
+        return LocalFeatures(
+            np.array(xy, np.float32).reshape(-1, 2), np.array(desc, np.float32).reshape(-1, 16), (int(w), int(h))
+        )
+
+    def match(self, a: LocalFeatures, b: LocalFeatures) -> LocalMatch:
+        if len(a) == 0 or len(b) == 0:
+            return LocalMatch(0, 0.0, np.zeros((0, 2), np.int64))
+        sim = a.descriptors @ b.descriptors.T
+        best_b = sim.argmax(axis=1)
+        best_a = sim.argmax(axis=0)
+        rows = np.arange(len(a))
+        keep = (best_a[best_b] == rows) & (sim[rows, best_b] >= self.min_cosine)
+        pairs = np.stack([rows[keep], best_b[keep]], axis=1).astype(np.int64)
+        return LocalMatch(len(pairs), float(len(pairs)), pairs)

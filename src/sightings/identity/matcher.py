@@ -1,0 +1,233 @@
+"""Who is this? kNN shortlist → local-feature re-rank → calibrated confidence → open-set decision.
+
+    matcher = Matcher(embedder, gallery, embedder_name="color-texture", local_matcher=RootSiftMatcher(),
+                      local_store=LocalFeatureStore(gallery_dir / "local"), calibrator=load_calibrator(gallery_dir))
+    matcher.enrol(image, identity="Ayo", embedding_id="ayo-1", metadata={"species": "lion"})
+    matches = matcher.identify(image, k=5, where={"species": "lion"})
+    matches[0].candidate    # best identity, or None when it is "unknown"
+    matches[0].confidence   # calibrated P(same individual)
+
+Scores are :mod:`sightings.identity.rerank`'s (the same function ``sightings eval reid`` calibrates), pooled per
+identity by the maximum over its gallery images. Without a calibrator the confidence is the raw score clipped to
+[0, 1] and marked ``"calibrated": False`` in the evidence — never presented as a probability that it is not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sightings.core.atomic import atomic_write_bytes
+from sightings.core.errors import ConfigError, InputError, IntegrityError, NotFoundError
+from sightings.core.protocols import Embedder, LocalFeatures, LocalMatcher, VectorStore
+from sightings.core.types import Match
+from sightings.identity.rerank import RerankSettings, fuse_scores
+
+__all__ = ["EnrolResult", "LocalFeatureStore", "Matcher"]
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,200}$")
+
+
+class LocalFeatureStore:
+    """Keypoints + descriptors of gallery images, one ``.npz`` per embedding id in a folder (atomic writes)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def _file(self, embedding_id: str) -> Path:
+        if not _SAFE_ID.match(embedding_id):
+            raise InputError(f"embedding id {embedding_id!r} has characters a file name cannot", where="embedding_id")
+        return self.path / f"{embedding_id}.npz"
+
+    def put(self, embedding_id: str, features: LocalFeatures) -> None:
+        import io
+
+        buf = io.BytesIO()
+        np.savez(
+            buf,
+            keypoints_xy=features.keypoints_xy,
+            descriptors=features.descriptors,
+            image_size=np.asarray(features.image_size, np.int64),
+        )
+        atomic_write_bytes(self._file(embedding_id), buf.getvalue())
+
+    def get(self, embedding_id: str) -> LocalFeatures:
+        path = self._file(embedding_id)
+        if not path.exists():
+            raise NotFoundError(f"no local features for {embedding_id!r}", where=path)
+        try:
+            with np.load(path) as data:
+                size = tuple(int(v) for v in data["image_size"])
+                return LocalFeatures(
+                    np.asarray(data["keypoints_xy"], np.float32),
+                    np.asarray(data["descriptors"], np.float32),
+                    (size[0], size[1]),
+                )
+        except (OSError, ValueError, KeyError) as exc:
+            raise IntegrityError(f"unreadable local-feature file ({exc})", where=path) from exc
+
+    def delete(self, embedding_id: str) -> None:
+        self._file(embedding_id).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolResult:
+    """What enrolment did: ``added`` False means a near-duplicate of ``duplicate_of`` was already there."""
+
+    embedding_id: str
+    identity: str
+    added: bool
+    duplicate_of: str | None = None
+    distance: float | None = None
+
+
+@dataclass
+class Matcher:
+    """Enrol and identify individuals against a gallery (vector store) with optional re-rank and calibration.
+
+    Args:
+        embedder: the global embedder (first stage); its vectors go into ``gallery``.
+        gallery: a :class:`~sightings.core.protocols.VectorStore` whose metadata holds ``identity``.
+        embedder_name: registry key of ``embedder``; a calibrator for another embedder is refused.
+        local_matcher, local_store: second stage (both or neither).
+        calibrator: a :class:`~sightings.identity.calibration.Calibrator` fitted on held-out pairs of the same
+            scores; its threshold makes the open-set decision.
+        shortlist: gallery images fetched by kNN; rerank settings: how many of them get local matching.
+        duplicate_distance: enrolment of a vector closer than this (cosine distance) to an image of the same
+            identity adds nothing (near-duplicate guard).
+    """
+
+    embedder: Embedder
+    gallery: VectorStore
+    embedder_name: str
+    local_matcher: LocalMatcher | None = None
+    local_store: LocalFeatureStore | None = None
+    calibrator: Any = None
+    shortlist: int = 50
+    rerank: RerankSettings = field(default_factory=RerankSettings)
+    duplicate_distance: float = 0.02
+
+    def __post_init__(self) -> None:
+        if (self.local_matcher is None) != (self.local_store is None):
+            raise ConfigError("local_matcher and local_store go together", where="matcher")
+        if self.shortlist < 1:
+            raise ConfigError(f"must be >= 1, got {self.shortlist}", where="matcher.shortlist")
+        if self.calibrator is not None:
+            expected = "two-stage" if self.local_matcher is not None else "cosine"
+            if self.calibrator.embedder != self.embedder_name:
+                raise ConfigError(
+                    f"calibrator was fitted for embedder {self.calibrator.embedder!r}, not {self.embedder_name!r}",
+                    where="calibration",
+                )
+            if self.calibrator.score_kind != expected:
+                raise ConfigError(
+                    f"calibrator was fitted on {self.calibrator.score_kind!r} scores, the matcher gives {expected!r}",
+                    where="calibration",
+                )
+
+    # -- enrolment -----------------------------------------------------------------------------------------
+    def _embed(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        vec = np.asarray(self.embedder.embed([image]), np.float32)
+        if vec.shape != (1, self.embedder.dim) or not np.isfinite(vec).all():
+            raise InputError(f"embedder gave shape {vec.shape} (expected (1, {self.embedder.dim}))", where="embed")
+        return vec
+
+    def enrol(
+        self,
+        image: npt.NDArray[np.uint8],
+        *,
+        identity: str,
+        embedding_id: str,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> EnrolResult:
+        """Add one image of ``identity`` (no retraining); a near-duplicate of an enrolled image is skipped."""
+        if not identity:
+            raise InputError("identity must not be empty", where="enrol")
+        vec = self._embed(image)
+        if self.gallery.count():
+            near = self.gallery.search(vec[0], k=1, where={"identity": identity})
+            if near and near[0].distance <= self.duplicate_distance:
+                return EnrolResult(embedding_id, identity, False, near[0].id, near[0].distance)
+        meta = {**dict(metadata or {}), "identity": identity}
+        if self.local_matcher is not None and self.local_store is not None:
+            self.local_store.put(embedding_id, self.local_matcher.extract(image))
+        self.gallery.upsert([embedding_id], vec, [meta])
+        return EnrolResult(embedding_id, identity, True)
+
+    # -- identification ------------------------------------------------------------------------------------
+    def identify(
+        self,
+        image: npt.NDArray[np.uint8],
+        *,
+        k: int = 5,
+        where: Mapping[str, Any] | None = None,
+        query_id: str = "query",
+    ) -> list[Match]:
+        """Top-``k`` identities, best first. The first is ``candidate=None`` ("unknown") when the calibrated
+        confidence of the best identity is below the calibrator's open-set threshold."""
+        if k < 1:
+            raise InputError(f"k must be >= 1, got {k}", where="identify")
+        vec = self._embed(image)
+        hits = self.gallery.search(vec[0], k=self.shortlist, where=where)
+        if not hits:
+            return [Match(query_id, None, 0.0, 0.0, {"reason": "empty gallery"})]
+        cosine = np.array([1.0 - h.distance for h in hits])
+        inliers = np.zeros(len(hits))
+        if self.local_matcher is not None and self.local_store is not None and self.rerank.rerank:
+            query_local = self.local_matcher.extract(image)
+            for i in np.argsort(-cosine, kind="stable")[: self.rerank.rerank]:
+                try:
+                    gallery_local = self.local_store.get(hits[i].id)
+                except NotFoundError:
+                    continue
+                inliers[i] = self.local_matcher.match(query_local, gallery_local).inliers
+        scores = fuse_scores(cosine, inliers, self.rerank) if self.local_matcher is not None else cosine
+        best: dict[str, tuple[float, int]] = {}
+        for i, h in enumerate(hits):
+            ident = str(h.metadata.get("identity", ""))
+            if ident and (ident not in best or scores[i] > best[ident][0]):
+                best[ident] = (float(scores[i]), i)
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:k]
+        calibrated = self.calibrator is not None
+        probs = (
+            self.calibrator.predict([s for _, (s, _) in ranked])
+            if calibrated
+            else np.clip([s for _, (s, _) in ranked], 0.0, 1.0)
+        )
+        matches = [
+            Match(
+                query_id,
+                ident,
+                max(0.0, float(hits[i].distance)),
+                float(p),
+                {
+                    "score": s,
+                    "embedding_id": hits[i].id,
+                    "inliers": int(inliers[i]),
+                    "calibrated": calibrated,
+                },
+            )
+            for (ident, (s, i)), p in zip(ranked, probs, strict=True)
+        ]
+        threshold = getattr(self.calibrator, "threshold", None)
+        if calibrated and threshold is not None and matches[0].confidence < threshold.threshold:
+            top = matches[0]
+            unknown = Match(
+                query_id, None, top.distance, 1.0 - top.confidence, {**top.evidence, "best_candidate": top.candidate}
+            )
+            return [unknown, *matches]
+        return matches
+
+    def forget(self, embedding_ids: Sequence[str]) -> None:
+        """Remove enrolled images (vectors and local features)."""
+        self.gallery.delete(list(embedding_ids))
+        if self.local_store is not None:
+            for eid in embedding_ids:
+                self.local_store.delete(eid)

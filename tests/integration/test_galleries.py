@@ -1,0 +1,190 @@
+"""Backend-specific gallery behaviour: LanceDB's ANN index, Qdrant local persistence, corrupt stores, bad config."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sightings.core.errors import BackendUnavailableError, ConfigError, InputError, IntegrityError
+from sightings.core.registry import VECTOR_STORES
+from sightings.identity.gallery.numpy_store import NumpyVectorStore
+
+
+def _clustered(n: int, dim: int, seed: int, clusters: int = 30) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim))
+    return (centres[rng.integers(0, clusters, n)] + 0.5 * rng.standard_normal((n, dim))).astype(np.float32)
+
+
+def _recall(got: list[list[str]], truth: list[list[str]]) -> float:
+    return float(np.mean([len(set(g) & set(t)) / len(t) for g, t in zip(got, truth, strict=True)]))
+
+
+# -- LanceDB -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("index_type", ["IVF_HNSW_SQ", "IVF_PQ"])
+def test_lance_builds_an_index_at_the_threshold_with_high_recall(tmp_path: Path, index_type: str) -> None:
+    from sightings.identity.gallery.lance_store import LanceVectorStore
+
+    data = _clustered(3000, 32, 0)
+    ids = [f"v{i}" for i in range(len(data))]
+    species = [{"species": "cat" if i % 3 else "dog"} for i in range(len(data))]
+    store = LanceVectorStore(tmp_path / "lance", index_threshold=2000, index_type=index_type)
+    store.upsert(ids[:1500], data[:1500], species[:1500])
+    assert not store.has_index(), "below the threshold the search is exact (flat)"
+    store.upsert(ids[1500:], data[1500:], species[1500:])
+    assert store.has_index()
+    exact = NumpyVectorStore()
+    exact.upsert(ids, data, species)
+    rng = np.random.default_rng(1)
+    queries = data[rng.choice(len(data), 40, replace=False)] + 0.05 * rng.standard_normal((40, 32)).astype(np.float32)
+    got, truth = store.search_many(queries, k=10), exact.search_many(queries, k=10)
+    assert _recall([[h.id for h in hits] for hits in got], [[h.id for h in hits] for hits in truth]) >= 0.95
+    for hits in got[:5]:  # the index's candidates are re-ranked on the stored vectors: distances are exact
+        idx = [int(h.id[1:]) for h in hits]
+        unit = data[idx] / np.linalg.norm(data[idx], axis=1, keepdims=True)
+        q = queries[got.index(hits)] / np.linalg.norm(queries[got.index(hits)])
+        np.testing.assert_allclose([h.distance for h in hits], 1 - unit @ q, atol=1e-4)
+    dogs = store.search(queries[0], k=10, where={"species": "dog"})
+    assert len(dogs) == 10 and all(h.metadata["species"] == "dog" for h in dogs)
+    # rows added after the index are not in it yet, but a search still finds them
+    fresh = _clustered(50, 32, 7)
+    store.upsert([f"new{i}" for i in range(50)], fresh)
+    assert store.search(fresh[3], k=1)[0].id == "new3"
+    reopened = LanceVectorStore(tmp_path / "lance", index_type=index_type)
+    assert reopened.has_index() and reopened.count() == 3050
+    assert reopened.search(fresh[3], k=1)[0].id == "new3"
+
+
+def test_lance_bad_paths_and_config(tmp_path: Path) -> None:
+    from sightings.identity.gallery.lance_store import LanceVectorStore
+
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(InputError, match="folder"):
+        LanceVectorStore(tmp_path / "file")
+    with pytest.raises(ConfigError, match="index_type"):
+        LanceVectorStore(tmp_path / "l", index_type="FLAT")
+    with pytest.raises(ConfigError, match="metric"):
+        LanceVectorStore(tmp_path / "l", metric="dot")
+    store = LanceVectorStore(tmp_path / "l")
+    store.upsert(["a"], np.ones((1, 4), np.float32))
+    with pytest.raises(InputError, match="metric"):
+        LanceVectorStore(tmp_path / "l", metric="l2")
+    with pytest.raises(InputError, match="256 rows"):
+        store.create_index()
+
+
+def test_lance_corrupt_table_gives_integrity_error_naming_the_path(tmp_path: Path) -> None:
+    from sightings.identity.gallery.lance_store import LanceVectorStore
+
+    store = LanceVectorStore(tmp_path / "lance")
+    store.upsert(["a", "b"], np.eye(2, 4, dtype=np.float32))
+    for manifest in (tmp_path / "lance" / "gallery.lance" / "_versions").glob("*.manifest"):
+        manifest.write_bytes(b"garbage" * 8)
+    with pytest.raises(IntegrityError, match="corrupt") as err:
+        LanceVectorStore(tmp_path / "lance")
+    text = str(err.value)
+    assert str(tmp_path / "lance") in text and "\n" not in text and ".rs:" not in text
+
+
+# -- Qdrant --------------------------------------------------------------------------------------------------------
+
+
+def test_qdrant_local_persists_and_locks_its_folder(tmp_path: Path) -> None:
+    from sightings.identity.gallery.qdrant_store import QdrantVectorStore
+
+    data = _clustered(30, 8, 2)
+    store = QdrantVectorStore(path=tmp_path / "q", collection="lions")
+    store.upsert([f"l{i}" for i in range(30)], data, [{"identity": f"lion-{i % 3}"} for i in range(30)])
+    with pytest.raises(BackendUnavailableError, match="another Qdrant client"):
+        QdrantVectorStore(path=tmp_path / "q", collection="lions")
+    store.close()
+    again = QdrantVectorStore(path=tmp_path / "q", collection="lions")
+    assert again.count() == 30 and again.dim == 8
+    hits = again.search(data[4], k=3, where={"identity": "lion-1"})
+    assert hits[0].id == "l4" and {h.metadata["identity"] for h in hits} == {"lion-1"}
+    other = QdrantVectorStore(path=tmp_path / "q2", collection="other", metric="l2", dim=8)
+    assert other.count() == 0 and other.dim == 8
+    again.close()
+    other.close()
+    with pytest.raises(InputError, match="distance"):
+        QdrantVectorStore(path=tmp_path / "q", collection="lions", metric="l2")
+
+
+def test_qdrant_unreachable_server_is_one_line_backend_unavailable() -> None:
+    from sightings.identity.gallery.qdrant_store import QdrantVectorStore
+
+    with pytest.raises(BackendUnavailableError, match="cannot reach") as err:
+        QdrantVectorStore(url="http://127.0.0.1:9", timeout_s=1)
+    assert "127.0.0.1:9" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_qdrant_needs_exactly_one_location(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="exactly one"):
+        VECTOR_STORES.create("qdrant")
+    with pytest.raises(ConfigError, match="exactly one"):
+        VECTOR_STORES.create("qdrant", path=tmp_path, location=":memory:")
+
+
+@pytest.mark.parametrize("damage", ["meta.json", "storage.sqlite"])
+def test_qdrant_corrupt_local_folder_gives_integrity_error(tmp_path: Path, damage: str) -> None:
+    from sightings.identity.gallery.qdrant_store import QdrantVectorStore
+
+    store = QdrantVectorStore(path=tmp_path / "q")
+    store.upsert(["a", "b"], np.eye(2, 4, dtype=np.float32))
+    store.close()
+    target = next((tmp_path / "q").rglob(damage))
+    target.write_bytes(b"{garbage" * 100)
+    with pytest.raises(IntegrityError, match="corrupt") as err:
+        QdrantVectorStore(path=tmp_path / "q")
+    assert str(tmp_path / "q") in str(err.value) and "\n" not in str(err.value)
+
+
+# -- NumPy ---------------------------------------------------------------------------------------------------------
+
+
+def _saved_numpy_gallery(path: Path) -> None:
+    store = NumpyVectorStore(path)
+    store.upsert(["a", "b", "c"], np.eye(3, 4, dtype=np.float32), [{"species": "cat"}] * 3)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "no-header", "count-mismatch"])
+def test_numpy_corrupt_file_gives_integrity_error(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "gallery.npz"
+    _saved_numpy_gallery(path)
+    if damage == "garbage":
+        path.write_bytes(b"not a zip at all")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:200])
+    else:
+        with np.load(path) as npz:
+            arrays = dict(npz)
+        if damage == "no-header":
+            del arrays["header"]
+        else:
+            header = json.loads(arrays["header"].tobytes())
+            arrays["header"] = np.frombuffer(json.dumps({**header, "count": 7}).encode(), np.uint8)
+        np.savez(path, **arrays)
+    with pytest.raises(IntegrityError) as err:
+        NumpyVectorStore(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_numpy_file_is_written_atomically_and_reopens(tmp_path: Path) -> None:
+    path = tmp_path / "g" / "gallery.npz"
+    store = NumpyVectorStore(path, autosave=False)
+    store.upsert(["a", "b"], np.eye(2, 4, dtype=np.float32), [{"t": 5.0}, {}])
+    assert not path.exists(), "autosave=False writes only on save()"
+    store.save()
+    assert zipfile.is_zipfile(path) and [p.name for p in path.parent.iterdir()] == ["gallery.npz"]
+    again = NumpyVectorStore(path)
+    assert again.count() == 2 and again.search(np.eye(4)[0], k=1, where={"t": (4, 6)})[0].id == "a"
+    with pytest.raises(InputError, match="metric"):
+        NumpyVectorStore(path, metric="l2")
+    with pytest.raises(InputError, match="folder"):
+        NumpyVectorStore(tmp_path)
