@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from sightings.core.errors import BackendError, BackendUnavailableError, ConfigError, InputError, NotFoundError
+from sightings.core.errors import BackendError, ConfigError, InputError, NotFoundError
 from sightings.core.types import Box, Detection, Frame
 from sightings.vision.detect.postprocess import Letterbox, batched_nms, letterbox
 
@@ -191,33 +191,11 @@ class YoloOnnxDetector:
 
     # -- set-up --------------------------------------------------------------------------------------------
     def _open(self, providers: Sequence[str] | None, num_threads: int | None) -> Any:
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise BackendUnavailableError(
-                "the YOLO detector needs onnxruntime",
-                where="detector.yolo-onnx",
-                hint="pip install 'sightings[vision]'",
-            ) from exc
-        available = list(ort.get_available_providers())
-        if providers is None:
-            chosen = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-        else:
-            chosen = list(providers)
-            missing = [p for p in chosen if p not in available]
-            if missing:
-                raise BackendUnavailableError(
-                    f"execution providers {missing} are not available (available: {', '.join(available)})",
-                    where="detector.options.providers",
-                )
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if num_threads is not None:
-            options.intra_op_num_threads = int(num_threads)
-        try:
-            return ort.InferenceSession(str(self.model_path), sess_options=options, providers=chosen)
-        except Exception as exc:  # onnxruntime raises its own exception types (Fail, InvalidGraph, ...)
-            raise InputError(f"not a loadable ONNX model: {str(exc).strip()[:300]}", where=self.model_path) from exc
+        from sightings.models.onnx_session import open_onnx_session
+
+        return open_onnx_session(
+            self.model_path, providers=providers, num_threads=num_threads, where="detector.yolo-onnx", extra="vision"
+        )
 
     def _input_size(self, shape: list[Any], input_size: int | Sequence[int] | None) -> tuple[int, int]:
         expected = "(batch, 3, height, width)"

@@ -41,7 +41,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from sightings.core.errors import BackendUnavailableError, ConfigError, InputError, NotFoundError
+from sightings.core.errors import ConfigError, InputError, NotFoundError
 from sightings.vision.embed.image_input import check_image, to_rgb
 
 __all__ = ["NORMALISATIONS", "PRESETS", "OnnxEmbedder", "OnnxPreset", "Pooling", "pool_output"]
@@ -244,31 +244,11 @@ class OnnxEmbedder:
         return store.path(name), manifest.input
 
     def _open(self, providers: Sequence[str] | None, num_threads: int | None) -> Any:
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise BackendUnavailableError(
-                "the ONNX embedder needs onnxruntime", where="embedder.onnx", hint="pip install 'sightings[identity]'"
-            ) from exc
-        available = list(ort.get_available_providers())
-        if providers is None:
-            chosen = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-        else:
-            chosen = list(providers)
-            missing = [p for p in chosen if p not in available]
-            if missing:
-                raise BackendUnavailableError(
-                    f"execution providers {missing} are not available (available: {', '.join(available)})",
-                    where="embedder.options.providers",
-                )
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if num_threads is not None:
-            options.intra_op_num_threads = int(num_threads)
-        try:
-            return ort.InferenceSession(str(self.model_path), sess_options=options, providers=chosen)
-        except Exception as exc:  # onnxruntime raises its own exception types (Fail, InvalidGraph, ...)
-            raise InputError(f"not a loadable ONNX model: {str(exc).strip()[:300]}", where=self.model_path) from exc
+        from sightings.models.onnx_session import open_onnx_session
+
+        return open_onnx_session(
+            self.model_path, providers=providers, num_threads=num_threads, where="embedder.onnx", extra="identity"
+        )
 
     def _layout(self, shape: list[Any], manifest_input: Any) -> str:
         expected = "(batch, 3, height, width) or (batch, height, width, 3)"
