@@ -32,10 +32,13 @@ def test_warped_texture_matches_with_many_inliers_and_another_with_few(
     other = matcher.match(fa, fc)
     assert same.inliers >= 40, same.inliers
     assert other.inliers <= 12, other.inliers
-    assert same.score == same.inliers and same.pairs.shape == (same.inliers, 2)
+    assert 0 < same.score < same.inliers and same.pairs.shape == (same.inliers, 2)  # ratio-weighted by default
+    plain = RootSiftMatcher(weighting="inliers").match(fa, fb)
+    assert plain.score == plain.inliers
 
 
-def test_inliers_agree_with_the_true_homography(matcher: RootSiftMatcher, texture: np.ndarray) -> None:
+def test_inliers_agree_with_the_true_homography(texture: np.ndarray) -> None:
+    matcher = RootSiftMatcher(geometry="homography")
     warped, h = warp_homography(texture)
     fa, fb = matcher.extract(texture), matcher.extract(warped)
     match = matcher.match(fa, fb)
@@ -65,7 +68,13 @@ def test_root_sift_rows_have_unit_norm() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"geometry": "affine"}, {"mutual": True}, {"weighting": "ratio"}, {"geometry": "none"}, {"max_keypoints": 200}],
+    [
+        {"geometry": "homography"},
+        {"mutual": True},
+        {"weighting": "inliers"},
+        {"geometry": "none"},
+        {"max_keypoints": 200},
+    ],
 )
 def test_options_still_separate_same_from_different(options: dict[str, object], texture: np.ndarray) -> None:
     import cv2
@@ -79,8 +88,8 @@ def test_options_still_separate_same_from_different(options: dict[str, object], 
     # without geometric verification look-alike blobs pass the ratio test: the margin is what RANSAC buys
     factor = 2 if options.get("geometry") == "none" else 3
     assert same.score > factor * max(other.score, 1.0)
-    if options.get("weighting") == "ratio":
-        assert 0 < same.score < same.inliers
+    if options.get("weighting") == "inliers":
+        assert same.score == same.inliers
 
 
 @pytest.mark.parametrize(

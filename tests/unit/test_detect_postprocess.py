@@ -227,3 +227,18 @@ def test_clip_boxes_in_place() -> None:
     out = clip_boxes(boxes, 25, 40)
     assert out is boxes
     np.testing.assert_allclose(boxes, [[0, 0, 25, 40], [10, 10, 20, 20]])
+
+
+def test_box_voting_averages_overlapping_candidates_of_the_same_class() -> None:
+    from sightings.vision.detect.postprocess import vote_boxes
+
+    boxes = np.array([[0, 0, 10, 10], [2, 0, 12, 10], [0, 0, 10, 10], [50, 50, 60, 60]], np.float32)
+    scores = np.array([0.9, 0.3, 0.6, 0.8], np.float32)
+    classes = np.array([0, 0, 1, 0])
+    out = vote_boxes(boxes, scores, classes, [0, 3], iou_threshold=0.5)
+    # box 0 votes with box 1 (IoU 0.67, same class), not box 2 (other class) nor box 3 (no overlap)
+    assert out[0] == pytest.approx([0.5, 0, 10.5, 10])
+    assert out[1] == pytest.approx([50, 50, 60, 60])
+    assert vote_boxes(boxes, scores, classes, [], 0.5).shape == (0, 4)
+    with pytest.raises(InputError, match="box_voting"):
+        vote_boxes(boxes, scores, classes, [0], 0.0)

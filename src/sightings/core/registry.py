@@ -212,7 +212,7 @@ EMBEDDERS.register(
 LOCAL_MATCHERS.register(
     "rootsift",
     f"{_EMBED}.local_features:RootSiftMatcher",
-    description="RootSIFT + ratio test + RANSAC homography; score = verified inliers (HotSpotter-style)",
+    description="RootSIFT + ratio test + RANSAC similarity; score = ratio-weighted inliers (HotSpotter-style)",
     extra="identity",
 )
 _GALLERY = "sightings.identity.gallery"

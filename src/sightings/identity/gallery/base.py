@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +44,8 @@ __all__ = [
     "PreparedRows",
     "check_k",
     "check_metric",
+    "first_line",
+    "matches_nothing",
     "parse_where",
     "prepare_queries",
     "prepare_rows",
@@ -268,6 +271,13 @@ def parse_where(where: Mapping[str, Any] | None) -> tuple[Condition, ...]:
 def matches_nothing(conditions: Sequence[Condition]) -> bool:
     """True when a condition can never hold (an empty membership list), so a search can skip the backend."""
     return any(isinstance(c, OneOf) and not c.values for c in conditions)
+
+
+def first_line(exc: BaseException) -> str:
+    """``Type: first line`` of a backend exception's message, minus Rust source locations (for one-line errors)."""
+    lines = str(exc).strip().splitlines()
+    line = re.sub(r",\s*/\S+\.rs:\d+:\d+", "", lines[0] if lines else "")
+    return f"{type(exc).__name__}: {line}"[:300]
 
 
 def _sql_text(value: str) -> str:

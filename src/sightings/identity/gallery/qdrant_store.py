@@ -39,6 +39,7 @@ from sightings.identity.gallery.base import (
     OneOf,
     check_k,
     check_metric,
+    first_line,
     matches_nothing,
     parse_where,
     prepare_queries,
@@ -57,11 +58,6 @@ _DISTANCES = {"cosine": models.Distance.COSINE, "l2": models.Distance.EUCLID}
 def point_id(sid: str) -> str:
     """The Qdrant point id (a UUID string) of gallery id ``sid``."""
     return str(uuid.uuid5(_ID_NAMESPACE, sid))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
 def _to_filter(conditions: Sequence[Condition]) -> models.Filter | None:
@@ -251,10 +247,10 @@ class QdrantVectorStore:
             raise
         except ResponseHandlingException as exc:
             raise BackendUnavailableError(
-                f"cannot reach the Qdrant server ({_first_line(exc)})", where=self.where
+                f"cannot reach the Qdrant server ({first_line(exc)})", where=self.where
             ) from None
         except UnexpectedResponse as exc:
-            raise BackendError(f"Qdrant {action} failed ({_first_line(exc)})", where=self.where) from None
+            raise BackendError(f"Qdrant {action} failed ({first_line(exc)})", where=self.where) from None
         except Exception as exc:
             if isinstance(exc, RuntimeError) and "already accessed" in str(exc):
                 raise BackendUnavailableError(
@@ -262,10 +258,10 @@ class QdrantVectorStore:
                     where=self.where,
                 ) from None
             if action != "open":
-                raise BackendError(f"Qdrant {action} failed ({_first_line(exc)})", where=self.where) from exc
+                raise BackendError(f"Qdrant {action} failed ({first_line(exc)})", where=self.where) from exc
             if not self.local:  # e.g. a URL that answers but is not Qdrant
-                raise BackendUnavailableError(f"not a Qdrant server ({_first_line(exc)})", where=self.where) from None
+                raise BackendUnavailableError(f"not a Qdrant server ({first_line(exc)})", where=self.where) from None
             # a broken meta.json / storage.sqlite / pickled point: json, sqlite3, pickle, pydantic errors
             raise IntegrityError(
-                f"corrupt or unreadable local Qdrant gallery ({_first_line(exc)})", where=self.where
+                f"corrupt or unreadable local Qdrant gallery ({first_line(exc)})", where=self.where
             ) from None

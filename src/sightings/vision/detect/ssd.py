@@ -38,6 +38,7 @@ from sightings.vision.detect.postprocess import (
     ssd_anchors,
     tile_grid,
     touches_inner_edge,
+    vote_boxes,
 )
 
 __all__ = ["DEFAULT_CLASSES", "MODEL_NAME", "OIDV4_LABELMAP", "SsdDetector", "oidv4_label"]
@@ -79,6 +80,7 @@ model folder has no labels file."""
 DEFAULT_CLASSES = ("Person", "Cat", "Dog")
 DEFAULT_SCORE_THRESHOLD = 0.45
 DEFAULT_TILED_SCORE_THRESHOLD = 0.50
+DEFAULT_BOX_VOTING = 0.65
 """Defaults whole-frame / with tiles: best tracking MOTA on PETS09-S2L1 frames 1–200 (docs/tracking.md)."""
 _BACKGROUND = "???"
 _VISION_HINT = "pip install 'sightings[vision]'"
@@ -145,6 +147,9 @@ class SsdDetector:
         tile: also run on a grid of overlapping tiles: ``True`` = 2×2, or ``(rows, cols)``.
         tile_overlap: overlap between neighbouring tiles, fraction of a tile.
         tile_full_frame: with tiles, also run on the whole frame (finds objects larger than a tile).
+        box_voting: after NMS, replace each box by the score-weighted mean of the candidates overlapping it by at
+            least this IoU (better localisation; ``None`` = plain NMS boxes). 0.65 was chosen on PETS09 frames
+            1–200 (docs/tracking.md).
         num_threads: CPU threads of the TFLite interpreter.
 
     Not thread-safe (one interpreter): use one detector per thread or process.
@@ -164,6 +169,7 @@ class SsdDetector:
         tile: bool | Sequence[int] = False,
         tile_overlap: float = 0.2,
         tile_full_frame: bool = True,
+        box_voting: float | None = DEFAULT_BOX_VOTING,
         num_threads: int = 2,
     ) -> None:
         if not 0.0 <= iou_threshold <= 1.0:
@@ -177,6 +183,9 @@ class SsdDetector:
         self.tile = _parse_tile(tile)
         self.tile_overlap = float(tile_overlap)
         self.tile_full_frame = bool(tile_full_frame)
+        if box_voting is not None and not 0.0 < box_voting <= 1.0:
+            raise ConfigError(f"must be in (0, 1] or null, got {box_voting}", where="box_voting")
+        self.box_voting = None if box_voting is None else float(box_voting)
         if self.tile is not None:
             tile_grid(16, 16, *self.tile, overlap=self.tile_overlap)  # validates the overlap
 
@@ -358,14 +367,17 @@ class SsdDetector:
         sizeable = ((boxes[:, 2] - boxes[:, 0]) >= 1) & ((boxes[:, 3] - boxes[:, 1]) >= 1)
         boxes, scores, classes = boxes[sizeable], scores[sizeable], classes[sizeable]
         keep = batched_nms(boxes, scores, classes, self.iou_threshold, max_detections=self.max_detections)
+        kept_boxes = (
+            boxes[keep] if self.box_voting is None else vote_boxes(boxes, scores, classes, keep, self.box_voting)
+        )
         return [
             Detection(
                 frame,
-                Box(*(float(v) for v in boxes[i])),
+                Box(*(float(v) for v in box)),
                 self.labels[int(classes[i])],
                 min(1.0, max(0.0, float(scores[i]))),
             )
-            for i in keep
+            for i, box in zip(keep, kept_boxes, strict=True)
         ]
 
     def detect(self, frames: Sequence[Frame]) -> list[list[Detection]]:

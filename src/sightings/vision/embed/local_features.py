@@ -10,9 +10,11 @@ few keypoints otherwise) or shrunk so that its long side is at most ``max_side``
 product, and descriptors have unit L2 norm). Keypoints are returned in the pixel coordinates of the image given.
 
 Matching: nearest two neighbours of each descriptor of ``a`` in ``b`` → Lowe's ratio test → optional mutual check →
-RANSAC (homography, or a similarity transform for ``geometry="affine"``) → the verified inliers. The pair score is
-the inlier count, or with ``weighting="ratio"`` the sum over inliers of ``1 - d1/d2`` (distinctive matches count
-more, after HotSpotter). No model is needed: it works on any patterned animal.
+RANSAC (by default a similarity transform, ``geometry="affine"``: rotation + uniform scale + translation; or a
+full ``homography``) → the verified inliers. The pair score is, by default (``weighting="ratio"``), the sum over
+inliers of ``1 - d1/d2`` (distinctive matches count more, after HotSpotter), or the plain inlier count
+(``weighting="inliers"``). Defaults were chosen on the lions *train* split (docs/embedders.md). No model is needed:
+it works on any patterned animal.
 
 Bad input: a blank, flat or tiny image (short side < ``min_side``) has no keypoints; ``extract`` returns
 :class:`LocalFeatures` with 0 rows and ``match`` a :class:`LocalMatch` with 0 inliers (a documented skip, not an
@@ -70,7 +72,7 @@ def _cv2() -> Any:
 
 
 class RootSiftMatcher:
-    """RootSIFT + ratio test + RANSAC; the score of a pair is its verified inlier count (optionally weighted).
+    """RootSIFT + ratio test + RANSAC; the score of a pair is its ratio-weighted (or plain) verified inlier count.
 
     Args:
         max_keypoints: keep at most this many keypoints per image (strongest first).
@@ -79,7 +81,7 @@ class RootSiftMatcher:
         min_side: images whose short side is below this have no keypoints (documented skip).
         ratio: Lowe's ratio test threshold (nearest / second-nearest distance).
         mutual: also require the match to be the nearest neighbour in the other direction.
-        geometry: RANSAC model, ``homography`` | ``affine`` (rotation + scale + translation) | ``none``.
+        geometry: RANSAC model, ``affine`` (rotation + uniform scale + translation) | ``homography`` | ``none``.
         ransac_threshold: reprojection threshold as a fraction of the longer side of image ``b``.
         min_inliers: fewer verified inliers than this count as no match (0 inliers, score 0).
         weighting: pair score, ``inliers`` (count) or ``ratio`` (sum of ``1 - d1/d2`` over inliers).
@@ -95,10 +97,10 @@ class RootSiftMatcher:
         min_side: int = 16,
         ratio: float = 0.8,
         mutual: bool = False,
-        geometry: Geometry = "homography",
+        geometry: Geometry = "affine",
         ransac_threshold: float = 0.03,
         min_inliers: int = 5,
-        weighting: Weighting = "inliers",
+        weighting: Weighting = "ratio",
         contrast_threshold: float = 0.04,
     ) -> None:
         if max_keypoints < 1:
