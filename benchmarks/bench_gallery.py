@@ -11,9 +11,10 @@ Ground truth: exact top-10 by NumPy. Each backend runs in a fresh child process 
 builds its index inside the last upsert, when the table reaches ``index_threshold = size``), then answers the
 queries one at a time (10 warm-up queries first). Latency: wall time of ``store.search(q, k=10)``. Peak memory:
 ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of the child (peak resident set, KiB on Linux); "over data" subtracts
-the child's peak RSS after generating the data, before building. Qdrant local mode is an exact scan (qdrant-client's local mode
-has no HNSW) and runs in memory here: on disk it commits one SQLite transaction per point (≈ 12 ms a point on
-this machine, 20k points in 250 s), which measures the disk, not the search. It runs up to ``--qdrant-max``.
+the child's peak RSS after generating the data, before building. Qdrant local mode is an exact scan
+(qdrant-client's local mode has no HNSW) and runs in memory here: on disk it commits one SQLite transaction per
+point (≈ 12 ms a point on this machine, 20k points in 250 s), which measures the disk, not the search. It runs up
+to ``--qdrant-max``.
 """
 
 from __future__ import annotations

@@ -90,10 +90,18 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("SIGHTINGS_SHARED_DATA", "/work/shared/data")))
     parser.add_argument("--frames", type=int, default=400)
     args = parser.parse_args()
-    video, gt = args.data / "pets09" / "vtest.avi", read_mot(args.data / "pets09" / "gt_1_400.txt")
+    video, gt_path = args.data / "pets09" / "vtest.avi", args.data / "pets09" / "gt_1_400.txt"
+    if not (video.exists() and gt_path.exists()):
+        print(f"skipped: no PETS09 video + ground truth under {args.data / 'pets09'} (run `make stage-data`)")
+        return
+    gt = read_mot(gt_path)
     n = args.frames
 
-    detectors = {"SSD full frame": {}, "SSD 2×2 tiles + full frame": {"tile": True}}
+    detectors = {
+        "SSD full frame": {},
+        "SSD 2×2 tiles + full frame, plain NMS boxes": {"tile": True, "box_voting": None},
+        "SSD 2×2 tiles + full frame + box voting (default)": {"tile": True},
+    }
     # (factory(thr) → tracker maker, interpolate seconds); the last one is the `sightings track` default
     trackers: dict[str, tuple[Any, float]] = {
         "ByteTrack, trackers defaults (baseline)": (lambda thr: ByteTrackTracker.upstream_defaults, 0.0),

@@ -222,7 +222,7 @@ VECTOR_STORES.register(
 VECTOR_STORES.register(
     "lancedb",
     f"{_GALLERY}.lance_store:LanceVectorStore",
-    description="LanceDB embedded on disk, IVF-PQ index when large; default",
+    description="LanceDB embedded on disk, ANN index (IVF-HNSW-SQ) when large; default",
     extra="identity",
 )
 VECTOR_STORES.register(

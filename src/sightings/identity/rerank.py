@@ -9,7 +9,7 @@ One score per (query, gallery image), larger = more alike, used identically by t
 for the ``rerank`` gallery images closest by the global descriptor; the rest keep the cosine alone. RANSAC finds
 a handful of "inliers" between any two images, so the first ``inlier_floor`` count for nothing; the bonus then
 saturates below ``local_weight``. The constants (floor 8, half 24, weight 0.5) were chosen by leave-one-out
-rank-1 on the lions *train* split only (0.254 global → 0.322; docs/identity.md); the score is then calibrated.
+rank-1 on the lions *train* split only (0.254 global → 0.318; docs/identity.md); the score is then calibrated.
 """
 
 from __future__ import annotations
