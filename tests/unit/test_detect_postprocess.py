@@ -242,3 +242,30 @@ def test_box_voting_averages_overlapping_candidates_of_the_same_class() -> None:
     assert vote_boxes(boxes, scores, classes, [], 0.5).shape == (0, 4)
     with pytest.raises(InputError, match="box_voting"):
         vote_boxes(boxes, scores, classes, [0], 0.0)
+
+
+@pytest.mark.parametrize(
+    ("spec", "grids"),
+    [
+        (True, ((2, 2),)),
+        (False, ()),
+        (None, ()),
+        ("none", ()),
+        ((3, 2), ((3, 2),)),
+        ([(2, 2), (2, 3)], ((2, 2), (2, 3))),
+        ("2x2, 2X3,2x2", ((2, 2), (2, 3))),
+        ((1, 1), ()),
+    ],
+)
+def test_tile_specs(spec: object, grids: tuple[tuple[int, int], ...]) -> None:
+    from sightings.vision.detect.ssd import parse_tile_grids
+
+    assert parse_tile_grids(spec) == grids  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("spec", ["2by2", [(2, 2), "x"], (0, 2), 5])
+def test_bad_tile_specs_are_config_errors(spec: object) -> None:
+    from sightings.vision.detect.ssd import parse_tile_grids
+
+    with pytest.raises(ConfigError, match="tile"):
+        parse_tile_grids(spec)  # type: ignore[arg-type]

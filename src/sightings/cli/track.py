@@ -66,11 +66,11 @@ def track(
     threshold: float | None = typer.Option(
         None, "--threshold", min=0.0, max=1.0, help="Detector score threshold (default: the detector's own)."
     ),
-    tile: bool = typer.Option(
-        True,
-        "--tile/--no-tile",
-        help="Also detect on 2×2 overlapping tiles (small, distant people; ~4× detector time) where the detector "
-        "supports it.",
+    tiles: str = typer.Option(
+        "2x2",
+        "--tiles",
+        help="Also detect on overlapping tiles (small, distant people) where the detector supports it: a grid "
+        "like 2x2 (default, ~5× detector time), several grids like 2x2,2x3 (most accurate, ~11×), or none.",
     ),
     interpolate_s: float = typer.Option(
         1.0,
@@ -104,6 +104,8 @@ def track(
 
     DETECTORS.check(detector)  # unknown names fail before the video is opened
     TRACKERS.check(tracker)
+    tiled = tiles.strip().lower() not in ("", "none", "off", "no") and accepts_option(detector, "tile")
+    detector_options = {"tile": tiles} if tiled else None
 
     def show(frames: Iterator[Frame], total: int | None) -> Iterable[Frame]:
         return track_progress(frames, f"tracking {video.name}", total, quiet=quiet)
@@ -124,7 +126,7 @@ def track(
             stride=stride,
             classes=wanted,
             threshold=threshold,
-            detector_options={"tile": True} if tile and accepts_option(detector, "tile") else None,
+            detector_options=detector_options,
             interpolate_gap_s=interpolate_s,
             progress=show,
             on_frame=writer.add if writer is not None else None,
@@ -142,7 +144,7 @@ def track(
         "video": str(video),
         "detector": detector,
         "tracker": tracker,
-        "tile": tile and accepts_option(detector, "tile"),
+        "tiles": tiles if tiled else "none",
         "interpolate_s": interpolate_s,
         **result.summary(),
         "mot": str(mot_path),

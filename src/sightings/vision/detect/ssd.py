@@ -41,7 +41,15 @@ from sightings.vision.detect.postprocess import (
     vote_boxes,
 )
 
-__all__ = ["DEFAULT_CLASSES", "MODEL_NAME", "OIDV4_LABELMAP", "SsdDetector", "oidv4_label"]
+__all__ = [
+    "DEFAULT_CLASSES",
+    "MODEL_NAME",
+    "OIDV4_LABELMAP",
+    "SsdDetector",
+    "TileSpec",
+    "oidv4_label",
+    "parse_tile_grids",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +88,10 @@ model folder has no labels file."""
 DEFAULT_CLASSES = ("Person", "Cat", "Dog")
 DEFAULT_SCORE_THRESHOLD = 0.45
 DEFAULT_TILED_SCORE_THRESHOLD = 0.50
+DEFAULT_MULTI_TILED_SCORE_THRESHOLD = 0.55
 DEFAULT_BOX_VOTING = 0.65
-"""Defaults whole-frame / with tiles: best tracking MOTA on PETS09-S2L1 frames 1–200 (docs/tracking.md)."""
+"""Defaults whole frame / one tile grid / several grids: chosen by tracking MOTA on PETS09-S2L1 frames 1–200
+(docs/tracking.md)."""
 _BACKGROUND = "???"
 _VISION_HINT = "pip install 'sightings[vision]'"
 _INSTALL_HINT = "run `sightings models install` (offline default models) or `sightings models import FILE`"
@@ -115,18 +125,44 @@ def _labels_beside(model_path: Path) -> Path | None:
     return None
 
 
-def _parse_tile(tile: bool | Sequence[int]) -> tuple[int, int] | None:
-    if tile is True:
-        return (2, 2)
-    if tile is False or tile is None:
-        return None
+TileSpec = bool | str | Sequence[int] | Sequence[Sequence[int]] | None
+"""``True`` (2×2), ``False``/``None``, ``(rows, cols)``, ``[(rows, cols), ...]`` or text ``"2x2,2x3"``."""
+
+
+def _parse_grid(value: object, spec: object) -> tuple[int, int] | None:
     try:
-        rows, cols = (int(v) for v in tile)
+        if isinstance(value, str):
+            rows_text, _, cols_text = value.strip().lower().partition("x")
+            rows, cols = int(rows_text), int(cols_text)
+        else:
+            rows, cols = (int(v) for v in value)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
-        raise ConfigError(f"tile must be true/false or [rows, cols], got {tile!r}", where="tile") from None
+        raise ConfigError(
+            f"tile must be true/false, [rows, cols], a list of them, or text like '2x2,2x3'; got {spec!r}", where="tile"
+        ) from None
     if rows < 1 or cols < 1:
         raise ConfigError(f"tile grid must be at least 1x1, got {rows}x{cols}", where="tile")
     return None if (rows, cols) == (1, 1) else (rows, cols)
+
+
+def parse_tile_grids(tile: TileSpec) -> tuple[tuple[int, int], ...]:
+    """The tile grids a ``tile`` option asks for (empty: whole frame only)."""
+    if tile is True:
+        return ((2, 2),)
+    if tile is False or tile is None:
+        return ()
+    if isinstance(tile, str):
+        if tile.strip().lower() in ("", "none", "off", "false", "no"):
+            return ()
+        items: list[object] = [part for part in tile.split(",") if part.strip()]
+    elif isinstance(tile, Sequence) and tile and all(isinstance(v, int) for v in tile):
+        items = [tile]
+    elif isinstance(tile, Sequence):
+        items = list(tile)
+    else:
+        items = [tile]
+    grids = [_parse_grid(item, tile) for item in items]
+    return tuple(dict.fromkeys(g for g in grids if g is not None))
 
 
 class SsdDetector:
@@ -141,10 +177,12 @@ class SsdDetector:
         classes: OpenImages class names to report (case-insensitive; ``None`` = all). Labels are lower case with
             underscores: ``Person`` → ``person``.
         score_threshold: minimum sigmoid score, one number or ``{class: threshold}`` (classes not named get the
-            default); default 0.45 on the whole frame, 0.50 with tiles (tiles add confident partial boxes).
+            default); default 0.45 on the whole frame, 0.50 with one tile grid, 0.55 with several (tiles add
+            confident partial boxes).
         iou_threshold: NMS overlap above which the lower-scoring box of the same class is dropped.
         max_detections: most boxes per frame.
-        tile: also run on a grid of overlapping tiles: ``True`` = 2×2, or ``(rows, cols)``.
+        tile: also run on grids of overlapping tiles: ``True`` = 2×2, ``(rows, cols)``, several grids
+            ``[(2, 2), (2, 3)]`` or text ``"2x2,2x3"`` (multi-scale: more recall, one model run per tile).
         tile_overlap: overlap between neighbouring tiles, fraction of a tile.
         tile_full_frame: with tiles, also run on the whole frame (finds objects larger than a tile).
         box_voting: after NMS, replace each box by the score-weighted mean of the candidates overlapping it by at
@@ -166,7 +204,7 @@ class SsdDetector:
         score_threshold: float | Mapping[str, float] | None = None,
         iou_threshold: float = 0.5,
         max_detections: int = 100,
-        tile: bool | Sequence[int] = False,
+        tile: TileSpec = False,
         tile_overlap: float = 0.2,
         tile_full_frame: bool = True,
         box_voting: float | None = DEFAULT_BOX_VOTING,
@@ -180,14 +218,15 @@ class SsdDetector:
             raise ConfigError(f"must be >= 1, got {num_threads}", where="num_threads")
         self.iou_threshold = float(iou_threshold)
         self.max_detections = int(max_detections)
-        self.tile = _parse_tile(tile)
+        self.tile_grids = parse_tile_grids(tile)
+        self.tile = self.tile_grids[0] if self.tile_grids else None
         self.tile_overlap = float(tile_overlap)
         self.tile_full_frame = bool(tile_full_frame)
         if box_voting is not None and not 0.0 < box_voting <= 1.0:
             raise ConfigError(f"must be in (0, 1] or null, got {box_voting}", where="box_voting")
         self.box_voting = None if box_voting is None else float(box_voting)
-        if self.tile is not None:
-            tile_grid(16, 16, *self.tile, overlap=self.tile_overlap)  # validates the overlap
+        for grid in self.tile_grids:
+            tile_grid(16, 16, *grid, overlap=self.tile_overlap)  # validates the overlap
 
         self.model_path, store_labels = self._locate(model_path, models_dir, model_name)
         labelmap = self._read_labelmap(labels_path, store_labels)
@@ -291,7 +330,11 @@ class SsdDetector:
         return np.asarray([by_label[w] for w in wanted], dtype=np.intp), tuple(wanted)
 
     def _thresholds_for(self, score_threshold: float | Mapping[str, float] | None) -> npt.NDArray[np.float32]:
-        default = DEFAULT_TILED_SCORE_THRESHOLD if self.tile is not None else DEFAULT_SCORE_THRESHOLD
+        default = (
+            DEFAULT_SCORE_THRESHOLD,
+            DEFAULT_TILED_SCORE_THRESHOLD,
+            DEFAULT_MULTI_TILED_SCORE_THRESHOLD,
+        )[min(2, len(self.tile_grids))]
         if score_threshold is None:
             score_threshold = default
         if isinstance(score_threshold, Mapping):
@@ -340,10 +383,10 @@ class SsdDetector:
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.intp]]:
         height, width = int(image.shape[0]), int(image.shape[1])
         regions: list[tuple[int, int, int, int]] = []
-        if self.tile is None or self.tile_full_frame:
+        if not self.tile_grids or self.tile_full_frame:
             regions.append((0, 0, width, height))
-        if self.tile is not None:
-            regions += tile_grid(width, height, *self.tile, overlap=self.tile_overlap)
+        for grid in self.tile_grids:
+            regions += tile_grid(width, height, *grid, overlap=self.tile_overlap)
         all_boxes, all_scores, all_classes = [], [], []
         for x1, y1, x2, y2 in regions:
             raw_boxes, logits = self._run(image[y1:y2, x1:x2])
@@ -385,7 +428,7 @@ class SsdDetector:
         return [self.detect_image(f.image, frame=f.index) for f in frames]
 
     def __repr__(self) -> str:
-        return f"SsdDetector({str(self.model_path)!r}, labels={list(self.labels)}, tile={self.tile})"
+        return f"SsdDetector({str(self.model_path)!r}, labels={list(self.labels)}, tile={list(self.tile_grids)})"
 
 
 def decode_ssd_outputs(
