@@ -100,8 +100,8 @@ def main() -> None:
     detectors = {
         "SSD full frame": {},
         "SSD 2×2 tiles + full frame, plain NMS boxes": {"tile": True, "box_voting": None},
-        "SSD 2×2 tiles + full frame + box voting (default)": {"tile": True},
-        "SSD 2×2 + 2×3 tiles + full frame + box voting (--tiles 2x2,2x3)": {"tile": "2x2,2x3"},
+        "SSD 2×2 tiles + full frame + box voting (--tiles 2x2)": {"tile": True},
+        "SSD 2×2 + 2×3 tiles + full frame + box voting (default)": {"tile": "2x2,2x3"},
     }
     # (factory(thr) → tracker maker, interpolate seconds); the last one is the `sightings track` default
     trackers: dict[str, tuple[Any, float]] = {
