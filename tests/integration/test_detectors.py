@@ -438,3 +438,24 @@ def test_hog_finds_some_people_on_pets09(shared_data: Path) -> None:
     dets = _registry().create("hog", upscale=1.5).detect([frame])[0]
     gt = _gt_boxes(shared_data, 250)
     assert _match(dets, gt, iou=0.3) >= 2
+
+
+def test_track_cli_default_runs_the_ssd_on_two_tile_grids(
+    ssd_models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from factories import make_video
+    from sightings.cli import app
+
+    monkeypatch.setenv("SIGHTINGS_MODELS_DIR", str(ssd_models_dir))
+    video = make_video(tmp_path / "v.mp4", seconds=1.0, gop=10)
+    res = CliRunner().invoke(app, ["track", str(video), "--stride", "5", "--out", str(tmp_path / "out"), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["tiles"] == "2x2,2x3" and summary["interpolate_s"] == 1.0 and summary["frames"] == 5
+    assert (tmp_path / "out" / "tracks.parquet").is_file()
+    det = SsdDetector(models_dir=ssd_models_dir, tile="2x2,2x3")
+    assert det.tile_grids == ((2, 2), (2, 3))
