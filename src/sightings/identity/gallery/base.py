@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sightings.core.errors import ConfigError, InputError
+from sightings.core.protocols import SearchHit
 
 __all__ = [
     "FILTER_FIELDS",
@@ -42,6 +43,7 @@ __all__ = [
     "Metric",
     "OneOf",
     "PreparedRows",
+    "VectorStoreBase",
     "check_k",
     "check_metric",
     "first_line",
@@ -300,3 +302,25 @@ def sql_where(conditions: Sequence[Condition]) -> str | None:
         else:
             parts.append(f"{cond.field} = {cond.value!r}")
     return " AND ".join(f"({p})" for p in parts) or None
+
+
+class VectorStoreBase:
+    """What every gallery backend shares: ``dim`` and single-vector ``search`` through ``search_many``."""
+
+    _dim: int | None
+
+    @property
+    def dim(self) -> int | None:
+        """Vector dimension, fixed by the first upsert (None while the gallery is empty and untyped)."""
+        return self._dim
+
+    def search(
+        self, vector: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
+    ) -> list[SearchHit]:
+        """Top-``k`` hits for one vector (see :meth:`search_many`)."""
+        return self.search_many(np.asarray(vector, np.float32).reshape(1, -1), k, where)[0]
+
+    def search_many(
+        self, vectors: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
+    ) -> list[list[SearchHit]]:
+        raise NotImplementedError

@@ -26,6 +26,7 @@ from sightings.identity.gallery.base import (
     TEXT_FIELDS,
     TIME_FIELD,
     Metric,
+    VectorStoreBase,
     check_k,
     check_metric,
     first_line,
@@ -43,7 +44,7 @@ _METRIC_KEY = b"sightings.metric"
 _DELETE_CHUNK = 1000  # ids per DELETE statement
 
 
-class LanceVectorStore:
+class LanceVectorStore(VectorStoreBase):
     """A gallery in a LanceDB table on disk, with an ANN index once it is large."""
 
     def __init__(
@@ -91,10 +92,6 @@ class LanceVectorStore:
 
     # -- protocol -------------------------------------------------------------------------------------------------
 
-    @property
-    def dim(self) -> int | None:
-        return self._dim
-
     def count(self) -> int:
         if self._table is None:
             return 0
@@ -135,11 +132,6 @@ class LanceVectorStore:
                 chunk = unique[start : start + _DELETE_CHUNK]
                 quoted = ", ".join("'" + str(i).replace("'", "''") + "'" for i in chunk)
                 self._table.delete(f"id IN ({quoted})")
-
-    def search(
-        self, vector: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
-    ) -> list[SearchHit]:
-        return self.search_many(np.asarray(vector, np.float32).reshape(1, -1), k, where)[0]
 
     def search_many(
         self, vectors: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None

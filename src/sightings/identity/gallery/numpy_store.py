@@ -28,6 +28,7 @@ from sightings.identity.gallery.base import (
     Metric,
     OneOf,
     PreparedRows,
+    VectorStoreBase,
     check_k,
     check_metric,
     matches_nothing,
@@ -43,7 +44,7 @@ FORMAT_VERSION = 1
 _QUERY_CHUNK = 64  # queries per matrix product in search_many (bounds the (queries × rows) distance block)
 
 
-class NumpyVectorStore:
+class NumpyVectorStore(VectorStoreBase):
     """Exact cosine / L2 search over vectors held in one NumPy array."""
 
     def __init__(
@@ -70,10 +71,6 @@ class NumpyVectorStore:
 
     # -- protocol -------------------------------------------------------------------------------------------------
 
-    @property
-    def dim(self) -> int | None:
-        return self._dim
-
     def count(self) -> int:
         return self._n
 
@@ -96,11 +93,6 @@ class NumpyVectorStore:
         self._compact(keep)
         if self.autosave:
             self.save()
-
-    def search(
-        self, vector: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
-    ) -> list[SearchHit]:
-        return self.search_many(np.asarray(vector, np.float32).reshape(1, -1), k, where)[0]
 
     def search_many(
         self, vectors: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None

@@ -37,6 +37,7 @@ from sightings.identity.gallery.base import (
     Equals,
     Metric,
     OneOf,
+    VectorStoreBase,
     check_k,
     check_metric,
     first_line,
@@ -74,7 +75,7 @@ def _to_filter(conditions: Sequence[Condition]) -> models.Filter | None:
     return models.Filter(must=must) if must else None
 
 
-class QdrantVectorStore:
+class QdrantVectorStore(VectorStoreBase):
     """A gallery in one Qdrant collection (local mode or a server)."""
 
     def __init__(
@@ -123,10 +124,6 @@ class QdrantVectorStore:
 
     # -- protocol -------------------------------------------------------------------------------------------------
 
-    @property
-    def dim(self) -> int | None:
-        return self._dim
-
     def count(self) -> int:
         if not self._exists:
             return 0
@@ -166,11 +163,6 @@ class QdrantVectorStore:
         with self._errors("delete"):
             selector = models.PointIdsList(points=[point_id(s) for s in set(ids)])
             self._client.delete(self.collection, points_selector=selector, wait=True)
-
-    def search(
-        self, vector: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
-    ) -> list[SearchHit]:
-        return self.search_many(np.asarray(vector, np.float32).reshape(1, -1), k, where)[0]
 
     def search_many(
         self, vectors: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
