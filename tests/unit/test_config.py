@@ -46,7 +46,7 @@ def test_toml_and_discovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     [
         ("server:\n  port: nine\n", ".yaml", r"s\.yaml: server\.port: Input should be a valid integer"),
         ("server:\n  prot: 1\n", ".yaml", r"server\.prot: Extra inputs are not permitted"),
-        ("executor:\n  kind: ray\n", ".yaml", r"unknown executor 'ray'; known: inline, local"),
+        ("executor:\n  kind: dask\n", ".yaml", r"unknown executor 'dask'; known: inline, local, ray"),
         ("server: [1, 2\n", ".yaml", r"invalid YAML"),
         ("- a\n- b\n", ".yaml", r"mapping of settings"),
         ("[server\n", ".toml", r"invalid TOML"),

@@ -9,7 +9,7 @@ from sightings.core.registry import EXECUTORS, REGISTRIES, Registry
 def test_every_backend_kind_has_a_registry_with_a_fake_or_inline() -> None:
     assert set(REGISTRIES) == {
         "detector", "tracker", "embedder", "local_matcher", "ocr",
-        "vector_store", "metadata_store", "warehouse", "executor",
+        "vector_store", "metadata_store", "warehouse", "executor", "job",
     }  # fmt: skip
     for kind, registry in REGISTRIES.items():
         assert "fake" in registry or kind == "executor"
@@ -17,8 +17,8 @@ def test_every_backend_kind_has_a_registry_with_a_fake_or_inline() -> None:
 
 
 def test_unknown_name_lists_known_ones() -> None:
-    with pytest.raises(ConfigError, match=r"unknown executor 'ray'; known: inline, local"):
-        EXECUTORS.create("ray")
+    with pytest.raises(ConfigError, match=r"unknown executor 'dask'; known: inline, local, ray"):
+        EXECUTORS.create("dask")
 
 
 def test_lazy_resolution_and_missing_dependency_hint() -> None:

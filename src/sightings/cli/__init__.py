@@ -115,8 +115,8 @@ def serve(
 
 
 def _add_groups() -> None:
+    from sightings.cli import batch, identity, media, models
     from sightings.cli import eval as eval_cli
-    from sightings.cli import identity, media, models
     from sightings.cli.explain import explain
     from sightings.cli.media_dedup import dedup
     from sightings.cli.track import track
@@ -129,6 +129,7 @@ def _add_groups() -> None:
     eval_cli.app.command("reid")(identity.eval_reid)
     app.add_typer(eval_cli.app, name="eval")
     app.add_typer(identity.app, name="identity")
+    app.add_typer(batch.app, name="batch")
 
 
 _add_groups()

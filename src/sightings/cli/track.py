@@ -15,43 +15,7 @@ import typer
 from sightings.cli.common import console, echo_json, track_progress
 from sightings.core.types import Frame
 
-__all__ = ["track", "write_tracks_parquet"]
-
-
-def write_tracks_parquet(path: Path, columns: dict[str, list[Any]]) -> Path:
-    """Write track rows as Parquet through a temporary file and an atomic rename."""
-    from sightings.core.errors import BackendUnavailableError
-
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            "writing Parquet needs pyarrow", where=path, hint="pip install 'sightings[vision]'"
-        ) from exc
-    schema = pa.schema(
-        [
-            ("frame", pa.int64()),
-            ("index", pa.int64()),
-            ("t_s", pa.float64()),
-            ("track_id", pa.int64()),
-            ("label", pa.string()),
-            ("score", pa.float32()),
-            ("x1", pa.float32()),
-            ("y1", pa.float32()),
-            ("x2", pa.float32()),
-            ("y2", pa.float32()),
-            ("interpolated", pa.bool_()),
-        ]
-    )
-    table = pa.Table.from_pydict(columns, schema=schema)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        pq.write_table(table, tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+__all__ = ["track"]
 
 
 def track(
@@ -101,6 +65,7 @@ def track(
     from sightings.evaluate.mot_io import write_mot
     from sightings.vision.draw import PreviewWriter
     from sightings.vision.pipeline import accepts_option, track_video
+    from sightings.vision.track_output import write_tracks_parquet
 
     DETECTORS.check(detector)  # unknown names fail before the video is opened
     TRACKERS.check(tracker)

@@ -71,10 +71,10 @@ class BackendChoice(_Section):
 
 
 class ExecutorChoice(BackendChoice):
-    """How batch work runs: ``inline`` (serial) or ``local`` (process pool)."""
+    """How batch work runs: ``inline`` (serial), ``local`` (process pool) or ``ray`` (a Ray cluster)."""
 
     registry = EXECUTORS
-    kind: str = Field(default="local", description="executor name: inline | local")
+    kind: str = Field(default="local", description="executor name: inline | local | ray")
 
 
 class MediaSettings(_Section):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -12,9 +13,12 @@ import numpy.typing as npt
 from sightings.core.types import Box, Detection, Frame
 
 __all__ = [
+    "BatchItem",
+    "BatchJob",
     "Detector",
     "Embedder",
     "Executor",
+    "JobResult",
     "LocalFeatures",
     "LocalMatch",
     "LocalMatcher",
@@ -182,3 +186,42 @@ class Executor(Protocol):
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One row of a batch list: a video (path or URL) and the ids that key its runs."""
+
+    source: str
+    platform_id: str
+    video_id: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    """optional extra columns of the list, passed to the job as given"""
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """What a batch job reports for one video (its files are in the folder it was given)."""
+
+    empty: bool = False
+    """the job ran fine but found nothing (no tracks, no frames): a complete run, counted as ``empty``"""
+    steps: Mapping[str, bool] = field(default_factory=dict)
+    """component → succeeded, for the per-step success rates of ``sightings batch status``"""
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    """small JSON-ready facts (counts, timings) copied into the run's manifest"""
+
+
+@runtime_checkable
+class BatchJob(Protocol):
+    """Work done on one video by ``sightings batch run``; built by ``JOBS.create(name, **options)``.
+
+    ``version`` and ``config()`` (the effective options, defaults filled in, JSON-ready) are hashed into the
+    run key, so a changed option or a new job version makes new runs instead of reusing old outputs.
+    """
+
+    name: str
+    version: str
+
+    def config(self) -> dict[str, Any]: ...
+
+    def run(self, item: BatchItem, out_dir: Path, *, attempt: int = 1) -> JobResult: ...

@@ -22,6 +22,7 @@ __all__ = [
     "DETECTORS",
     "EMBEDDERS",
     "EXECUTORS",
+    "JOBS",
     "LOCAL_MATCHERS",
     "METADATA_STORES",
     "OCR_ENGINES",
@@ -124,6 +125,7 @@ VECTOR_STORES: Registry[Any] = Registry("vector_store")
 METADATA_STORES: Registry[Any] = Registry("metadata_store")
 WAREHOUSES: Registry[Any] = Registry("warehouse")
 EXECUTORS: Registry[Any] = Registry("executor")
+JOBS: Registry[Any] = Registry("job")
 
 REGISTRIES: dict[str, Registry[Any]] = {
     r.kind: r
@@ -137,6 +139,7 @@ REGISTRIES: dict[str, Registry[Any]] = {
         METADATA_STORES,
         WAREHOUSES,
         EXECUTORS,
+        JOBS,
     )
 }
 
@@ -153,6 +156,17 @@ METADATA_STORES.register("fake", f"{_FAKES}:FakeMetadataStore", description="in-
 WAREHOUSES.register("fake", f"{_FAKES}:FakeWarehouse", description="in-memory tables, for tests")
 EXECUTORS.register("inline", "sightings.runner.executors:InlineExecutor", description="one task at a time")
 EXECUTORS.register("local", "sightings.runner.executors:LocalPoolExecutor", description="local process pool")
+EXECUTORS.register(
+    "ray", "sightings.runner.ray_executor:RayExecutor", description="Ray: local or a cluster by address", extra="ray"
+)
+JOBS.register("fake", "sightings.testing.fake_job:FakeJob", description="scripted sleeps and faults, for tests")
+JOBS.register("probe", "sightings.runner.jobs:ProbeJob", description="probe one video → probe.json")
+JOBS.register(
+    "track",
+    "sightings.runner.jobs:TrackJob",
+    description="detect + track one video → tracks.parquet, tracks.txt, summary.json",
+    extra="vision",
+)
 
 _DETECT = "sightings.vision.detect"
 DETECTORS.register(

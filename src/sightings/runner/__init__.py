@@ -1,1 +1,1 @@
-"""Running work over many inputs: executors (and later manifests, retries, resume)."""
+"""Running work over many inputs: executors, and the batch runner (lists, jobs, manifests, retries, resume)."""

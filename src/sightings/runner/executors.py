@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sightings.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sightings.runner.task_pool import InlineTaskPool, ProcessTaskPool
 
 __all__ = ["InlineExecutor", "LocalPoolExecutor"]
 
@@ -20,6 +23,12 @@ class InlineExecutor:
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         return (fn(item) for item in items)
+
+    def task_pool(self) -> InlineTaskPool:
+        """For ``sightings batch run``: attempts run in this process (no per-video timeout)."""
+        from sightings.runner.task_pool import InlineTaskPool
+
+        return InlineTaskPool()
 
     def close(self) -> None:
         return None
@@ -38,6 +47,12 @@ class LocalPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers)
         return self._pool.map(fn, items)
+
+    def task_pool(self) -> ProcessTaskPool:
+        """For ``sightings batch run``: ``workers`` killable worker processes (per-video timeouts)."""
+        from sightings.runner.task_pool import ProcessTaskPool
+
+        return ProcessTaskPool(self.workers)
 
     def close(self) -> None:
         if self._pool is not None:
