@@ -93,6 +93,9 @@ def _kill_resume_and_check(tmp_path: Path, n: int, kill_after: int, sleep_s: flo
         "pending": 0,
     }
     assert summary["total"] == n and summary["progress"]["finished"]
+    problems = summary["problems"]
+    assert sorted(p["video"].split("/")[-1] for p in problems) == sorted(vs.corrupt)
+    assert all(p["status"] == "skipped" and p["message"] for p in problems)
 
 
 def state_lines_tolerant(out: Path) -> list[dict[str, str]]:

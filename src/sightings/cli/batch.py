@@ -152,6 +152,9 @@ def run(
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
+MAX_PROBLEMS_SHOWN = 20
+
+
 @app.command("status")
 def status(
     out: Path = typer.Argument(..., metavar="OUT", help="The output folder of `sightings batch run`."),
@@ -195,5 +198,15 @@ def status(
     for step, rate in summary.step_success.items():
         table.add_row(f"step {step}", f"{rate:.1%} ok")
     console.print(table)
+    if summary.problems:
+        shown = summary.problems[:MAX_PROBLEMS_SHOWN]
+        problems = Table(title="not done", title_justify="left")
+        for column in ("video", "status", "kind", "reason"):
+            problems.add_column(column, overflow="fold")
+        for row in shown:
+            problems.add_row(str(row["video"]), str(row["status"]), str(row["kind"] or ""), str(row["message"] or ""))
+        console.print(problems)
+        if len(summary.problems) > len(shown):
+            console.print(f"… and {len(summary.problems) - len(shown)} more (--json lists all)")
     for warning in summary.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}")

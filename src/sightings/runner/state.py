@@ -139,6 +139,8 @@ class BatchSummary:
     attempts: int
     oom_attempts: int
     warnings: list[str] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    """videos whose latest state is skipped, failed or timeout: video, status, source, error kind and message"""
 
     @property
     def failed(self) -> int:
@@ -156,6 +158,7 @@ class BatchSummary:
             "attempts": self.attempts,
             "oom_attempts": self.oom_attempts,
             "warnings": self.warnings,
+            "problems": self.problems,
         }
 
     def one_line(self) -> str:
@@ -215,4 +218,15 @@ def summarise(
         attempts=len(mine),
         oom_attempts=oom,
         warnings=warnings,
+        problems=[
+            {
+                "video": video,
+                "status": row["status"],
+                "source": row.get("source"),
+                "kind": (row.get("error") or {}).get("kind"),
+                "message": (row.get("error") or {}).get("message"),
+            }
+            for video, row in sorted(latest.items())
+            if row["status"] in ("skipped", "failed", "timeout")
+        ],
     )
