@@ -71,4 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"version": __version__, "endpoints": sorted({(r.path, ", ".join(r.tags)) for r in sections})},  # type: ignore[attr-defined]
         )
 
+    from sightings.api.wildlife import mount as mount_wildlife
+
+    mount_wildlife(app)
     return app

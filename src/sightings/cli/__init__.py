@@ -130,6 +130,12 @@ def _add_groups() -> None:
     app.add_typer(eval_cli.app, name="eval")
     app.add_typer(identity.app, name="identity")
     app.add_typer(batch.app, name="batch")
+    from sightings.cli import content
+
+    app.add_typer(content.app, name="content")
+    from sightings.cli import wildlife
+
+    app.add_typer(wildlife.app, name="wildlife")
 
 
 _add_groups()

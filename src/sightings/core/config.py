@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sightings.core.errors import ConfigError
@@ -27,6 +27,7 @@ __all__ = [
     "MediaSettings",
     "ServerSettings",
     "Settings",
+    "WildlifeSettings",
     "find_config_file",
     "get_loaded_settings",
     "get_settings",
@@ -94,6 +95,35 @@ class ServerSettings(_Section):
     max_upload_bytes: int = Field(25_000_000, gt=0, description="largest accepted upload, bytes")
 
 
+class WildlifeSettings(_Section):
+    """The wildlife photo-ID service (`sightings wildlife`, `/v1/...` and `/wildlife`)."""
+
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="API keys accepted in the X-API-Key header on write endpoints (none set: writes are refused)",
+    )
+    keys_for_predict: bool = Field(False, description="also require an API key on predict endpoints")
+    catalog_url: str | None = Field(
+        None, description="catalog database URL (default: SQLite file <data_dir>/catalog.sqlite); sinks live there too"
+    )
+    vector_store: str = Field("lancedb", description="gallery vector store: lancedb | qdrant | numpy")
+    vector_store_url: str | None = Field(
+        None, description="Qdrant server URL (vector_store: qdrant); default: Qdrant's local on-disk mode"
+    )
+    embedder: str = Field("color-texture", description="global embedder registry name")
+    rerank: bool = Field(True, description="RootSIFT re-rank of the closest gallery images (two-stage score)")
+    detector_species: list[str] = Field(
+        default_factory=lambda: ["lion", "leopard", "cheetah", "tiger", "jaguar", "cat", "dog", "cattle"],
+        description="species the SSD-OIDv4 'no animal' check applies to (its only animal classes: cat, dog, cattle)",
+    )
+    top_k: int = Field(5, ge=1, le=50, description="individuals returned per prediction")
+    max_side: int = Field(1024, ge=64, description="photos are downscaled on decode to this longer side, pixels")
+    max_batch_files: int = Field(200, ge=1, description="most images in one batch request (files or zip members)")
+    max_batch_bytes: int = Field(
+        300_000_000, gt=0, description="most uncompressed bytes in one batch request (zip-bomb guard)"
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable, validated. Build it with :func:`load_settings` or :func:`get_settings`."""
 
@@ -107,6 +137,7 @@ class Settings(BaseSettings):
     media: MediaSettings = Field(default_factory=MediaSettings, description="media limits")  # type: ignore[arg-type]
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server")  # type: ignore[arg-type]
     executor: ExecutorChoice = Field(default_factory=ExecutorChoice, description="batch executor")
+    wildlife: WildlifeSettings = Field(default_factory=WildlifeSettings, description="wildlife photo-ID service")  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _default_models_dir(self) -> Settings:

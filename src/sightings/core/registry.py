@@ -151,6 +151,11 @@ LOCAL_MATCHERS.register(
     "fake", f"{_FAKES}:FakeLocalMatcher", description="grid-cell thumbnails, mutual nearest neighbours, for tests"
 )
 OCR_ENGINES.register("fake", f"{_FAKES}:FakeOcr", description="returns preset text, for tests")
+OCR_ENGINES.register(
+    "tesseract",
+    "sightings.vision.ocr:TesseractOcr",
+    description="Tesseract binary (Debian tesseract-ocr, rus+eng), TSV lines, per-region language choice",
+)
 VECTOR_STORES.register("fake", f"{_FAKES}:FakeVectorStore", description="in-memory exact search, for tests")
 METADATA_STORES.register("fake", f"{_FAKES}:FakeMetadataStore", description="in-memory dict, for tests")
 WAREHOUSES.register("fake", f"{_FAKES}:FakeWarehouse", description="in-memory tables, for tests")
@@ -161,6 +166,12 @@ EXECUTORS.register(
 )
 JOBS.register("fake", "sightings.testing.fake_job:FakeJob", description="scripted sleeps and faults, for tests")
 JOBS.register("probe", "sightings.runner.jobs:ProbeJob", description="probe one video → probe.json")
+JOBS.register(
+    "content",
+    "sightings.solutions.content.batch:ContentJob",
+    description="video content features → result_store-style run folder (manifest.json + one NPZ per module)",
+    extra="content",
+)
 JOBS.register(
     "track",
     "sightings.runner.jobs:TrackJob",

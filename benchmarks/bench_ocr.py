@@ -1,0 +1,76 @@
+"""Tesseract OCR on shared/data/ocr_opencv: character accuracy against the line-by-line ground truth.
+
+    python benchmarks/bench_ocr.py [--data .data/shared] [--psm 3 6]
+
+Character accuracy = 1 - Levenshtein(predicted, truth) / len(truth) on the page text (lines joined with
+newlines, runs of spaces collapsed), per image with readable ground truth; blurred images (``lines: null``) are
+reported by their read time only. Baseline beside it: the same engine at another page-segmentation mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sightings.evaluate.datasets import shared_file
+
+
+def levenshtein(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _norm(text: str) -> str:
+    return "\n".join(re.sub(r"\s+", " ", ln).strip() for ln in text.splitlines() if ln.strip())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--psm", type=int, nargs="+", default=[3, 6])
+    args = parser.parse_args()
+    gt_path = (args.data / "ocr_opencv" / "gt.json") if args.data else shared_file("ocr_opencv/gt.json")
+    if gt_path is None or not gt_path.exists():
+        print("skip: ocr_opencv not found (run `make stage-data`)", file=sys.stderr)
+        return 0
+    from PIL import Image
+
+    from sightings.core.registry import OCR_ENGINES
+
+    gt = json.loads(gt_path.read_text())
+    print("| image | condition | psm | char accuracy | seconds |")
+    print("|---|---|---|---|---|")
+    for psm in args.psm:
+        ocr = OCR_ENGINES.create("tesseract", psm=psm, min_confidence=0.0)
+        for name, entry in gt.items():
+            path = gt_path.parent / name
+            if not path.exists():
+                continue
+            image = np.asarray(Image.open(path).convert("RGB"))
+            t0 = time.perf_counter()
+            lines = ocr.read(image, ["eng"])
+            secs = time.perf_counter() - t0
+            if entry.get("lines"):
+                truth = _norm("\n".join(entry["lines"]))
+                pred = _norm("\n".join(ln.text for ln in lines))
+                acc = max(0.0, 1.0 - levenshtein(pred, truth) / max(1, len(truth)))
+                shown = f"{acc:.3f}"
+            else:
+                shown = f"n/a ({len(lines)} lines read)"
+            print(f"| {name} | {entry.get('condition', '')} | {psm} | {shown} | {secs:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

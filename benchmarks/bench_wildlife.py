@@ -1,0 +1,276 @@
+"""Wildlife photo-ID benchmark: the gate on a mixed set, /v1/predict-single latency under load, batch throughput.
+
+Usage::
+
+    python benchmarks/bench_wildlife.py [--data .data/shared] [--duration 60] [--clients 20] [--workdir DIR]
+
+1. **Gallery**: every lions *train* crop enrolled under species ``lion`` (default LanceDB gallery, RootSIFT
+   re-rank), then calibrated on itself (leave-one-out).
+2. **Gate** on a mixed set: *should pass* = lions *val* crops (other individuals than the gallery's: they must
+   pass the gate, then be "new individual?"); *should reject* = non-animal images from shared/data (OpenCV
+   document pages, UKBench near-duplicate objects) + generated unusable photos (lion crops blurred σ=4, darkened
+   ×0.12, over-exposed, blank grey/black/white, 32-px thumbnails). Precision/recall of "rejected", per reason.
+   The SSD-OIDv4 animal check runs when the model is installed in the models dir (``sightings models install``).
+3. **Latency**: ``sightings serve`` in a subprocess (uvicorn, one process) on 127.0.0.1; ``--clients`` async
+   httpx clients post a 640-px JPEG (a lion crop scaled up) to ``/v1/predict-single`` in a closed loop for
+   ``--duration`` s. p50/p95/p99, errors, requests/s.
+4. **Batch**: one ``/v1/predict-batch`` request with 60 lion crops (NDJSON), images/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _jpeg(image: np.ndarray, quality: int = 90) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def mixed_set(data: Path) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    """(should pass, should reject) as (name, encoded bytes)."""
+    import cv2
+
+    from sightings.media.images import load_image
+
+    val = sorted((data / "lions" / "val").glob("*/*.png"))
+    keep = [(p.name, p.read_bytes()) for p in val]
+    reject: list[tuple[str, bytes]] = []
+    for path in sorted((data / "ocr_opencv").glob("*")):
+        if path.suffix.lower() in {".png", ".jpg"}:
+            reject.append((f"ocr/{path.name}", path.read_bytes()))
+    for path in sorted((data / "neardup" / "images").glob("*")):
+        reject.append((f"ukbench/{path.name}", path.read_bytes()))
+    rng = np.random.default_rng(0)
+    for path in [val[i] for i in rng.permutation(len(val))[:10]]:
+        img = load_image(path)
+        reject.append((f"blurred/{path.name}", _jpeg(cv2.GaussianBlur(img, (0, 0), 4))))
+        reject.append((f"dark/{path.name}", _jpeg((img * 0.12).astype(np.uint8))))
+        reject.append((f"bright/{path.name}", _jpeg(np.clip(img.astype(int) + 160, 0, 255).astype(np.uint8))))
+        reject.append((f"tiny/{path.name}", _jpeg(cv2.resize(img, (32, 32)))))
+    for value in (0, 128, 255):
+        reject.append((f"blank/{value}", _jpeg(np.full((480, 640, 3), value, np.uint8))))
+    return keep, reject
+
+
+def gate_table(service: Any, keep: list[tuple[str, bytes]], reject: list[tuple[str, bytes]]) -> dict[str, Any]:
+    reasons: dict[str, int] = {}
+    wrongly_rejected: dict[str, int] = {}
+    tp = fp = 0
+    t0 = time.perf_counter()
+    for name, data in keep:
+        p = service.predict(data, species="lion", filename=name, origin="bench", store=False)
+        if p.status == "rejected":
+            fp += 1
+            wrongly_rejected[p.reason or "?"] = wrongly_rejected.get(p.reason or "?", 0) + 1
+    for name, data in reject:
+        p = service.predict(data, species="lion", filename=name, origin="bench", store=False)
+        if p.status == "rejected":
+            tp += 1
+            reasons[p.reason or "?"] = reasons.get(p.reason or "?", 0) + 1
+        else:
+            print(f"  passed the gate but should not: {name} ({p.status})")
+    seconds = time.perf_counter() - t0
+    return {
+        "should_pass": len(keep),
+        "should_reject": len(reject),
+        "precision": tp / max(tp + fp, 1),
+        "recall": tp / max(len(reject), 1),
+        "reasons": reasons,
+        "wrongly_rejected": wrongly_rejected,
+        "ms_per_image": 1000 * seconds / (len(keep) + len(reject)),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _load(url: str, photo: bytes, clients: int, duration: float) -> dict[str, Any]:
+    import httpx
+
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    errors = 0
+    stop = time.perf_counter() + duration
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            try:
+                r = await http.post(
+                    f"{url}/v1/predict-single", files={"file": ("q.jpg", photo)}, data={"species": "lion"}
+                )
+                ok = r.status_code == 200
+                if ok:
+                    status = r.json()["status"]
+                    statuses[status] = statuses.get(status, 0) + 1
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                latencies.append(time.perf_counter() - t0)
+            else:
+                errors += 1
+
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        wall = time.perf_counter() - t0
+    ms = np.array(latencies) * 1000
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "errors": errors,
+        "statuses": statuses,
+        "rps": len(latencies) / wall,
+        "p50": float(np.percentile(ms, 50)) if len(ms) else None,
+        "p95": float(np.percentile(ms, 95)) if len(ms) else None,
+        "p99": float(np.percentile(ms, 99)) if len(ms) else None,
+    }
+
+
+def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sightings", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import httpx
+
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=None, help="evaluation data (default: the usual lookup)")
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the gallery here (default: a temp dir)")
+    parser.add_argument("--skip-gate", action="store_true", help="only the load and batch parts (gallery in --workdir)")
+    args = parser.parse_args()
+
+    from sightings.evaluate.datasets import shared_data_dir
+
+    data = args.data or shared_data_dir()
+    if data is None or not (data / "lions").is_dir():
+        sys.exit("needs the evaluation data (lions, ocr_opencv, neardup): make stage-data")
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-wildlife-"))
+    models = os.environ.get("SIGHTINGS_MODELS_DIR") or str(Path.home() / ".local/share/sightings/models")
+    env = {**os.environ, "SIGHTINGS_DATA_DIR": str(work), "SIGHTINGS_MODELS_DIR": models}
+    os.environ.update({"SIGHTINGS_DATA_DIR": str(work), "SIGHTINGS_MODELS_DIR": models})
+
+    from sightings.solutions.wildlife.service import WildlifeService
+
+    service = WildlifeService()
+    t0 = time.perf_counter()
+    train = sorted((data / "lions" / "train").glob("*/*.png"))
+    if not service.store.list_species():
+        service.add_species("lion", scientific_name="Panthera leo", vernacular_name="lion")
+        for path in train:
+            service.enrol(path, species="lion", individual=path.parent.name)
+    enrol_s = time.perf_counter() - t0
+    if args.skip_gate:
+        service.close()
+    else:
+        gate_part(service, data, enrol_s=enrol_s, n_train=len(train))
+    load_part(args, data, env, work)
+
+
+def gate_part(service: Any, data: Path, *, enrol_s: float, n_train: int) -> None:
+    t0 = time.perf_counter()
+    cal = service.calibrate("lion")
+    cal_s = time.perf_counter() - t0
+    service._optional_models()
+    detector = "SSD-OIDv4 (cat/dog/cattle ≥ 0.2)" if service._detector is not None else "not installed (skipped)"
+    print(
+        f"gallery: {n_train} lion crops in {enrol_s:.1f} s; calibration {cal_s:.1f} s "
+        f"(OOD threshold {cal.ood_threshold:.3f}, open-set threshold {cal.open_set_threshold}); detector: {detector}"
+    )
+
+    keep, reject = mixed_set(data)
+    gate = gate_table(service, keep, reject)
+    print("\n| gate on the mixed set | value |\n|---|---:|")
+    print(f"| should pass (lions val crops) / should reject | {gate['should_pass']} / {gate['should_reject']} |")
+    print(f"| rejection precision | {gate['precision']:.3f} |\n| rejection recall | {gate['recall']:.3f} |")
+    print(f"| ms per image (gate + identify, in process) | {gate['ms_per_image']:.0f} |")
+    print(f"| rejected, by reason | {gate['reasons']} |\n| wrongly rejected lions | {gate['wrongly_rejected']} |")
+    service.close()
+
+
+def load_part(args: Any, data: Path, env: dict[str, str], work: Path) -> None:
+    import cv2
+
+    from sightings.media.images import load_image
+
+    proc, url = serve(env)
+    try:
+        import httpx
+
+        # a 640-px photo that passes the gate (nearest-neighbour upscaling keeps it sharp), so the whole path is timed
+        for path in sorted((data / "lions" / "val").glob("*/*.png")):
+            crop = load_image(path)
+            scale = 640 / max(crop.shape[:2])
+            photo = _jpeg(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST))
+            answer = httpx.post(
+                f"{url}/v1/predict-single", files={"file": ("w.jpg", photo)}, data={"species": "lion"}, timeout=60
+            ).json()
+            if answer["status"] != "rejected":
+                print(f"\nload photo: {path.name} scaled to 640 px ({len(photo)} bytes), answer {answer['status']}")
+                break
+        load = asyncio.run(_load(url, photo, args.clients, args.duration))
+        print(f"\n| /v1/predict-single, 640-px JPEG, {load['clients']} clients, {args.duration:.0f} s | value |")
+        print("|---|---:|")
+        for key in ("requests", "errors", "statuses", "rps", "p50", "p95", "p99"):
+            value = load[key]
+            print(
+                f"| {key}{' (ms)' if key.startswith('p') else ''} | {value:.1f} |"
+                if isinstance(value, float)
+                else f"| {key} | {value} |"
+            )
+        batch = [("files", (p.name, p.read_bytes())) for p in sorted((data / "lions" / "val").glob("*/*.png"))[:60]]
+        t0 = time.perf_counter()
+        r = httpx.post(f"{url}/v1/predict-batch", files=batch, data={"species": "lion"}, timeout=600)
+        wall = time.perf_counter() - t0
+        lines = [x for x in r.text.splitlines() if x.strip()]
+        print(f"\n| /v1/predict-batch | {len(lines)} lion crops in {wall:.2f} s = {len(lines) / wall:.1f} images/s |")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+// Wildlife photo-ID page: upload → /v1/predict-single (one photo) or /v1/predict-batch (NDJSON), render cards,
+// review with /v1/review. No build step.
+"use strict";
+const $ = (sel, root = document) => root.querySelector(sel);
+const keyInput = $("#apikey");
+keyInput.value = localStorage.getItem("sightings-api-key") || "";
+keyInput.addEventListener("change", () => localStorage.setItem("sightings-api-key", keyInput.value));
+
+function headers() {
+  return keyInput.value ? { "X-API-Key": keyInput.value } : {};
+}
+
+async function errorText(resp) {
+  try { const body = await resp.json(); return body.error || body.detail || resp.statusText; }
+  catch { return resp.statusText; }
+}
+
+async function loadSpecies() {
+  const select = $("#species");
+  const resp = await fetch("/v1/species");
+  const list = resp.ok ? await resp.json() : [];
+  select.innerHTML = "";
+  for (const s of list) {
+    const opt = document.createElement("option");
+    opt.value = s.name; opt.textContent = s.vernacular_name || s.name;
+    select.append(opt);
+  }
+  if (!list.length) $("#status").textContent = "No species enrolled yet: use `sightings wildlife enrol` first.";
+}
+
+function gauge(card, confidence, low) {
+  const pct = Math.round((confidence || 0) * 100);
+  const g = $(".gauge", card);
+  g.setAttribute("aria-valuenow", String(pct));
+  g.classList.toggle("low", low);
+  $(".fill", g).style.width = pct + "%";
+  $(".gauge-label", g).textContent = `confidence ${pct}%`;
+}
+
+function render(line) {
+  const card = $("#card").content.firstElementChild.cloneNode(true);
+  card.dataset.filename = line.filename;
+  if (!line.ok) {
+    card.classList.add("failed", "rejected");
+    card.dataset.status = "failed";
+    $(".photo", card).remove();
+    $(".title", card).textContent = `${line.filename}: could not be read`;
+    $(".message", card).textContent = line.error;
+    for (const el of [".gauge", ".topk", ".review"]) $(el, card).remove();
+    return card;
+  }
+  const p = line.prediction;
+  card.dataset.status = p.status;
+  card.dataset.predictionId = p.id;
+  card.classList.add(p.status);
+  $(".photo", card).src = p.photo_url;
+  $(".message", card).textContent = p.message;
+  if (p.status === "rejected") {
+    card.classList.add("rejection");
+    $(".title", card).textContent = `Rejected: ${p.reason.replaceAll("_", " ")}`;
+    card.dataset.reason = p.reason;
+    for (const el of [".gauge", ".topk", ".confirm"]) $(el, card).remove();
+  } else {
+    $(".title", card).textContent = p.status === "accepted" ? p.individual_id : "New individual?";
+    gauge(card, p.confidence, p.status !== "accepted");
+    const list = $(".topk", card);
+    for (const m of p.matches) {
+      const li = document.createElement("li");
+      const img = document.createElement("img");
+      img.src = m.thumbnail_url; img.alt = `gallery photo of ${m.individual_id}`; img.loading = "lazy";
+      li.append(img, document.createTextNode(`${m.rank + 1}. ${m.individual_id} · ${Math.round(m.confidence * 100)}%`));
+      list.append(li);
+    }
+    if (p.matches.length && p.matches[0].evidence_url) {
+      const fig = $(".evidence", card);
+      $("img", fig).src = p.matches[0].evidence_url;
+      fig.hidden = false;
+    }
+    if (!p.best_candidate) $(".confirm", card).remove();
+  }
+  wireReview(card, p);
+  return card;
+}
+
+function wireReview(card, p) {
+  const status = $(".review-status", card);
+  async function send(decision, individual) {
+    status.textContent = "saving…";
+    const resp = await fetch("/v1/review", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...headers() },
+      body: JSON.stringify({ prediction_id: p.id, decision, individual_id: individual || null }),
+    });
+    if (!resp.ok) { status.textContent = `not saved: ${await errorText(resp)}`; return; }
+    const body = await resp.json();
+    status.textContent = `${decision}ed: ${body.individual_id} (added to the gallery)`;
+    card.dataset.reviewed = decision;
+  }
+  const confirm = $(".confirm", card);
+  if (confirm) confirm.addEventListener("click", () => send("confirm", p.best_candidate));
+  $(".correct", card).addEventListener("click", () => {
+    const id = $(".correct-id", card).value.trim();
+    if (!id) { status.textContent = "type the right individual id first"; return; }
+    send("correct", id);
+  });
+}
+
+async function predictSingle(file, species) {
+  const form = new FormData();
+  form.append("file", file); form.append("species", species);
+  const resp = await fetch("/v1/predict-single", { method: "POST", body: form, headers: headers() });
+  if (!resp.ok) return { index: 0, filename: file.name, ok: false, error: await errorText(resp) };
+  return { index: 0, filename: file.name, ok: true, prediction: await resp.json() };
+}
+
+async function predictBatch(files, species, onLine) {
+  const form = new FormData();
+  for (const f of files) form.append("files", f);
+  form.append("species", species);
+  const resp = await fetch("/v1/predict-batch", { method: "POST", body: form, headers: headers() });
+  if (!resp.ok) { onLine({ index: 0, filename: "batch", ok: false, error: await errorText(resp) }); return; }
+  const reader = resp.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let nl;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const text = buffer.slice(0, nl).trim(); buffer = buffer.slice(nl + 1);
+      if (text) onLine(JSON.parse(text));
+    }
+  }
+}
+
+$("#upload").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const files = Array.from($("#files").files);
+  const species = $("#species").value;
+  const results = $("#results");
+  const button = $("#submit");
+  if (!files.length || !species) return;
+  results.innerHTML = "";
+  button.disabled = true;
+  $("#status").textContent = `identifying ${files.length} photo(s)…`;
+  try {
+    if (files.length === 1 && !files[0].name.toLowerCase().endsWith(".zip")) {
+      results.append(render(await predictSingle(files[0], species)));
+    } else {
+      await predictBatch(files, species, (line) => results.append(render(line)));
+    }
+    $("#status").textContent = `done: ${results.children.length} result(s)`;
+  } catch (err) {
+    $("#status").textContent = `failed: ${err}`;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+loadSpecies();

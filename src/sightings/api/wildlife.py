@@ -1,0 +1,368 @@
+"""Wildlife photo-ID endpoints (``/v1``) and the ``/wildlife`` page.
+
+Write endpoints (``POST /v1/individuals``, ``POST /v1/review``) need an ``X-API-Key`` header holding one of
+``wildlife.api_keys`` (``SIGHTINGS_WILDLIFE__API_KEYS='["key"]'``); with no key configured they are refused.
+Predict endpoints need one too when ``wildlife.keys_for_predict`` is set. Uploads are limited to
+``server.max_upload_bytes`` per request (``wildlife.max_batch_bytes`` for a batch).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, HTTPException, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response, StreamingResponse
+
+from sightings.api.wildlife_schemas import (
+    BatchLine,
+    DriftOut,
+    DriftStatsResponse,
+    GateCheckOut,
+    IndividualForm,
+    IndividualResponse,
+    MatchOut,
+    PhotoOut,
+    PredictionResponse,
+    ReviewRequest,
+    ReviewResponse,
+)
+from sightings.core.config import Settings
+from sightings.core.errors import InputError, SightingsError, TooLargeError
+
+__all__ = ["mount"]
+
+router = APIRouter(prefix="/v1", tags=["wildlife"])
+pages = APIRouter(include_in_schema=False)
+STATIC = Path(__file__).parent / "static"
+LEVELS = ("ok", "warn", "alert")
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_service(request: Request) -> Any:
+    """The app's WildlifeService, opened on first use (so the app starts without the identity extra)."""
+    state = request.app.state
+    service = getattr(state, "wildlife", None)
+    if service is None:
+        from sightings.solutions.wildlife.service import WildlifeService
+
+        service = state.wildlife = WildlifeService(_settings(request))
+    return service
+
+
+def _check_key(request: Request, key: str | None) -> None:
+    keys = [k.get_secret_value() for k in _settings(request).wildlife.api_keys]
+    if not keys:
+        raise HTTPException(403, "no API keys are configured on this server (set SIGHTINGS_WILDLIFE__API_KEYS)")
+    if not key or not any(secrets.compare_digest(key, k) for k in keys):
+        raise HTTPException(401, "missing or wrong X-API-Key header", headers={"WWW-Authenticate": "X-API-Key"})
+
+
+def require_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Write endpoints: a valid X-API-Key."""
+    _check_key(request, x_api_key)
+
+
+def predict_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Predict endpoints: a valid X-API-Key only when ``wildlife.keys_for_predict`` is set."""
+    if _settings(request).wildlife.keys_for_predict:
+        _check_key(request, x_api_key)
+
+
+def _limit_body(request: Request, limit: int) -> None:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise TooLargeError(f"request body of {length} bytes is over the limit of {limit}", where="upload")
+
+
+def _read_upload(upload: UploadFile, limit: int) -> bytes:
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLargeError(f"over the upload limit of {limit} bytes", where=upload.filename or "upload")
+    if not data:
+        raise InputError("empty file", where=upload.filename or "upload")
+    return data
+
+
+# ---------------------------------------------------------------------- conversions
+def prediction_out(p: Any) -> PredictionResponse:
+    matches = [
+        MatchOut(
+            rank=i,
+            individual_id=m["individual_id"],
+            confidence=m["confidence"],
+            calibrated=m.get("calibrated", False),
+            score=m.get("score", 0.0),
+            inliers=m.get("inliers", 0),
+            embedding_id=m.get("embedding_id"),
+            thumbnail_url=f"/v1/gallery/{p.species}/{m['embedding_id']}" if m.get("embedding_id") else None,
+            evidence_url=f"/v1/predictions/{p.id}/evidence/{i}" if m.get("embedding_id") else None,
+        )
+        for i, m in enumerate(p.matches)
+    ]
+    return PredictionResponse(
+        id=p.id,
+        species=p.species,
+        status=p.status,
+        reason=p.reason,
+        message=p.message or "",
+        individual_id=p.individual_id,
+        best_candidate=p.best_candidate,
+        confidence=p.confidence,
+        matches=matches,
+        gate=[GateCheckOut(**g) for g in p.gate],
+        photo_url=f"/v1/predictions/{p.id}/photo",
+        filename=p.filename,
+        created_at=p.created_at,
+        event_time=p.event_time,
+        lat=p.lat,
+        lon=p.lon,
+    )
+
+
+def _individual_out(service: Any, individual_id: str, added: dict[str, bool] | None = None) -> IndividualResponse:
+    record, sightings = service.individual(individual_id)
+    photos = [
+        PhotoOut(
+            embedding_id=s.embedding_id,
+            thumbnail_url=f"/v1/gallery/{record.species}/{s.embedding_id}",
+            added=(added or {}).get(s.embedding_id, True),
+        )
+        for s in sightings
+    ]
+    return IndividualResponse(
+        id=record.id, label=record.label, species=record.species, created_at=record.created_at, photos=photos
+    )
+
+
+# ---------------------------------------------------------------------- individuals
+@router.post("/individuals", response_model=IndividualResponse, dependencies=[Depends(require_key)])
+def create_individual(
+    request: Request,
+    form: Annotated[IndividualForm, Form()],
+    files: Annotated[list[UploadFile], File(description="one or more photos of the individual")],
+) -> IndividualResponse:
+    """Enrol an individual (new or existing) from photos; no retraining. All photos are checked first."""
+    settings = _settings(request)
+    _limit_body(request, settings.wildlife.max_batch_bytes)
+    service = get_service(request)
+    blobs = [
+        (f.filename or f"photo-{i}", _read_upload(f, settings.server.max_upload_bytes)) for i, f in enumerate(files)
+    ]
+    if not blobs:
+        raise InputError("send at least one photo", where="files")
+    from sightings.media.images import read_image
+
+    for name, data in blobs:  # decode all first: one bad photo refuses the request before anything is enrolled
+        read_image(
+            data,
+            max_bytes=settings.media.max_image_bytes,
+            max_pixels=settings.media.max_image_pixels,
+            max_side=64,
+            where=name,
+        )
+    if form.scientific_name or form.vernacular_name:
+        service.add_species(form.species, scientific_name=form.scientific_name, vernacular_name=form.vernacular_name)
+    outcomes = [
+        service.enrol(data, species=form.species, individual=form.individual_id, label=form.label, where=name)
+        for name, data in blobs
+    ]
+    return _individual_out(service, form.individual_id, {o.embedding_id: o.added for o in outcomes})
+
+
+@router.get("/individuals/{individual_id}", response_model=IndividualResponse)
+def get_individual(request: Request, individual_id: str) -> IndividualResponse:
+    """An individual and its enrolled photos (404 when unknown)."""
+    return _individual_out(get_service(request), individual_id)
+
+
+@router.get("/gallery/{species}/{embedding_id}", response_class=FileResponse)
+def gallery_photo(request: Request, species: str, embedding_id: str) -> FileResponse:
+    """An enrolled photo (thumbnail of a candidate)."""
+    from sightings.solutions.wildlife.species import check_name
+
+    index = get_service(request).species(species)
+    return FileResponse(index.media_path(check_name(embedding_id, "embedding")), media_type="image/png")
+
+
+# ---------------------------------------------------------------------- predict
+@router.post("/predict-single", response_model=PredictionResponse, dependencies=[Depends(predict_key)])
+def predict_single(
+    request: Request,
+    *,
+    file: Annotated[UploadFile, File(description="the photo (JPEG, PNG, WebP, ...)")],
+    species: Annotated[str, Form(description="species gallery to search")],
+    k: Annotated[int | None, Form(ge=1, le=50, description="candidates to return")] = None,
+    lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
+) -> PredictionResponse:
+    """Gate, then who is this: top-k individuals with calibrated confidence (stored in the sinks)."""
+    settings = _settings(request)
+    _limit_body(request, settings.server.max_upload_bytes + 65536)
+    data = _read_upload(file, settings.server.max_upload_bytes)
+    service = get_service(request)
+    return prediction_out(service.predict(data, species=species, k=k, filename=file.filename, lat=lat, lon=lon))
+
+
+@router.post("/predict-batch", dependencies=[Depends(predict_key)], response_class=StreamingResponse)
+def predict_batch(
+    request: Request,
+    *,
+    files: Annotated[list[UploadFile], File(description="photos, or one .zip of photos")],
+    species: Annotated[str, Form(description="species gallery to search")],
+    k: Annotated[int | None, Form(ge=1, le=50)] = None,
+) -> StreamingResponse:
+    """Many photos (or a zip): one NDJSON line per image as it is done; a bad image fails alone.
+    The whole batch is refused (4xx, nothing stored) when empty, too large, or a zip is unsafe."""
+    from sightings.solutions.wildlife.intake import BatchItem, check_batch, read_zip
+
+    config = _settings(request).wildlife
+    _limit_body(request, config.max_batch_bytes)
+    service = get_service(request)
+    service.species(species)  # 404 before anything is read
+    items: list[BatchItem] = []
+    total = 0
+    for upload in files:
+        data = upload.file.read(config.max_batch_bytes + 1)
+        total += len(data)
+        if total > config.max_batch_bytes:
+            raise TooLargeError(f"batch over {config.max_batch_bytes} bytes", where="upload")
+        name = upload.filename or f"file-{len(items)}"
+        if data[:4] == b"PK\x03\x04" or name.lower().endswith(".zip"):
+            items += read_zip(data, where=name, max_files=config.max_batch_files, max_bytes=config.max_batch_bytes)
+        else:
+            items.append(BatchItem(name, data))
+    items = check_batch(items, max_files=config.max_batch_files)
+
+    def lines() -> Iterator[str]:
+        for i, item in enumerate(items):
+            try:
+                pred = service.predict(item.data, species=species, k=k, filename=item.name, origin="batch")
+                line = BatchLine(
+                    index=i,
+                    filename=item.name,
+                    ok=True,
+                    prediction=prediction_out(pred),
+                    error=None,
+                    type=None,
+                    status_code=None,
+                )
+            except SightingsError as err:
+                line = BatchLine(
+                    index=i,
+                    filename=item.name,
+                    ok=False,
+                    error=str(err),
+                    type=type(err).__name__,
+                    status_code=err.http_status,
+                )
+            yield line.model_dump_json() + "\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.get("/predictions/{prediction_id}", response_model=PredictionResponse)
+def get_prediction(request: Request, prediction_id: str) -> PredictionResponse:
+    return prediction_out(get_service(request).store.get_prediction(prediction_id))
+
+
+@router.get("/predictions/{prediction_id}/photo", response_class=FileResponse)
+def prediction_photo(request: Request, prediction_id: str) -> FileResponse:
+    return FileResponse(get_service(request).query_image_path(prediction_id), media_type="image/jpeg")
+
+
+@router.get("/predictions/{prediction_id}/evidence/{rank}", response_class=Response)
+def prediction_evidence(request: Request, prediction_id: str, rank: int) -> Response:
+    """Keypoint correspondences between the photo and the rank-th candidate's best gallery photo (PNG)."""
+    from sightings.solutions.wildlife.service import WildlifeReports
+
+    png = WildlifeReports(get_service(request)).evidence_png(prediction_id, rank)
+    return Response(png, media_type="image/png")
+
+
+# ---------------------------------------------------------------------- review, drift, export
+@router.post("/review", response_model=ReviewResponse, dependencies=[Depends(require_key)])
+def review(request: Request, body: ReviewRequest) -> ReviewResponse:
+    """A biologist's decision: confirm or correct (the photo is enrolled) or reject; kept in the audit log."""
+    rec = get_service(request).review(
+        body.prediction_id, body.decision, individual=body.individual_id, reviewer=body.reviewer, note=body.note
+    )
+    return ReviewResponse(
+        id=rec.id or 0,
+        prediction_id=rec.prediction_id,
+        decision=rec.decision,
+        individual_id=rec.individual_id,
+        predicted_id=rec.predicted_id,
+        agreed=rec.agreed,
+        embedding_id=rec.embedding_id,
+        created_at=rec.created_at,
+    )
+
+
+@router.get("/drift-stats", response_model=DriftStatsResponse)
+def drift_stats(
+    request: Request,
+    species: Annotated[str | None, Query(description="one species (default: all)")] = None,
+    window: Annotated[int, Query(ge=10, le=10000, description="recent predictions to look at")] = 200,
+) -> DriftStatsResponse:
+    """Rolling confidence, rejection rate and embedding shift (PSI/KS) vs the calibration baseline."""
+    from sightings.solutions.wildlife.service import WildlifeReports
+
+    service = get_service(request)
+    names = [species] if species else [s.name for s in service.store.list_species()]
+    reports = [DriftOut(**WildlifeReports(service).drift(n, window=window).as_dict()) for n in names]
+    worst = max((LEVELS.index(r.level) for r in reports), default=0)
+    return DriftStatsResponse(level=("ok", "warn", "alert")[worst], species=reports)
+
+
+@router.get("/export", response_class=PlainTextResponse)
+def export(
+    request: Request,
+    format: Annotated[str, Query(pattern="^(csv|dwc)$", description="csv (all predictions) or dwc")] = "csv",
+    species: str | None = None,
+) -> PlainTextResponse:
+    """Predictions as CSV, or Darwin Core occurrences (GBIF/OBIS)."""
+    from sightings.solutions.wildlife.service import WildlifeReports
+
+    reports = WildlifeReports(get_service(request))
+    base = str(request.base_url).rstrip("/")
+    text = reports.export_dwc(species, media_base_url=base) if format == "dwc" else reports.export_csv(species)
+    return PlainTextResponse(text, media_type="text/csv")
+
+
+@router.get("/species")
+def list_species(request: Request) -> list[dict[str, Any]]:
+    """Species with a gallery."""
+    return [
+        {"name": s.name, "scientific_name": s.scientific_name, "vernacular_name": s.vernacular_name}
+        for s in get_service(request).store.list_species()
+    ]
+
+
+# ---------------------------------------------------------------------- page
+@pages.get("/wildlife", response_class=HTMLResponse)
+def wildlife_page(request: Request) -> HTMLResponse:
+    from sightings.api.app import TEMPLATES
+
+    keys_needed = _settings(request).wildlife.keys_for_predict
+    return TEMPLATES.TemplateResponse(request, "wildlife.html", {"keys_for_predict": keys_needed})
+
+
+@pages.get("/wildlife/static/{name}")
+def wildlife_static(name: str) -> Response:
+    files = {"wildlife.js": "text/javascript", "wildlife.css": "text/css"}
+    if name not in files:
+        raise HTTPException(404, "no such file")
+    return Response((STATIC / name).read_text(encoding="utf-8"), media_type=files[name])
+
+
+def mount(app: FastAPI) -> None:
+    """Add the wildlife API and page to ``app``."""
+    app.include_router(router)
+    app.include_router(pages)

@@ -1,0 +1,515 @@
+"""``WildlifeService``: enrol individuals, predict who is in a photo (with the gate), review predictions.
+
+    service = WildlifeService()                       # settings: data dir, catalog URL, embedder, vector store
+    service.enrol(photo_bytes, species="lion", individual="Ayo")
+    service.calibrate("lion")                         # confidence, open-set and gate thresholds from the gallery
+    p = service.predict(photo_bytes, species="lion")  # PredictionRecord, stored in the sinks
+    p.status, p.individual_id, p.confidence, p.reason, p.message
+    service.review(p.id, "confirm")                   # confirmed photo → gallery; every decision → audit log
+
+Individuals are catalog identities (``SqlCatalog``) with ``species`` set; each enrolled photo is a catalog sighting
+whose ``embedding_id`` is its vector in the species gallery. Writes are all-or-nothing: an enrolment whose catalog
+row fails is removed from the gallery again; a prediction is one row written after everything else succeeded.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sightings.core.config import Settings, get_settings
+from sightings.core.errors import InputError, NotFoundError
+from sightings.core.types import Place
+from sightings.identity.catalog.records import IdentityRecord, SightingRecord
+from sightings.media.images import ImageSource, read_exif, read_image
+from sightings.solutions.wildlife.gate import (
+    GateCheck,
+    GateResult,
+    GateSettings,
+    animal_check,
+    distribution_check,
+    image_quality_checks,
+)
+from sightings.solutions.wildlife.species import SpeciesCalibration, SpeciesIndex, check_name, project
+from sightings.solutions.wildlife.store import (
+    PredictionRecord,
+    ReviewRecord,
+    SpeciesRecord,
+    WildlifeStore,
+    new_prediction_id,
+)
+
+__all__ = ["EnrolOutcome", "WildlifeReports", "WildlifeService"]
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolOutcome:
+    """One enrolled photo: ``added`` False when it was a near-duplicate of ``embedding_id`` already there."""
+
+    individual_id: str
+    species: str
+    embedding_id: str
+    added: bool
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Photo:
+    image: npt.NDArray[np.uint8]
+    t: datetime | None
+    lat: float | None
+    lon: float | None
+
+
+class WildlifeService:
+    """The wildlife photo-ID service (thread-safe: writes are serialised, predictions run in parallel)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        root: Path | None = None,
+        gate: GateSettings | None = None,
+        use_detector: bool | None = None,
+        use_clip: bool | None = None,
+    ) -> None:
+        from sightings.identity.catalog import SqlCatalog
+
+        self.settings = settings or get_settings()
+        self.config = self.settings.wildlife
+        self.root = root or self.settings.data_dir / "wildlife"
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "queries").mkdir(exist_ok=True)
+        url = self.config.catalog_url
+        db_path = None if url else self.settings.data_dir / "catalog.sqlite"
+        self.catalog = SqlCatalog(url, path=db_path)
+        self.store = WildlifeStore(url, path=db_path)
+        self.gate_settings = gate or GateSettings()
+        self._use_detector = use_detector
+        self._use_clip = use_clip
+        self._detector: Any = None
+        self._clip: Any = None
+        self._loaded_optional = False
+        self._species: dict[str, SpeciesIndex] = {}
+        self._write = threading.RLock()
+        self._detect_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.catalog.close()
+        self.store.close()
+
+    # ------------------------------------------------------------------ helpers
+    def _optional_models(self) -> None:
+        """Load the animal detector and the CLIP gate once, when their models are installed (or forced)."""
+        if self._loaded_optional:
+            return
+        from sightings.models.store import ModelStore
+
+        models = self.settings.models_path
+        installed = ModelStore(models)
+        if self._use_detector is not False and "ssd-mobilenetv2-oidv4" in installed:
+            from sightings.core.registry import DETECTORS
+
+            self._detector = DETECTORS.create(
+                "ssd-oidv4", models_dir=models, classes=("Cat", "Dog", "Cattle"), score_threshold=0.1
+            )
+        if self._use_clip is not False:
+            from sightings.solutions.wildlife.clip_gate import load_clip_gate
+
+            self._clip = load_clip_gate(models)
+        self._loaded_optional = True
+
+    def species(self, name: str, *, create: bool = False) -> SpeciesIndex:
+        """The gallery of a species (NotFoundError unless it exists or ``create``)."""
+        check_name(name, "species")
+        with self._write:
+            index = self._species.get(name)
+            if index is None:
+                if not create:
+                    self.store.get_species(name)  # NotFoundError for an unknown species
+                index = SpeciesIndex(
+                    self.root,
+                    name,
+                    embedder_name=self.config.embedder,
+                    vector_store=self.config.vector_store,
+                    rerank=self.config.rerank,
+                    vector_store_url=self.config.vector_store_url,
+                )
+                self._species[name] = index
+            return index
+
+    def _decode(self, source: ImageSource, where: str | None) -> _Photo:
+        media = self.settings.media
+        loaded = read_image(
+            source,
+            max_bytes=media.max_image_bytes,
+            max_pixels=media.max_image_pixels,
+            max_side=self.config.max_side,
+            where=where,
+        )
+        exif: Mapping[str, Any] = {}
+        try:
+            exif = read_exif(source, max_pixels=media.max_image_pixels, where=where)
+        except InputError:
+            exif = {}
+        t = exif.get("datetime")
+        return _Photo(
+            loaded.image, t if isinstance(t, datetime) and t.tzinfo else None, exif.get("lat"), exif.get("lon")
+        )
+
+    # ------------------------------------------------------------------ individuals
+    def add_species(self, name: str, *, scientific_name: str | None = None, vernacular_name: str | None = None) -> None:
+        check_name(name, "species")
+        self.store.put_species(SpeciesRecord(name, scientific_name, vernacular_name))
+        self.species(name, create=True)
+
+    def individual(self, individual_id: str) -> tuple[IdentityRecord, list[SightingRecord]]:
+        """An individual and its enrolled photos (NotFoundError if unknown)."""
+        check_name(individual_id, "individual")
+        record = self.catalog.get_identity(individual_id)
+        if record.species is None or record.attributes.get("solution") != "wildlife":
+            raise NotFoundError("no such individual in the wildlife catalogue", where=f"individual {individual_id}")
+        return record, self.catalog.sightings_of(individual_id)
+
+    def _ensure_individual(self, individual_id: str, species: str, label: str | None) -> None:
+        try:
+            record = self.catalog.get_identity(individual_id)
+        except NotFoundError:
+            attributes = {"solution": "wildlife"}
+            self.catalog.add_identity(
+                label or individual_id,
+                identity_id=individual_id,
+                species=species,
+                source="wildlife",
+                attributes=attributes,
+            )
+            return
+        if record.species != species:
+            raise InputError(
+                f"individual {individual_id!r} is a {record.species or 'non-wildlife'} record, not {species!r}",
+                where="individual",
+            )
+
+    def enrol(
+        self,
+        source: ImageSource,
+        *,
+        species: str,
+        individual: str,
+        label: str | None = None,
+        where: str | None = None,
+        check_quality: bool = True,
+        media_uri: str | None = None,
+    ) -> EnrolOutcome:
+        """Enrol one photo of ``individual`` (created if new); no retraining, findable at once."""
+        check_name(individual, "individual")
+        check_name(species, "species")
+        photo = self._decode(source, where)
+        if check_quality:
+            result = GateResult(image_quality_checks(photo.image, self.gate_settings), species)
+            if not result.passed:
+                raise InputError(result.message or "unusable photo", where=where or "photo")
+        with self._write:
+            if species not in {s.name for s in self.store.list_species()}:
+                self.store.put_species(SpeciesRecord(species))
+            index = self.species(species, create=True)
+            self._ensure_individual(individual, species, label)
+            eid = f"{species}-{uuid.uuid4().hex[:16]}"
+            done = index.matcher.enrol(
+                photo.image, identity=individual, embedding_id=eid, metadata={"species": species}
+            )
+            if not done.added:
+                return EnrolOutcome(individual, species, done.duplicate_of or eid, False)
+            try:
+                index.save_media(eid, photo.image)
+                place = Place(lat=photo.lat, lon=photo.lon) if photo.lat is not None and photo.lon is not None else None
+                self.catalog.add_sighting(
+                    SightingRecord(
+                        eid,
+                        media_uri=media_uri or where,
+                        identity_id=individual,
+                        source="wildlife",
+                        t=photo.t,
+                        place=place,
+                        species=species,
+                        embedder=self.config.embedder,
+                        dim=index.matcher.embedder.dim,
+                    )
+                )
+            except BaseException:
+                index.matcher.forget([eid])
+                (index.media / f"{eid}.png").unlink(missing_ok=True)
+                raise
+            return EnrolOutcome(individual, species, eid, True)
+
+    def calibrate(self, species: str, *, max_queries: int = 400) -> SpeciesCalibration:
+        """Refit the species' confidence, open-set, gate and drift baseline on its gallery + review pairs."""
+        index = self.species(species)
+        entries = [(s.embedding_id, s.identity_id or "") for s in self.catalog.find_sightings(species=species)]
+        pairs = self.review_pairs(species)
+        with self._write:
+            return index.calibrate([e for e in entries if e[1]], pairs, max_queries=max_queries)
+
+    def review_pairs(self, species: str) -> list[tuple[float, bool]]:
+        """(score, same individual) pairs from reviewer decisions, for re-calibration."""
+        pairs: list[tuple[float, bool]] = []
+        for review in self.store.latest_reviews().values():
+            pred = self.store.get_prediction(review.prediction_id)
+            if pred.species != species or review.decision == "reject":
+                continue
+            for match in pred.matches:
+                if match.get("score") is not None:
+                    pairs.append((float(match["score"]), match.get("individual_id") == review.individual_id))
+        return pairs
+
+    # ------------------------------------------------------------------ predict
+    def run_gate(self, image: npt.NDArray[np.uint8], index: SpeciesIndex) -> tuple[GateResult, Any]:
+        """All gate checks for ``image``; returns the result and the embedding (``None`` if not reached)."""
+        result = GateResult(image_quality_checks(image, self.gate_settings), index.name)
+        if not result.passed:
+            return result, None
+        self._optional_models()
+        if index.name not in self.config.detector_species:
+            check = GateCheck("no_animal", True, skipped=f"the detector has no class for {index.name!r}")
+        elif self._detector is not None:
+            with self._detect_lock:
+                check = animal_check(self._detector, image, self.gate_settings)
+        else:
+            check = animal_check(None, image, self.gate_settings)
+        result = result.with_checks([check])
+        if not result.passed:
+            return result, None
+        vector = np.asarray(index.matcher.embedder.embed([image]), np.float32)[0]
+        threshold = index.calibration.ood_threshold if index.calibration else None
+        result = result.with_checks([distribution_check(index.nearest_distance(vector), threshold)])
+        if result.passed and self._clip is not None:
+            result = result.with_checks([self._clip.check(image, index.name)])
+        elif result.passed:
+            result = result.with_checks([GateCheck("not_target_species", True, skipped="no CLIP model installed")])
+        return result, vector
+
+    def predict(
+        self,
+        source: ImageSource,
+        *,
+        species: str,
+        k: int | None = None,
+        filename: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        t: datetime | None = None,
+        origin: str = "api",
+        store: bool = True,
+    ) -> PredictionRecord:
+        """Gate, then identify; the answer is stored in the sinks (one row) and returned."""
+        index = self.species(species)
+        photo = self._decode(source, filename)
+        gate, vector = self.run_gate(photo.image, index)
+        status, individual, best, confidence = "rejected", None, None, None
+        matches: list[dict[str, Any]] = []
+        if gate.passed:
+            found = index.matcher.identify(photo.image, k=k or self.config.top_k)
+            unknown = found[0].candidate is None
+            ranked = [m for m in found if m.candidate is not None]
+            matches = [
+                {
+                    "individual_id": m.candidate,
+                    "confidence": round(float(m.confidence), 6),
+                    "score": round(float(m.evidence.get("score", 0.0)), 6),
+                    "distance": round(float(m.distance), 6),
+                    "embedding_id": m.evidence.get("embedding_id"),
+                    "inliers": int(m.evidence.get("inliers", 0)),
+                    "calibrated": bool(m.evidence.get("calibrated", False)),
+                }
+                for m in ranked
+            ]
+            best = matches[0]["individual_id"] if matches else None
+            confidence = matches[0]["confidence"] if matches else 0.0
+            status = "unknown" if unknown or not matches else "accepted"
+            individual = None if status == "unknown" else best
+        pid = new_prediction_id()
+        record = PredictionRecord(
+            id=pid,
+            species=species,
+            status=status,
+            created_at=datetime.now(UTC),
+            reason=gate.reason,
+            message=gate.message if not gate.passed else _answer_sentence(status, best, confidence),
+            individual_id=individual,
+            best_candidate=best,
+            confidence=confidence,
+            matches=matches,
+            gate=[c.as_dict() for c in gate.checks],
+            media_uri=f"queries/{pid}.jpg",
+            filename=filename,
+            event_time=t or photo.t,
+            lat=lat if lat is not None else photo.lat,
+            lon=lon if lon is not None else photo.lon,
+            projection=None if vector is None else project(vector)[0].round(6).tolist(),
+            source=origin,
+        )
+        if store:
+            self._save_query(pid, photo.image)
+            try:
+                self.store.add_predictions([record])
+            except BaseException:
+                (self.root / "queries" / f"{pid}.jpg").unlink(missing_ok=True)
+                raise
+        return record
+
+    def _save_query(self, pid: str, image: npt.NDArray[np.uint8]) -> None:
+        import cv2
+
+        from sightings.core.atomic import atomic_write_bytes
+
+        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+        if ok:
+            atomic_write_bytes(self.root / "queries" / f"{pid}.jpg", encoded.tobytes())
+
+    def query_image_path(self, prediction_id: str) -> Path:
+        path = self.root / "queries" / f"{check_name(prediction_id, 'prediction')}.jpg"
+        if not path.is_file():
+            raise NotFoundError("no stored photo for this prediction", where=f"prediction {prediction_id}")
+        return path
+
+    # ------------------------------------------------------------------ review
+    def review(
+        self,
+        prediction_id: str,
+        decision: str,
+        *,
+        individual: str | None = None,
+        reviewer: str | None = None,
+        note: str | None = None,
+    ) -> ReviewRecord:
+        """``confirm`` (the top candidate, or ``individual``), ``correct`` (to ``individual``, created if new) or
+        ``reject`` (not usable). Confirmed/corrected photos are enrolled; every decision is in the audit log."""
+        pred = self.store.get_prediction(check_name(prediction_id, "prediction"))
+        if decision not in ("confirm", "correct", "reject"):
+            raise InputError(f"must be confirm, correct or reject, got {decision!r}", where="decision")
+        top = pred.best_candidate
+        if decision == "confirm":
+            final = individual or top
+            if final is None:
+                raise InputError("nothing to confirm: the prediction has no candidate; use correct", where="decision")
+        elif decision == "correct":
+            if not individual:
+                raise InputError("correct needs the right individual id", where="individual")
+            final = individual
+        else:
+            final = None
+        agreed = (final == pred.individual_id) if decision != "reject" else pred.status == "rejected"
+        score = next((m.get("score") for m in pred.matches if m.get("individual_id") == final), None)
+        with self._write:
+            enrolled: EnrolOutcome | None = None
+            if final is not None:
+                enrolled = self.enrol(
+                    self.query_image_path(pred.id),
+                    species=pred.species,
+                    individual=final,
+                    check_quality=False,
+                    media_uri=f"prediction:{pred.id}",
+                )
+            try:
+                return self.store.add_review(
+                    ReviewRecord(
+                        pred.id,
+                        decision,
+                        agreed,
+                        individual_id=final,
+                        predicted_id=pred.individual_id,
+                        score=score,
+                        reviewer=reviewer,
+                        note=note,
+                        embedding_id=enrolled.embedding_id if enrolled else None,
+                    )
+                )
+            except BaseException:
+                if enrolled is not None and enrolled.added:
+                    self.species(pred.species).matcher.forget([enrolled.embedding_id])
+                    self.catalog.delete_sightings([enrolled.embedding_id])
+                raise
+
+
+def _answer_sentence(status: str, best: str | None, confidence: float | None) -> str:
+    if status == "accepted":
+        return f"Most likely {best} (confidence {confidence or 0.0:.0%})."
+    if best is None:
+        return "No enrolled individual to compare with: this may be a new individual."
+    return f"New individual? The closest is {best}, but not close enough (confidence {confidence or 0.0:.0%})."
+
+
+class WildlifeReports:
+    """Read-side reports of a :class:`WildlifeService`: drift, exports, evidence images."""
+
+    def __init__(self, service: WildlifeService) -> None:
+        self.service = service
+
+    def drift(self, species: str, *, window: int = 200) -> Any:
+        from sightings.solutions.wildlife.drift import drift_report
+
+        index = self.service.species(species)
+        predictions = self.service.store.list_predictions(species=species, newest_first=True, limit=window)
+        cal = index.calibration
+        return drift_report(
+            species,
+            predictions,
+            baseline_projection=cal.baseline_projection if cal else (),
+            baseline_confidence=cal.baseline_confidence if cal else None,
+            window=window,
+        )
+
+    def export_csv(self, species: str | None = None) -> str:
+        from sightings.solutions.wildlife.export import predictions_csv
+
+        store = self.service.store
+        return predictions_csv(store.list_predictions(species=species), store.latest_reviews())
+
+    def export_dwc(self, species: str | None = None, *, media_base_url: str = "") -> str:
+        from sightings.solutions.wildlife.export import DWC_COLUMNS, dwc_rows, to_csv
+
+        store = self.service.store
+        names = {s.name: s for s in store.list_species()}
+        rows = dwc_rows(
+            store.list_predictions(species=species), store.latest_reviews(), names, media_base_url=media_base_url
+        )
+        return to_csv(DWC_COLUMNS, rows)
+
+    def evidence_png(self, prediction_id: str, rank: int = 0) -> bytes:
+        """Keypoint correspondences between the prediction's photo and its rank-th candidate's gallery image."""
+        import cv2
+
+        from sightings.core.atomic import atomic_write_bytes
+        from sightings.media.images import load_image
+        from sightings.vision.explain import draw_correspondences
+
+        service = self.service
+        pred = service.store.get_prediction(check_name(prediction_id, "prediction"))
+        if not 0 <= rank < len(pred.matches):
+            raise NotFoundError(f"no candidate at rank {rank}", where=f"prediction {prediction_id}")
+        cached = service.root / "evidence" / f"{pred.id}-{rank}.png"
+        if cached.is_file():
+            return cached.read_bytes()
+        index = service.species(pred.species)
+        eid = str(pred.matches[rank].get("embedding_id"))
+        query = load_image(service.query_image_path(pred.id))
+        gallery = load_image(index.media_path(check_name(eid, "embedding")))
+        local = index.matcher.local_matcher
+        if local is None:
+            from sightings.core.registry import LOCAL_MATCHERS
+
+            local = LOCAL_MATCHERS.create("rootsift")
+        fq, fg = local.extract(query), local.extract(gallery)
+        canvas = draw_correspondences(query, gallery, fq, fg, local.match(fq, fg), height=240)
+        ok, encoded = cv2.imencode(".png", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+        if not ok:  # pragma: no cover - OpenCV encodes any uint8 RGB image
+            raise InputError("PNG encoding failed", where=str(cached))
+        atomic_write_bytes(cached, encoded.tobytes())
+        return encoded.tobytes()

@@ -1,0 +1,265 @@
+"""One species' gallery on disk, and its self-calibration (confidence, open-set threshold, gate, drift baseline).
+
+    <root>/<species>/gallery/           vector store (lancedb by default)
+    <root>/<species>/local/             RootSIFT keypoints per enrolled image
+    <root>/<species>/media/<eid>.png    the enrolled image (thumbnails, evidence, re-calibration)
+    <root>/<species>/calibration.json   score → P(same individual) + open-set threshold (identity.calibration)
+    <root>/<species>/gate.json          out-of-distribution threshold, drift baseline, what it was fitted on
+
+Calibration uses the gallery itself, leave-one-out: each enrolled image is a query against all the others, scored
+exactly as :class:`~sightings.identity.matcher.Matcher` scores (cosine of the global descriptor, RootSIFT inliers
+fused by :func:`~sightings.identity.rerank.fuse_scores` for the closest ``rerank`` images, maximum per identity).
+A query whose individual has no other image is an open-set "stranger". Reviewer disagreements add their pairs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sightings.core.atomic import atomic_write_bytes
+from sightings.core.errors import InputError, IntegrityError, NotFoundError
+from sightings.identity.matcher import LocalFeatureStore, Matcher
+from sightings.identity.rerank import fuse_scores
+
+__all__ = ["PROJECTION_DIMS", "SpeciesCalibration", "SpeciesIndex", "check_name", "project"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+PROJECTION_DIMS = 8
+OOD_QUANTILE = 0.99
+OOD_MARGIN = 1.25
+BASELINE_SAMPLE = 500
+
+
+def check_name(value: str, what: str) -> str:
+    """A species or individual id: letters, digits, ``._-``, 1-64 characters, starting with a letter or digit."""
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise InputError(f"{value!r} is not a valid {what} id (letters, digits, '.', '_', '-'; at most 64)", where=what)
+    return value
+
+
+def project(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """Fixed random projections (seed 0) of embeddings to :data:`PROJECTION_DIMS` numbers, for drift statistics."""
+    vectors = np.atleast_2d(np.asarray(vectors, np.float64))
+    matrix = np.random.default_rng(0).standard_normal((vectors.shape[1], PROJECTION_DIMS)) / np.sqrt(vectors.shape[1])
+    projected: npt.NDArray[np.float64] = vectors @ matrix
+    return projected
+
+
+@dataclass(frozen=True, slots=True)
+class SpeciesCalibration:
+    """What calibration found on the gallery (saved as ``gate.json``)."""
+
+    gallery_images: int
+    identities: int
+    ood_threshold: float | None
+    nn_distance_median: float | None
+    pairs: int
+    positives: int
+    review_pairs: int
+    calibrated: bool
+    open_set_threshold: float | None
+    baseline_confidence: float | None
+    baseline_projection: list[list[float]] = field(default_factory=list)  # (n, PROJECTION_DIMS) sample
+    created_at: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    @classmethod
+    def load(cls, path: Path) -> SpeciesCalibration | None:
+        if not path.is_file():
+            return None
+        try:
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as err:
+            raise IntegrityError(f"unreadable species calibration ({err})", where=path) from None
+
+
+class SpeciesIndex:
+    """The matcher and files of one species (see the module docs)."""
+
+    def __init__(
+        self,
+        root: Path,
+        name: str,
+        *,
+        embedder_name: str,
+        vector_store: str,
+        rerank: bool,
+        vector_store_url: str | None = None,
+    ) -> None:
+        from sightings.core.registry import EMBEDDERS, LOCAL_MATCHERS, VECTOR_STORES
+
+        self.name = check_name(name, "species")
+        self.folder = root / name
+        self.media = self.folder / "media"
+        self.media.mkdir(parents=True, exist_ok=True)
+        self.embedder_name = embedder_name
+        if vector_store == "qdrant" and vector_store_url:
+            gallery = VECTOR_STORES.create("qdrant", url=vector_store_url, collection=f"wildlife_{name}")
+        else:
+            gallery_path = self.folder / ("gallery.npz" if vector_store == "numpy" else "gallery")
+            gallery = VECTOR_STORES.create(vector_store, path=gallery_path)
+        self.matcher = Matcher(
+            EMBEDDERS.create(embedder_name),
+            gallery,
+            embedder_name=embedder_name,
+            local_matcher=LOCAL_MATCHERS.create("rootsift") if rerank else None,
+            local_store=LocalFeatureStore(self.folder / "local") if rerank else None,
+        )
+        self.calibration: SpeciesCalibration | None = None
+        self.reload_calibration()
+
+    @property
+    def score_kind(self) -> str:
+        return "two-stage" if self.matcher.local_matcher is not None else "cosine"
+
+    def reload_calibration(self) -> None:
+        from sightings.identity.calibration import load_calibrator
+
+        self.calibration = SpeciesCalibration.load(self.folder / "gate.json")
+        calibrator = None
+        if (self.folder / "calibration.json").is_file():
+            calibrator = load_calibrator(self.folder, embedder=self.embedder_name, score_kind=self.score_kind)
+        self.matcher.calibrator = calibrator
+
+    def media_path(self, embedding_id: str) -> Path:
+        path = self.media / f"{embedding_id}.png"
+        if not path.is_file():
+            raise NotFoundError("no such gallery image", where=f"{self.name}/{embedding_id}")
+        return path
+
+    def save_media(self, embedding_id: str, image: npt.NDArray[np.uint8]) -> Path:
+        import cv2
+
+        ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        if not ok:  # pragma: no cover - OpenCV encodes any uint8 RGB image
+            raise InputError("PNG encoding failed", where=embedding_id)
+        return atomic_write_bytes(self.media / f"{embedding_id}.png", encoded.tobytes())
+
+    def nearest_distance(self, vector: npt.NDArray[np.float32]) -> float | None:
+        hits = self.matcher.gallery.search(vector, k=1)
+        return float(hits[0].distance) if hits else None
+
+    # ------------------------------------------------------------------ calibration
+    def calibrate(
+        self,
+        entries: Sequence[tuple[str, str]],
+        review_pairs: Sequence[tuple[float, bool]] = (),
+        *,
+        max_queries: int = 400,
+        top_k: int = 5,
+        target_precision: float = 0.95,
+        seed: int = 0,
+    ) -> SpeciesCalibration:
+        """Fit confidence, open-set threshold, OOD threshold and the drift baseline on ``entries`` (embedding id,
+        individual id) of the gallery, plus ``review_pairs`` (score, same individual) from reviewer decisions."""
+        from sightings.identity.calibration import choose_threshold, fit_calibrator
+        from sightings.media.images import load_image
+
+        entries = [(eid, ident) for eid, ident in entries if (self.media / f"{eid}.png").is_file()]
+        images = [load_image(self.media / f"{eid}.png") for eid, _ in entries]
+        n = len(images)
+        idents = np.array([ident for _, ident in entries])
+        vectors = np.asarray(self.matcher.embedder.embed(images), np.float32) if n else np.zeros((0, 1), np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        unit = vectors / np.maximum(norms, 1e-12)
+        ood_threshold = nn_median = None
+        scores: list[float] = []
+        labels: list[bool] = []
+        best_scores: list[float] = []
+        best_correct: list[bool] = []
+        if n >= 3:
+            sims = unit @ unit.T
+            np.fill_diagonal(sims, -np.inf)
+            nn = 1.0 - sims.max(axis=1)
+            ood_threshold = float(np.quantile(nn, OOD_QUANTILE) * OOD_MARGIN)
+            nn_median = float(np.median(nn))
+            rng = np.random.default_rng(seed)
+            queries = rng.permutation(n)[:max_queries]
+            features = self._local_features([eid for eid, _ in entries])
+            for q in queries:
+                ranked = self._score_query(int(q), sims[q], idents, features)[:top_k]
+                scores += [s for _, s in ranked]
+                labels += [ident == idents[q] for ident, _ in ranked]
+                if ranked:
+                    best_scores.append(ranked[0][1])
+                    best_correct.append(ranked[0][0] == idents[q])
+        scores += [s for s, _ in review_pairs]
+        labels += [bool(y) for _, y in review_pairs]
+        calibrated = 0 < sum(labels) < len(labels)
+        threshold = baseline_conf = None
+        cal_file = self.folder / "calibration.json"
+        if calibrated:
+            cal = fit_calibrator(scores, labels, embedder=self.embedder_name, score_kind=self.score_kind)
+            if best_scores:
+                probs = cal.predict(best_scores)
+                choice = choose_threshold(probs, best_correct, target_precision=target_precision)
+                cal = cal.with_threshold(choice)
+                threshold = choice.threshold
+                baseline_conf = float(np.mean(probs))
+            cal.save(cal_file)
+        else:
+            cal_file.unlink(missing_ok=True)
+        sample = project(vectors[np.random.default_rng(seed).permutation(n)[:BASELINE_SAMPLE]]) if n else None
+        result = SpeciesCalibration(
+            gallery_images=n,
+            identities=len(set(idents.tolist())),
+            ood_threshold=ood_threshold,
+            nn_distance_median=nn_median,
+            pairs=len(scores),
+            positives=int(sum(labels)),
+            review_pairs=len(review_pairs),
+            calibrated=calibrated,
+            open_set_threshold=threshold,
+            baseline_confidence=baseline_conf,
+            baseline_projection=[] if sample is None else np.round(sample, 6).tolist(),
+            created_at=datetime.now(UTC).isoformat(),
+        )
+        atomic_write_bytes(self.folder / "gate.json", result.to_json().encode())
+        self.reload_calibration()
+        return result
+
+    def _local_features(self, embedding_ids: Sequence[str]) -> list[Any]:
+        store = self.matcher.local_store
+        if store is None:
+            return [None] * len(embedding_ids)
+        out: list[Any] = []
+        for eid in embedding_ids:
+            try:
+                out.append(store.get(eid))
+            except NotFoundError:
+                out.append(None)
+        return out
+
+    def _score_query(
+        self, q: int, sims: npt.NDArray[np.float64], idents: npt.NDArray[Any], features: Sequence[Any]
+    ) -> list[tuple[str, float]]:
+        """Leave-one-out scores of query ``q``: per identity, best first (as the matcher pools them)."""
+        order = np.argsort(-sims, kind="stable")[: self.matcher.shortlist]
+        order = order[order != q]
+        cosine = sims[order]
+        local = self.matcher.local_matcher
+        if local is not None and features[q] is not None:
+            inliers = np.zeros(len(order))
+            for j in range(min(self.matcher.rerank.rerank, len(order))):
+                other = features[int(order[j])]
+                if other is not None:
+                    inliers[j] = local.match(features[q], other).inliers
+            fused = fuse_scores(cosine, inliers, self.matcher.rerank)
+        else:
+            fused = cosine
+        best: dict[str, float] = {}
+        for i, s in zip(order, fused, strict=True):
+            ident = str(idents[int(i)])
+            best[ident] = max(best.get(ident, -np.inf), float(s))
+        return sorted(best.items(), key=lambda kv: -kv[1])

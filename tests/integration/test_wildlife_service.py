@@ -1,0 +1,138 @@
+"""The wildlife service on real embedded backends: enrol, calibrate, predict, review, sinks, migrations, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sightings.core.errors import InputError, NotFoundError
+from wildlife_factories import animal, encode, enrolled_service, wildlife_settings
+
+pytest.importorskip("cv2")
+pytest.importorskip("sqlalchemy")
+
+
+def test_wildlife_tables_match_their_migrations(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from sightings.identity.catalog import SqlCatalog
+    from sightings.solutions.wildlife.store import WildlifeStore
+    from sightings.solutions.wildlife.store_models import VERSION_TABLE, WildlifeBase
+
+    db = tmp_path / "c.sqlite"
+    SqlCatalog(path=db).close()  # the catalog's tables first, as in the service
+    store = WildlifeStore(path=db)
+    assert store.revision() == "w0001"
+    store.close()
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_name": lambda n, t, _: t != "table" or (str(n).startswith("wildlife_") and n != VERSION_TABLE)
+            },
+        )
+        assert compare_metadata(context, WildlifeBase.metadata) == []
+    engine.dispose()
+
+
+def test_enrol_predict_review_and_nothing_half_written(tmp_path: Path) -> None:
+    service = enrolled_service(tmp_path, individuals=4, photos=3)
+    lion = service.species("lion")
+    assert lion.calibration is not None and lion.calibration.calibrated
+    assert (lion.folder / "calibration.json").is_file() and lion.matcher.calibrator is not None
+    again = service.enrol(encode(animal(0, noise=4)), species="lion", individual="L0")
+    assert not again.added, "near-duplicate of an enrolled photo adds nothing"
+    with pytest.raises(InputError, match="blurry"):
+        service.enrol(encode(animal(0)[:, :, :] * 0 + 120), species="lion", individual="L0")
+    with pytest.raises(InputError, match="not a valid individual"):
+        service.enrol(encode(animal(9)), species="lion", individual="../etc")
+    count = service.catalog.count_sightings()
+    with pytest.raises(InputError):
+        service.enrol(b"\xff\xd8\xff\xe0 truncated", species="lion", individual="L9")
+    assert service.catalog.count_sightings() == count and "L9" not in [i.id for i in service.catalog.list_identities()]
+
+    pred = service.predict(encode(animal(1, noise=8, shift=2)), species="lion", lat=-2.3, lon=34.8)
+    assert pred.status == "accepted" and pred.individual_id == "L1" and pred.lat == -2.3
+    stored = service.store.get_prediction(pred.id)
+    assert stored.matches[0]["individual_id"] == "L1" and len(stored.projection or []) == 8
+    review = service.review(pred.id, "confirm", reviewer="ana")
+    assert review.agreed and review.embedding_id
+    with pytest.raises(NotFoundError):
+        service.review("0" * 32, "confirm")
+    with pytest.raises(NotFoundError):
+        service.predict(encode(animal(1)), species="orca")
+    cal = service.calibrate("lion")
+    assert cal.review_pairs >= 1
+    service.close()
+
+
+def test_cli_enrol_predict_drift_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sightings.cli import app
+
+    monkeypatch.setenv("SIGHTINGS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SIGHTINGS_WILDLIFE__VECTOR_STORE", "numpy")
+    photos = tmp_path / "photos"
+    for ident in range(3):
+        for k in range(3):
+            path = photos / f"Lion{ident}" / f"{k}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(encode(animal(ident, noise=4 + 3 * k, shift=4 * k)))
+    (photos / "Lion0" / "notes.txt").write_text("not a photo")
+    runner = CliRunner()
+    r = runner.invoke(
+        app,
+        ["wildlife", "enrol", str(photos), "--species", "lion", "--scientific-name", "Panthera leo", "--json", "-q"],
+    )
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["added"] + summary["near_duplicates"] == 9 and summary["added"] >= 6, summary
+    assert summary["individuals"] == 3 and summary["calibration"]["calibrated"]
+    query = tmp_path / "q.png"
+    query.write_bytes(encode(animal(2, noise=8, shift=2)))
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 cut")
+    r = runner.invoke(app, ["wildlife", "predict", str(query), str(bad), "--species", "lion", "--json"])
+    assert r.exit_code == 2, r.output
+    rows = json.loads(r.stdout)
+    assert rows[0]["individual_id"] == "Lion2" and "bad.jpg" in rows[1]["error"]
+    r = runner.invoke(app, ["wildlife", "drift", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["recent"] == 1
+    out_csv, out_dwc = tmp_path / "p.csv", tmp_path / "dwc.csv"
+    r = runner.invoke(app, ["wildlife", "export", "--csv", str(out_csv), "--dwc", str(out_dwc)])
+    assert r.exit_code == 0, r.output
+    assert "Lion2" in out_csv.read_text() and "Panthera leo" in out_dwc.read_text()
+    r = runner.invoke(app, ["wildlife", "enrol", str(tmp_path / "none"), "--species", "lion"])
+    assert r.exit_code == 4 and "no such file or folder" in r.output
+
+
+def test_enrol_from_csv(tmp_path: Path) -> None:
+    from sightings.solutions.wildlife.enrolment import enrolment_list
+
+    (tmp_path / "a.png").write_bytes(encode(animal(1)))
+    (tmp_path / "list.csv").write_text("image,individual\na.png,Ayo\n")
+    assert enrolment_list(tmp_path / "list.csv") == [((tmp_path / "a.png").resolve(), "Ayo")]
+    (tmp_path / "bad.csv").write_text("image,individual\nmissing.png,Ayo\n")
+    with pytest.raises(NotFoundError, match="line 2"):
+        enrolment_list(tmp_path / "bad.csv")
+    (tmp_path / "nohead.csv").write_text("a.png,Ayo\n")
+    with pytest.raises(InputError, match="header"):
+        enrolment_list(tmp_path / "nohead.csv")
+
+
+def test_lancedb_default_gallery(tmp_path: Path) -> None:
+    from sightings.solutions.wildlife.service import WildlifeService
+
+    pytest.importorskip("lancedb")
+    service = WildlifeService(wildlife_settings(tmp_path, **{"wildlife.vector_store": "lancedb"}))
+    for k in range(2):
+        service.enrol(encode(animal(3, noise=4 + 4 * k)), species="seal", individual="S3")
+    pred = service.predict(encode(animal(3, noise=9)), species="seal")
+    assert pred.best_candidate == "S3"
+    assert (service.root / "seal" / "gallery").is_dir()
+    service.close()
