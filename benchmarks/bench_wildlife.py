@@ -111,6 +111,7 @@ async def _load(url: str, photo: bytes, clients: int, duration: float) -> dict[s
 
     latencies: list[float] = []
     statuses: dict[str, int] = {}
+    first_errors: list[str] = []
     errors = 0
     stop = time.perf_counter() + duration
 
@@ -126,8 +127,12 @@ async def _load(url: str, photo: bytes, clients: int, duration: float) -> dict[s
                 if ok:
                     status = r.json()["status"]
                     statuses[status] = statuses.get(status, 0) + 1
-            except httpx.HTTPError:
+                if not ok and len(first_errors) < 3:
+                    first_errors.append(f"HTTP {r.status_code}: {r.text[:200]}")
+            except httpx.HTTPError as err:
                 ok = False
+                if len(first_errors) < 3:
+                    first_errors.append(repr(err)[:200])
             if ok:
                 latencies.append(time.perf_counter() - t0)
             else:
@@ -144,6 +149,7 @@ async def _load(url: str, photo: bytes, clients: int, duration: float) -> dict[s
         "requests": len(latencies),
         "errors": errors,
         "statuses": statuses,
+        "first_errors": first_errors,
         "rps": len(latencies) / wall,
         "p50": float(np.percentile(ms, 50)) if len(ms) else None,
         "p95": float(np.percentile(ms, 95)) if len(ms) else None,
@@ -151,14 +157,12 @@ async def _load(url: str, photo: bytes, clients: int, duration: float) -> dict[s
     }
 
 
-def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sightings", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with log.open("wb") as fh:  # the server's log (tracebacks of any 5xx) beside the gallery
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sightings", "serve", "--port", str(port)], env=env, stdout=fh, stderr=fh
+        )
     import httpx
 
     url = f"http://127.0.0.1:{port}"
@@ -234,7 +238,7 @@ def load_part(args: Any, data: Path, env: dict[str, str], work: Path) -> None:
 
     from sightings.media.images import load_image
 
-    proc, url = serve(env)
+    proc, url = serve(env, work / "server.log")
     try:
         import httpx
 
@@ -252,7 +256,7 @@ def load_part(args: Any, data: Path, env: dict[str, str], work: Path) -> None:
         load = asyncio.run(_load(url, photo, args.clients, args.duration))
         print(f"\n| /v1/predict-single, 640-px JPEG, {load['clients']} clients, {args.duration:.0f} s | value |")
         print("|---|---:|")
-        for key in ("requests", "errors", "statuses", "rps", "p50", "p95", "p99"):
+        for key in ("requests", "errors", "first_errors", "statuses", "rps", "p50", "p95", "p99"):
             value = load[key]
             print(
                 f"| {key}{' (ms)' if key.startswith('p') else ''} | {value:.1f} |"

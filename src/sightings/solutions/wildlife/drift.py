@@ -6,7 +6,7 @@ Over the last ``window`` predictions of a species:
 |---|---|---|---|
 | rejection rate | share rejected by the gate | ≥ 0.30 | ≥ 0.50 |
 | confidence drop | baseline mean confidence − recent mean (accepted + unknown) | ≥ 0.10 | ≥ 0.20 |
-| PSI | population stability index per embedding projection, the mean (baseline-quantile bins: n/20, 3-10) | ≥ 0.10 | ≥ 0.25 |
+| PSI | population stability index per projection, the mean (baseline-quantile bins: n/20, 3-10) | ≥ 0.10 | ≥ 0.25 |
 | KS | two-sample Kolmogorov-Smirnov statistic per projection, the largest (needs ≥ 30 recent) | p < 0.01 | p < 0.001 |
 
 KS levels are significance levels (Bonferroni over the projections): the statistic must pass

@@ -166,13 +166,13 @@ class SpeciesIndex:
         from sightings.identity.calibration import choose_threshold, fit_calibrator
         from sightings.media.images import load_image
 
+        self._compact_gallery()
         entries = [(eid, ident) for eid, ident in entries if (self.media / f"{eid}.png").is_file()]
         images = [load_image(self.media / f"{eid}.png") for eid, _ in entries]
         n = len(images)
         idents = np.array([ident for _, ident in entries])
         vectors = np.asarray(self.matcher.embedder.embed(images), np.float32) if n else np.zeros((0, 1), np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        unit = vectors / np.maximum(norms, 1e-12)
+        unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         ood_threshold = nn_median = None
         scores: list[float] = []
         labels: list[bool] = []
@@ -184,16 +184,14 @@ class SpeciesIndex:
             nn = 1.0 - sims.max(axis=1)
             ood_threshold = float(np.quantile(nn, OOD_QUANTILE) * OOD_MARGIN)
             nn_median = float(np.median(nn))
-            rng = np.random.default_rng(seed)
-            queries = rng.permutation(n)[:max_queries]
+            queries = np.random.default_rng(seed).permutation(n)[:max_queries]
             features = self._local_features([eid for eid, _ in entries])
             for q in queries:
                 ranked = self._score_query(int(q), sims[q], idents, features)[:top_k]
                 scores += [s for _, s in ranked]
                 labels += [ident == idents[q] for ident, _ in ranked]
-                if ranked:
-                    best_scores.append(ranked[0][1])
-                    best_correct.append(ranked[0][0] == idents[q])
+                best_scores += [ranked[0][1]] if ranked else []
+                best_correct += [ranked[0][0] == idents[q]] if ranked else []
         scores += [s for s, _ in review_pairs]
         labels += [bool(y) for _, y in review_pairs]
         calibrated = 0 < sum(labels) < len(labels)
@@ -228,6 +226,11 @@ class SpeciesIndex:
         atomic_write_bytes(self.folder / "gate.json", result.to_json().encode())
         self.reload_calibration()
         return result
+
+    def _compact_gallery(self) -> None:
+        optimize = getattr(self.matcher.gallery, "optimize", None)
+        if callable(optimize):  # LanceDB: one small file per enrolment until compacted (search time grows with them)
+            optimize()
 
     def _local_features(self, embedding_ids: Sequence[str]) -> list[Any]:
         store = self.matcher.local_store
