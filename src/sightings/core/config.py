@@ -112,6 +112,12 @@ class WildlifeSettings(_Section):
     )
     embedder: str = Field("color-texture", description="global embedder registry name")
     rerank: bool = Field(True, description="RootSIFT re-rank of the closest gallery images (two-stage score)")
+    rerank_max_side: int = Field(
+        400,
+        ge=64,
+        description="RootSIFT works on photos shrunk to this longer side, pixels (gallery and query alike; "
+        "smaller is faster: ~15 ms a 640-px photo at 400)",
+    )
     detector_species: list[str] = Field(
         default_factory=lambda: ["lion", "leopard", "cheetah", "tiger", "jaguar", "cat", "dog", "cattle"],
         description="species the SSD-OIDv4 'no animal' check applies to (its only animal classes: cat, dog, cattle)",

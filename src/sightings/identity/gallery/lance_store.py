@@ -36,6 +36,7 @@ from sightings.identity.gallery.base import (
     prepare_rows,
     sql_where,
 )
+from sightings.identity.gallery.numpy_store import NumpyVectorStore
 
 __all__ = ["INDEX_TYPES", "LanceVectorStore"]
 
@@ -62,6 +63,7 @@ class LanceVectorStore(VectorStoreBase):
         ef: int = 64,
         refine_factor: int | None = None,
         reindex_fraction: float = 0.1,
+        memory_cache_below: int = 50_000,
     ) -> None:
         self.metric: Metric = check_metric(metric)
         if index_type not in INDEX_TYPES:
@@ -78,6 +80,10 @@ class LanceVectorStore(VectorStoreBase):
         self.ef = ef
         self.refine_factor = refine_factor
         self.reindex_fraction = reindex_fraction
+        if memory_cache_below < 0:
+            raise ConfigError(f"must be >= 0, got {memory_cache_below}", where="memory_cache_below")
+        self.memory_cache_below = memory_cache_below
+        self._mirror: NumpyVectorStore | None = None  # exact in-memory copy of a small table (see _cached)
         if self.path.exists() and not self.path.is_dir():
             raise InputError("is a file; a LanceDB gallery is a folder", where=self.path)
         self._dim = dim
@@ -122,6 +128,10 @@ class LanceVectorStore(VectorStoreBase):
             else:
                 (self._table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
             self._maybe_index()
+        if self._mirror is not None:
+            self._mirror.upsert(ids, vectors, metadata)
+            if self._mirror.count() > self.memory_cache_below:
+                self._mirror = None
 
     def delete(self, ids: Sequence[str]) -> None:
         if self._table is None:
@@ -132,6 +142,8 @@ class LanceVectorStore(VectorStoreBase):
                 chunk = unique[start : start + _DELETE_CHUNK]
                 quoted = ", ".join("'" + str(i).replace("'", "''") + "'" for i in chunk)
                 self._table.delete(f"id IN ({quoted})")
+        if self._mirror is not None:
+            self._mirror.delete(unique)
 
     def search_many(
         self, vectors: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
@@ -141,6 +153,9 @@ class LanceVectorStore(VectorStoreBase):
         queries = prepare_queries(vectors, self._dim, self.metric)
         if self._table is None or matches_nothing(conditions):
             return [[] for _ in range(len(queries))]
+        mirror = self._cached()
+        if mirror is not None:
+            return mirror.search_many(queries, k, where)
         sql = sql_where(conditions)
         with self._errors("search"):
             return [self._search_one(q, k, sql) for q in queries]
@@ -200,6 +215,30 @@ class LanceVectorStore(VectorStoreBase):
         return None
 
     # -- internals ------------------------------------------------------------------------------------------------
+
+    def _cached(self) -> NumpyVectorStore | None:
+        """An exact in-memory copy of the table while it holds at most ``memory_cache_below`` rows.
+
+        A LanceDB query costs ~5–10 ms of fixed overhead (planning, a background event loop); a gallery of a few
+        thousand crops is searched exactly in NumPy in well under 1 ms. The copy is loaded once and kept in step
+        by :meth:`upsert` and :meth:`delete`; the table on disk stays the source of truth.
+        """
+        if self._mirror is not None or self._table is None or self.memory_cache_below == 0:
+            return self._mirror
+        import json
+
+        with self._errors("load"):
+            if self._table.count_rows() > self.memory_cache_below:
+                return None
+            data = self._table.to_arrow().select(["id", "vector", "metadata"])
+        mirror = NumpyVectorStore(metric=self.metric, dim=self._dim)
+        ids = data.column("id").to_pylist()
+        if ids:
+            flat = data.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            vectors = np.asarray(flat, np.float32).reshape(len(ids), -1)
+            mirror.upsert(ids, vectors, [json.loads(m) for m in data.column("metadata").to_pylist()])
+        self._mirror = mirror
+        return mirror
 
     def _search_one(self, query: npt.NDArray[np.float32], k: int, sql: str | None) -> list[SearchHit]:
         import json

@@ -141,6 +141,7 @@ class WildlifeService:
                     vector_store=self.config.vector_store,
                     rerank=self.config.rerank,
                     vector_store_url=self.config.vector_store_url,
+                    rerank_max_side=self.config.rerank_max_side,
                 )
                 self._species[name] = index
             return index
@@ -505,7 +506,7 @@ class WildlifeReports:
         if local is None:
             from sightings.core.registry import LOCAL_MATCHERS
 
-            local = LOCAL_MATCHERS.create("rootsift")
+            local = LOCAL_MATCHERS.create("rootsift", max_side=service.config.rerank_max_side)
         fq, fg = local.extract(query), local.extract(gallery)
         canvas = draw_correspondences(query, gallery, fq, fg, local.match(fq, fg), height=240)
         ok, encoded = cv2.imencode(".png", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))

@@ -96,6 +96,7 @@ class SpeciesIndex:
         vector_store: str,
         rerank: bool,
         vector_store_url: str | None = None,
+        rerank_max_side: int = 400,
     ) -> None:
         from sightings.core.registry import EMBEDDERS, LOCAL_MATCHERS, VECTOR_STORES
 
@@ -113,7 +114,7 @@ class SpeciesIndex:
             EMBEDDERS.create(embedder_name),
             gallery,
             embedder_name=embedder_name,
-            local_matcher=LOCAL_MATCHERS.create("rootsift") if rerank else None,
+            local_matcher=LOCAL_MATCHERS.create("rootsift", max_side=rerank_max_side) if rerank else None,
             local_store=LocalFeatureStore(self.folder / "local") if rerank else None,
         )
         self.calibration: SpeciesCalibration | None = None
