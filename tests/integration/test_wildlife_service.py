@@ -136,3 +136,20 @@ def test_lancedb_default_gallery(tmp_path: Path) -> None:
     assert pred.best_candidate == "S3"
     assert (service.root / "seal" / "gallery").is_dir()
     service.close()
+
+
+def test_switching_rerank_off_gives_uncalibrated_answers_until_recalibrated(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sightings.solutions.wildlife.service import WildlifeService
+
+    enrolled_service(tmp_path, individuals=3, photos=3).close()  # calibrated on two-stage scores
+    fast = WildlifeService(wildlife_settings(tmp_path, **{"wildlife.rerank": False}))
+    with caplog.at_level("WARNING", logger="sightings.solutions.wildlife.species"):
+        pred = fast.predict(encode(animal(1, noise=8, shift=2)), species="lion")
+    assert "fitted for 'two-stage' scores" in caplog.text
+    assert pred.matches and pred.matches[0]["calibrated"] is False
+    fast.calibrate("lion")  # refits for the cosine score of the fast path
+    pred = fast.predict(encode(animal(1, noise=8, shift=2)), species="lion")
+    assert pred.matches[0]["calibrated"] is True
+    fast.close()

@@ -15,6 +15,7 @@ A query whose individual has no other image is an open-set "stranger". Reviewer 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sightings.core.atomic import atomic_write_bytes
-from sightings.core.errors import InputError, IntegrityError, NotFoundError
+from sightings.core.errors import ConfigError, InputError, IntegrityError, NotFoundError
 from sightings.identity.matcher import LocalFeatureStore, Matcher
 from sightings.identity.rerank import fuse_scores
 
@@ -52,6 +53,9 @@ def project(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     matrix = np.random.default_rng(0).standard_normal((vectors.shape[1], PROJECTION_DIMS)) / np.sqrt(vectors.shape[1])
     projected: npt.NDArray[np.float64] = vectors @ matrix
     return projected
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +134,12 @@ class SpeciesIndex:
         self.calibration = SpeciesCalibration.load(self.folder / "gate.json")
         calibrator = None
         if (self.folder / "calibration.json").is_file():
-            calibrator = load_calibrator(self.folder, embedder=self.embedder_name, score_kind=self.score_kind)
+            try:
+                calibrator = load_calibrator(self.folder, embedder=self.embedder_name, score_kind=self.score_kind)
+            except ConfigError as err:
+                # fitted for another embedder or score (e.g. re-rank switched off since): answers are uncalibrated
+                # (and say so) until `sightings wildlife calibrate` fits the current one
+                log.warning("%s: %s; run `sightings wildlife calibrate %s`", self.name, err, self.name)
         self.matcher.calibrator = calibrator
 
     def media_path(self, embedding_id: str) -> Path:
