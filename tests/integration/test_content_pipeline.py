@@ -283,7 +283,7 @@ def test_batch_job_content(clip: Path, tmp_path: Path) -> None:
     out.mkdir()
     result = job.run(BatchItem(str(clip), "yt", "c9"), out)
     assert result.steps == {"cut_detection": True, "video_pacing": True}
-    assert (out / "content" / "yt" / "c9" / "run" / "manifest.json").is_file()
+    assert (out / "content" / "manifest.json").is_file()  # the item folder is already per video: no nesting
     from sightings.core.errors import ConfigError
 
     with pytest.raises(ConfigError):

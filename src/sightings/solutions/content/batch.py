@@ -2,8 +2,8 @@
 
     sightings batch run --list videos.csv --job content --config content.yaml --out out/
 
-The options are :class:`~sightings.solutions.content.context.ContentOptions`. Each video's run folder
-(manifest.json + one NPZ per module + frames/) is written to ``<out_dir>/content/`` by the runner's item folder.
+The options are :class:`~sightings.solutions.content.context.ContentOptions`. Each video's content run folder
+(manifest.json + one NPZ per module + frames/) is ``<batch out>/runs/content/<platform>/<video>/<config hash>/content/``.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class ContentJob:
                 platform_id=item.platform_id,
                 video_id=item.video_id,
                 options=self.options,
-                store=out_dir / "content",
+                run_dir=out_dir / "content",
                 run_id="run",
             )
         statuses = result.statuses

@@ -111,8 +111,13 @@ def run_content(
     store: str | os.PathLike[str] = "result_store",
     run_id: str | None = None,
     models_dir: Path | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
 ) -> RunResult:
-    """Analyse ``video`` and write its run folder (see the module docs)."""
+    """Analyse ``video`` and write its run folder (see the module docs).
+
+    The folder is ``<store>/<platform_id>/<video_id>/<run_id>/``, or exactly ``run_dir`` when given (the batch
+    runner gives each video its own folder already).
+    """
     opts = options or ContentOptions.model_validate({})
     names = opts.modules or module_names()
     modules = [get_module(n) for n in names]
@@ -122,7 +127,7 @@ def run_content(
     }
     chash = config_hash(config)
     rid = run_id or f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{chash[:8]}"
-    target = run_dir_for(Path(store), platform_id, video_id, rid)
+    target = Path(run_dir) if run_dir is not None else run_dir_for(Path(store), platform_id, video_id, rid)
     if models_dir is None:
         if opts.models_dir:
             models_dir = Path(opts.models_dir)
