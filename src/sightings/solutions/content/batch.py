@@ -3,7 +3,8 @@
     sightings batch run --list videos.csv --job content --config content.yaml --out out/
 
 The options are :class:`~sightings.solutions.content.context.ContentOptions`. Each video's content run folder
-(manifest.json + one NPZ per module + frames/) is ``<batch out>/runs/content/<platform>/<video>/<config hash>/content/``.
+(manifest.json + one NPZ per module + frames/) is
+``<batch out>/runs/content/<platform>/<video>/<config hash>/content/``.
 """
 
 from __future__ import annotations
