@@ -105,12 +105,35 @@ def test_local_matcher_contract(name: str) -> None:
         matcher.extract(texture.astype(np.float32))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("name", ["fake"])
+def _poster(lines: list[str]) -> np.ndarray:
+    """Black text on white, DejaVu Sans (Cyrillic) where the system has it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font_path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    font = ImageFont.truetype(str(font_path), 40) if font_path.exists() else ImageFont.load_default(40)
+    image = Image.new("RGB", (700, 90 * len(lines) + 40), "white")
+    draw = ImageDraw.Draw(image)
+    for i, text in enumerate(lines):
+        draw.text((30, 25 + 90 * i), text, fill="black", font=font)
+    return np.asarray(image)
+
+
+@pytest.mark.parametrize("name", ["fake", "tesseract"])
 def test_ocr_contract(name: str) -> None:
-    ocr = OCR_ENGINES.create(name, **({"text": "Пропал кот\n+7 900 000-00-00"} if name == "fake" else {}))
+    import shutil
+
+    if name == "tesseract" and shutil.which("tesseract") is None:
+        pytest.skip("tesseract is not installed (make system-deps)")
+    text = ["Пропал кот", "+7 900 000-00-00"]
+    ocr = OCR_ENGINES.create(name, **({"text": "\n".join(text)} if name == "fake" else {}))
     assert isinstance(ocr, protocols.OcrEngine)
-    lines = ocr.read(np.zeros((100, 200, 3), np.uint8), ["rus"])
-    assert [ln.text for ln in lines] == ["Пропал кот", "+7 900 000-00-00"]
+    image = _poster(text)
+    lines = ocr.read(image, ["rus"])
+    assert all(isinstance(ln, protocols.TextLine) and ln.text.strip() for ln in lines)
+    h, w = image.shape[:2]
+    assert all(0 <= ln.box.x1 < ln.box.x2 <= w and 0 <= ln.box.y1 < ln.box.y2 <= h for ln in lines)
+    assert "Пропал кот" in [ln.text for ln in lines]
+    assert ocr.read(np.full((60, 200, 3), 255, np.uint8), ["eng"]) == [] or name == "fake"
 
 
 def _vector_store_options(name: str, tmp_path: Path) -> dict[str, object]:
