@@ -172,11 +172,22 @@ class MetadataStore(Protocol):
 
 @runtime_checkable
 class Warehouse(Protocol):
-    """An analytics store: append rows to tables, read them back with SQL."""
+    """An analytics store: append rows to tables, read them back with SQL.
+
+    ``create_schema()`` makes the tables and views (idempotent); ``replace(table, rows, key={"run_id": r})``
+    makes ``rows`` the only rows matching ``key`` (re-running a video never doubles its rows); ``insert`` is
+    all-or-nothing per call; ``tables()`` lists table and view names. See sightings.analytics.warehouse_base.
+    """
 
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int: ...
 
     def query(self, sql: str) -> list[dict[str, Any]]: ...
+
+    def create_schema(self) -> None: ...
+
+    def replace(self, table: str, rows: Sequence[Mapping[str, Any]], *, key: Mapping[str, Any]) -> int: ...
+
+    def tables(self) -> list[str]: ...
 
 
 @runtime_checkable

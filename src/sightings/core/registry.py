@@ -159,6 +159,18 @@ OCR_ENGINES.register(
 VECTOR_STORES.register("fake", f"{_FAKES}:FakeVectorStore", description="in-memory exact search, for tests")
 METADATA_STORES.register("fake", f"{_FAKES}:FakeMetadataStore", description="in-memory dict, for tests")
 WAREHOUSES.register("fake", f"{_FAKES}:FakeWarehouse", description="in-memory tables, for tests")
+WAREHOUSES.register(
+    "chdb",
+    "sightings.analytics.chdb_warehouse:ChdbWarehouse",
+    description="chDB embedded ClickHouse in a folder on disk; default",
+    extra="retail",
+)
+WAREHOUSES.register(
+    "clickhouse",
+    "sightings.analytics.clickhouse_warehouse:ClickHouseWarehouse",
+    description="ClickHouse server by URL (clickhouse-connect), same SQL as chdb",
+    extra="retail",
+)
 EXECUTORS.register("inline", "sightings.runner.executors:InlineExecutor", description="one task at a time")
 EXECUTORS.register("local", "sightings.runner.executors:LocalPoolExecutor", description="local process pool")
 EXECUTORS.register(

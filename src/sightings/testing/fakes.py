@@ -232,16 +232,51 @@ class FakeMetadataStore:
 
 
 class FakeWarehouse:
-    """Tables as lists of rows; ``query`` understands ``SELECT * FROM table`` and ``SELECT count() FROM table``."""
+    """Tables as lists of rows; ``query`` understands ``SELECT * FROM table`` and ``SELECT count() FROM table``.
+
+    Without a ``schema`` a table is made by its first insert and rows are not checked. With one (a
+    ``sightings.analytics.warehouse_schema.WarehouseSchema``, passed in so this layer imports nothing above it)
+    rows are validated exactly like the ClickHouse backends and ``create_schema`` makes its (empty) tables.
+    """
 
     _SELECT = re.compile(r"^\s*select\s+(\*|count\(\))\s+from\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 
-    def __init__(self) -> None:
+    def __init__(self, schema: Any = None) -> None:
+        self._schema = schema
         self._tables: dict[str, list[dict[str, Any]]] = {}
 
+    def _checked(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        if self._schema is None:
+            return [dict(r) for r in rows]
+        spec = self._schema.table(table)
+        return [dict(zip(spec.column_names, values, strict=True)) for values in spec.validate_rows(rows)]
+
+    def create_schema(self) -> None:
+        for name in getattr(self._schema, "table_names", ()):
+            self._tables.setdefault(name, [])
+
+    def tables(self) -> list[str]:
+        return sorted(self._tables)
+
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
-        self._tables.setdefault(table, []).extend(dict(r) for r in rows)
-        return len(rows)
+        checked = self._checked(table, rows)
+        self._tables.setdefault(table, []).extend(checked)
+        return len(checked)
+
+    def replace(self, table: str, rows: Sequence[Mapping[str, Any]], *, key: Mapping[str, Any]) -> int:
+        if not key:
+            raise InputError("replace needs a non-empty key, e.g. {'run_id': ...}", where=f"{table} key")
+        checked = self._checked(table, rows)
+        for i, row in enumerate(checked):
+            for name, value in key.items():
+                if row.get(name) != value:
+                    raise InputError(
+                        f"value {row.get(name)!r} differs from the replace key {value!r}",
+                        where=f"{table}[row {i}].{name}",
+                    )
+        kept = [r for r in self._tables.get(table, []) if any(r.get(k) != v for k, v in key.items())]
+        self._tables[table] = kept + checked
+        return len(checked)
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         m = self._SELECT.match(sql)
