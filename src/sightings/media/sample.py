@@ -37,6 +37,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -201,9 +202,13 @@ class _Reader:
         self.stream.thread_type = "AUTO"  # frame + slice threads; checked bit-exact in tests
         self.cc = self.stream.codec_context
         self.time_base = Fraction(self.stream.time_base) if self.stream.time_base else Fraction(1, 1)
+        import av.stream
+
+        # PyAV >= 14 takes its Discard enum (member ``all``); older versions took FFmpeg's name
+        discard_all: Any = getattr(getattr(av.stream, "Discard", None), "all", "ALL")
         for other in self.container.streams:
             if other.index != self.stream.index:
-                other.discard = "ALL"  # type: ignore[assignment]  # the stubs type it as an enum; FFmpeg takes names
+                other.discard = discard_all
 
     def seconds(self, ts: int) -> float:
         origin = self.origin if self.origin is not None else 0
@@ -302,7 +307,7 @@ class _DecoderPool:
     parameters, nothing demuxed from them).
     """
 
-    def __init__(self, reader: _Reader, workers: int) -> None:
+    def __init__(self, reader: _Reader, workers: int, options: dict[str, str] | None = None) -> None:
         import av
 
         self.reader = reader
@@ -310,13 +315,28 @@ class _DecoderPool:
         self._free: queue.SimpleQueue[VideoCodecContext] = queue.SimpleQueue()
         # Parallel GOPs keep the cores busy; FFmpeg's frame threads would add delay to every per-GOP drain.
         reader.stream.thread_type = "AUTO" if workers == 1 else "SLICE"
+        if options:  # decoder options (e.g. skip_loop_filter), applied before the decoders open
+            reader.cc.options = dict(options)
         self._free.put(reader.cc)
         for _ in range(workers - 1):
             container = av.open(str(reader.path), mode="r")
             self._containers.append(container)
             stream = container.streams.video[0]
             stream.thread_type = "SLICE"
+            if options:
+                stream.codec_context.options = dict(options)
             self._free.put(stream.codec_context)
+
+    @contextmanager
+    def decoder(self) -> Iterator[VideoCodecContext]:
+        """Borrow a free decoder (blocks until one is free); it comes back flushed, with ``skip_frame`` reset."""
+        cc = self._free.get()
+        try:
+            yield cc
+        finally:
+            cc.skip_frame = "DEFAULT"
+            cc.flush_buffers()
+            self._free.put(cc)
 
     def close(self) -> None:
         for container in self._containers:
@@ -324,7 +344,6 @@ class _DecoderPool:
 
     def run(self, job: _Job) -> _JobResult:
         reader = self.reader
-        cc = self._free.get()
         frames: list[Frame] = []
         decoded = 0
         wanted = dict(job.chosen)
@@ -335,7 +354,7 @@ class _DecoderPool:
                 if hit is not None:
                     frames.append(reader.to_frame(frame, *hit))
 
-        try:
+        with self.decoder() as cc:
             t_s = 0.0
             for packet in job.packets:
                 ts = packet.pts if packet.pts is not None else packet.dts
@@ -349,10 +368,6 @@ class _DecoderPool:
             out = reader.decode(cc, None, t_s)
             decoded += len(out)
             take(out)
-        finally:
-            cc.skip_frame = "DEFAULT"
-            cc.flush_buffers()
-            self._free.put(cc)
         frames.sort(key=lambda f: f.index)
         return _JobResult(frames, decoded, sorted(wanted.values()))
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -227,6 +227,8 @@ def find_transitions(
 ) -> tuple[list[Transition], npt.NDArray[np.float32]]:
     """Transitions of a scanned video (sorted by frame) and the frame-to-frame change score ``d(t-1, t)``."""
     p = params or CutParams()
+    # The stored float16 features, widened once (every distance works in float32: same values, less converting).
+    scan = replace(scan, grids=scan.grids.astype(np.float32), hists=scan.hists.astype(np.float32))
     n = scan.n_frames
     d1 = np.zeros(n, np.float32)
     if n > 1:

@@ -1,13 +1,17 @@
 """One decoding pass over a video: tiny per-frame features for cut detection plus the frames to analyse.
 
-    scan_video(path, analysis_fps=2.0, analysis_side=320) -> VideoScan
+    scan_video(path, analysis_fps=2.0, analysis_side=320, workers=None) -> VideoScan
 
 Every frame is decoded once (a cut can fall on any frame), with FFmpeg's loop filter skipped (+15 % decode speed,
-invisible at the sizes we look at). Per frame we keep only a 32×18 luma grid, a 128-bin YUV histogram and the
-mean luma, read straight from the decoder's YUV planes (no colour conversion). RGB frames at ``analysis_side``
-are converted only for: the uniform samples at ``analysis_fps``, keyframes, and the frame two after any large
-frame-to-frame change (a candidate shot start, so each shot gets a frame even when it is shorter than the
-sampling step). Corrupt packets in the middle are skipped and counted (``decode_errors``); the run continues.
+invisible at the sizes we look at), GOPs in parallel on ``workers`` threads
+(:func:`sightings.media.frame_map.map_frames`). Per frame we keep only a 32×18 luma grid, a 128-bin YUV histogram
+and the mean luma: each worker reads a luma lattice and colour codes straight from the decoder's YUV planes (no
+colour conversion); one vectorised step after the in-order merge makes the features. RGB frames at
+``analysis_side`` are kept only for: the uniform samples at ``analysis_fps``, keyframes, and the frame two after
+any large frame-to-frame change (a candidate shot start, so each shot gets a frame even when it is shorter than
+the sampling step); workers convert a superset from their GOP alone, the merge keeps the exact ones. The result
+is the same for any number of workers. Corrupt packets in the middle are skipped and counted (``decode_errors``);
+the run continues.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from sightings.core.errors import MediaError
-from sightings.media.probe import VideoInfo, open_video, video_info
+from sightings.media.frame_map import FrameMap, map_frames
+from sightings.media.probe import VideoInfo
 
 if TYPE_CHECKING:
     from av.video.frame import VideoFrame
@@ -95,8 +101,8 @@ def _plane(frame: VideoFrame, k: int, h: int, w: int) -> npt.NDArray[np.uint8]:
     return buf.reshape(-1, plane.line_size)[:h, :w]
 
 
-def _features(frame: VideoFrame) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], float]:
-    """Luma grid (GRID_H×GRID_W), normalised YUV histogram, mean luma of one decoded frame."""
+def _lattice(frame: VideoFrame) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """The raw samples features are made of: a 36×64 luma lattice and the 7-bit YUV colour code of each point."""
     fmt = frame.format.name
     if fmt not in ("yuv420p", "yuvj420p"):
         frame = frame.reformat(width=GRID_W * 8, height=GRID_H * 8, format="yuv420p")
@@ -104,23 +110,45 @@ def _features(frame: VideoFrame) -> tuple[npt.NDArray[np.float32], npt.NDArray[n
     y = _plane(frame, 0, h, w)
     u = _plane(frame, 1, (h + 1) // 2, (w + 1) // 2)
     v = _plane(frame, 2, (h + 1) // 2, (w + 1) // 2)
-    # Sample a regular lattice (about 64×36 luma points) and average 2×2 of them per grid cell.
+    # Sample a regular lattice (about 64×36 luma points); features average 2×2 of them per grid cell.
     sy, sx = max(1, h // (GRID_H * 2)), max(1, w // (GRID_W * 2))
-    ys = y[: sy * GRID_H * 2 : sy, : sx * GRID_W * 2 : sx].astype(np.float32)
+    ys = y[: sy * GRID_H * 2 : sy, : sx * GRID_W * 2 : sx]
     if ys.shape != (GRID_H * 2, GRID_W * 2):  # tiny frames (fewer pixels than lattice points)
         import cv2
 
-        ys = cv2.resize(y, (GRID_W * 2, GRID_H * 2), interpolation=cv2.INTER_AREA).astype(np.float32)
-    grid = ys.reshape(GRID_H, 2, GRID_W, 2).mean(axis=(1, 3))
+        ys = np.asarray(cv2.resize(y, (GRID_W * 2, GRID_H * 2), interpolation=cv2.INTER_AREA), np.uint8)
     csy, csx = max(1, sy // 2), max(1, sx // 2)
     us = u[::csy, ::csx]
     vs = v[::csy, ::csx]
     yq = y[::sy, ::sx]
     hh, ww = min(us.shape[0], vs.shape[0], yq.shape[0]), min(us.shape[1], vs.shape[1], yq.shape[1])
-    code = (yq[:hh, :ww] >> 5).astype(np.int32) * 16 + (us[:hh, :ww] >> 6).astype(np.int32) * 4 + (vs[:hh, :ww] >> 6)
-    hist = np.bincount(code.ravel(), minlength=128).astype(np.float32)
-    hist /= max(1.0, float(hist.sum()))
-    return grid, hist, float(grid.mean())
+    code = ((yq[:hh, :ww] >> 5) << 4) | ((us[:hh, :ww] >> 6) << 2) | (vs[:hh, :ww] >> 6)  # Y 8 × U 4 × V 4 bins
+    return np.array(ys, np.uint8), np.asarray(code, np.uint8)
+
+
+def _features_of(
+    lattices: list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]],
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Luma grids (n×GRID_H×GRID_W), normalised 128-bin YUV histograms and mean lumas of n frames' lattices."""
+    n = len(lattices)
+    ys = np.stack([lat[0] for lat in lattices]).astype(np.float32)
+    # The mean of each 2×2 block (sums of integers: exact in float32, whatever the order).
+    grids = (ys[:, 0::2, 0::2] + ys[:, 0::2, 1::2] + ys[:, 1::2, 0::2] + ys[:, 1::2, 1::2]) / np.float32(4)
+    shapes = {lat[1].shape for lat in lattices}
+    if len(shapes) == 1:  # one size throughout: all histograms in one bincount
+        codes = np.stack([lat[1].ravel() for lat in lattices]).astype(np.int32)
+        codes += 128 * np.arange(n, dtype=np.int32)[:, None]
+        hists = np.bincount(codes.ravel(), minlength=128 * n).reshape(n, 128).astype(np.float32)
+    else:
+        hists = np.stack([np.bincount(lat[1].ravel(), minlength=128) for lat in lattices]).astype(np.float32)
+    hists /= np.maximum(1.0, hists.sum(axis=1, keepdims=True))
+    return grids, hists, grids.mean(axis=(1, 2))
+
+
+def _features(frame: VideoFrame) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], float]:
+    """Luma grid (GRID_H×GRID_W), normalised YUV histogram, mean luma of one decoded frame."""
+    grids, hists, lumas = _features_of([_lattice(frame)])
+    return grids[0], hists[0], float(lumas[0])
 
 
 def frame_distances(
@@ -139,100 +167,174 @@ def _analysis_size(width: int, height: int, side: int) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def scan_video(  # noqa: PLR0915 - one decode loop with its per-frame bookkeeping, kept in one place
+_Decoded = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], "npt.NDArray[np.uint8] | None"]
+"""What each decoding worker keeps of a frame: its lattice (see ``_lattice``), RGB image (when it may be kept)."""
+
+BOUNDARY_SLACK_S = 2e-3
+"""Margin around uniform-sample boundaries when a worker decides whether a frame might be kept (a superset)."""
+
+
+def _jumps(grids: npt.NDArray[np.float32], hists: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """Per frame: is the change from the frame before above JUMP_FOR_SHOT_FRAME (False for the first)?"""
+    out = np.zeros(len(grids), bool)
+    if len(grids) > 1:
+        # float32 reductions per frame, then float64 arithmetic (as the per-frame version did)
+        pix = np.abs(grids[1:] - grids[:-1]).reshape(len(grids) - 1, -1).mean(axis=1).astype(np.float64) / 255.0
+        hist = np.abs(hists[1:] - hists[:-1]).sum(axis=1).astype(np.float64)
+        out[1:] = 0.25 * hist + 0.5 * np.minimum(1.0, 3.0 * pix) > JUMP_FOR_SHOT_FRAME
+    return out
+
+
+@dataclass(slots=True)
+class _Keeper:
+    """The union-sample rule, frame by frame in presentation order: each frame's time and why it is kept."""
+
+    step: float
+    fps: float
+    keep_frames: bool
+    keep_keyframes: bool
+    times: list[float] = field(default_factory=list)
+    next_target: float = 0.0
+    origin: float | None = None
+    want_at: int = -1
+
+    def add(self, time_s: float | None, key_frame: bool, jump: bool) -> tuple[str, ...]:
+        i = len(self.times)
+        t_abs = float(time_s) if time_s is not None else i / self.fps
+        if self.origin is None:
+            self.origin = t_abs
+        t_s = max(0.0, t_abs - self.origin)
+        if self.times and t_s <= self.times[-1]:  # VFR or broken timestamps: keep order, strictly increasing
+            t_s = self.times[-1] + 1e-6
+        self.times.append(t_s)
+        if jump:
+            self.want_at = i + 2
+        if not self.keep_frames:
+            return ()
+        reasons: list[str] = []
+        if t_s + 1e-3 >= self.next_target:
+            reasons.append("uniform")
+            self.next_target = (math.floor((t_s + 1e-3) / self.step) + 1) * self.step
+        if self.keep_keyframes and key_frame:
+            reasons.append("keyframe")
+        if i in (self.want_at, 0):
+            reasons.append("shot")
+        return tuple(reasons)
+
+
+def _gop_function(
+    keep_frames: bool, keep_keyframes: bool, analysis_side: int, step: float
+) -> Callable[[VideoInfo, float | None], Callable[[VideoFrame, float | None], _Decoded]]:
+    """Per-frame work inside a decoding worker: the lattice always, the RGB image only for frames that may be kept.
+
+    Serially (``origin_s`` None: the function sees every frame from the first) the worker applies the exact rule
+    (:class:`_Keeper`). Per GOP it converts a superset, decided from this GOP alone: its first three frames (a
+    shot frame can follow a change across the GOP boundary), keyframes, a frame two after a jump with no jump
+    since, and frames near a uniform-sample boundary (times relative to ``origin_s``).
+    """
+
+    def start(info: VideoInfo, origin_s: float | None) -> Callable[[VideoFrame, float | None], _Decoded]:
+        from av.video.reformatter import VideoReformatter
+
+        size = _analysis_size(info.width, info.height, analysis_side)
+        reformatter = VideoReformatter()  # keeps its scaler between frames (frame.to_ndarray makes one each time)
+        exact = _Keeper(step, info.fps, keep_frames, keep_keyframes) if origin_s is None else None
+        seen: list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] = []
+        jumps: list[bool] = []
+        times: list[float | None] = []
+
+        def maybe_kept(t: float | None, key_frame: bool) -> bool:
+            if exact is not None:
+                return bool(exact.add(t, key_frame, jumps[-1]))
+            pos = len(seen) - 1
+            if pos <= 2 or (keep_keyframes and key_frame) or (jumps[-3] and not jumps[-2] and not jumps[-1]):
+                return True
+            prev_t = times[-2]
+            if t is None or prev_t is None or origin_s is None:
+                return True
+            k_prev = math.floor((prev_t - origin_s + 1e-3 - BOUNDARY_SLACK_S) / step)
+            return math.floor((t - origin_s + 1e-3 + BOUNDARY_SLACK_S) / step) > k_prev
+
+        def fn(frame: VideoFrame, t: float | None) -> _Decoded:
+            lattice = _lattice(frame)
+            if not keep_frames:
+                return lattice[0], lattice[1], None
+            grids, hists, _ = _features_of([lattice])
+            seen.append((grids[0], hists[0]))
+            pair = seen[-2:]
+            jumps.append(bool(_jumps(np.stack([g for g, _ in pair]), np.stack([h for _, h in pair]))[-1]))
+            times.append(t)
+            image = None
+            if maybe_kept(t, bool(frame.key_frame)):
+                small = reformatter.reformat(frame, width=size[0], height=size[1], format="rgb24")
+                image = np.ascontiguousarray(small.to_ndarray(), dtype=np.uint8)
+            return lattice[0], lattice[1], image
+
+        return fn
+
+    return start
+
+
+def scan_video(
     path: str | os.PathLike[str],
     *,
     analysis_fps: float = 2.0,
     analysis_side: int = 320,
     keep_frames: bool = True,
     keep_keyframes: bool = True,
+    workers: int | None = None,
 ) -> VideoScan:
-    """Decode ``path`` once (see the module docs). Raises MediaError when no frame at all can be decoded."""
-    import av
+    """Decode ``path`` once (see the module docs). Raises MediaError when no frame at all can be decoded.
 
+    ``workers``: GOPs decoded in parallel (default: one per CPU, at most 4; 1 = one serial pass). The result is
+    the same for any number of workers.
+    """
     started = time.perf_counter()
     p = Path(path)
-    grids: list[npt.NDArray[np.float32]] = []
-    hists: list[npt.NDArray[np.float32]] = []
-    lumas: list[float] = []
-    times: list[float] = []
-    keys: list[bool] = []
-    kept: list[AnalysisFrame] = []
-    errors = 0
-    truncated = False
-    with open_video(p) as (container, stream):
-        info = video_info(container, stream, p)
-        stream.thread_type = "AUTO"
-        stream.codec_context.options = {"skip_loop_filter": "all"}
-        size = _analysis_size(info.width, info.height, analysis_side)
-        step = 1.0 / analysis_fps
-        next_target = 0.0
-        origin: float | None = None
-        want_at = -1
-
-        def take(frame: VideoFrame) -> None:
-            nonlocal next_target, origin, want_at
-            t_abs = float(frame.time) if frame.time is not None else len(times) / info.fps
-            if origin is None:
-                origin = t_abs
-            t_s = max(0.0, t_abs - origin)
-            if times and t_s <= times[-1]:  # VFR or broken timestamps: keep order and strictly increasing times
-                t_s = times[-1] + 1e-6
-            grid, hist, luma = _features(frame)
-            i = len(times)
-            grids.append(grid)
-            hists.append(hist)
-            lumas.append(luma)
-            times.append(t_s)
-            keys.append(bool(frame.key_frame))
-            if i > 0:
-                pix = float(np.abs(grid - grids[-2]).mean()) / 255.0
-                jump = 0.25 * float(np.abs(hist - hists[-2]).sum()) + 0.5 * min(1.0, 3.0 * pix)
-                if jump > JUMP_FOR_SHOT_FRAME:
-                    want_at = i + 2
-            if not keep_frames:
-                return
-            reasons: list[str] = []
-            if t_s + 1e-3 >= next_target:
-                reasons.append("uniform")
-                next_target = (math.floor((t_s + 1e-3) / step) + 1) * step
-            if keep_keyframes and frame.key_frame:
-                reasons.append("keyframe")
-            if i in (want_at, 0):
-                reasons.append("shot")
-            if reasons:
-                img = frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
-                kept.append(AnalysisFrame(i, t_s, tuple(reasons), np.ascontiguousarray(img)))
-
-        demux = container.demux(stream)
-        while True:
-            try:
-                packet = next(demux)
-            except StopIteration:
-                break
-            except av.error.FFmpegError as err:
-                log.warning("%s: demuxing stopped after %d frames (%s)", p, len(times), err)
-                truncated = True
-                break
-            try:
-                decoded = packet.decode()
-            except av.error.FFmpegError:
-                errors += 1
-                continue
-            for frame in decoded:
-                take(frame)
-    if not times:
+    step = 1.0 / analysis_fps
+    start = _gop_function(keep_frames, keep_keyframes, analysis_side, step)
+    mapped = map_frames(p, start, workers=workers, options={"skip_loop_filter": "all"})
+    merged = _merge(mapped, keep_frames, keep_keyframes, step)
+    if merged is None:  # a kept frame had no image (odd timestamps): the serial pass converts exactly those
+        log.debug("%s: a kept frame was not converted in parallel; scanning serially", p)
+        mapped = map_frames(p, start, workers=1, options={"skip_loop_filter": "all"})
+        merged = _merge(mapped, keep_frames, keep_keyframes, step)
+    if merged is None or not mapped.frames:
         raise MediaError("no decodable video frame", where=p)
+    times, kept, (grids, hists, lumas) = merged
     return VideoScan(
-        info=info,
+        info=mapped.info,
         times_s=np.asarray(times, np.float64),
-        grids=np.stack(grids).astype(np.float16),
-        hists=np.stack(hists).astype(np.float16),
-        mean_luma=np.asarray(lumas, np.float32),
-        keyframes=np.asarray(keys, bool),
+        grids=grids.astype(np.float16),
+        hists=hists.astype(np.float16),
+        mean_luma=lumas,
+        keyframes=np.asarray([f.key_frame for f in mapped.frames], bool),
         frames=kept,
         analysis_fps=analysis_fps,
-        decode_errors=errors,
-        truncated=truncated,
+        decode_errors=mapped.decode_errors,
+        truncated=mapped.truncated,
         seconds=time.perf_counter() - started,
     )
+
+
+_Features = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]
+
+
+def _merge(
+    mapped: FrameMap[_Decoded], keep_frames: bool, keep_keyframes: bool, step: float
+) -> tuple[list[float], list[AnalysisFrame], _Features] | None:
+    """Times, kept frames and features, in presentation order; None if a kept frame lacks its image."""
+    if not mapped.frames:
+        return None
+    features = _features_of([(f.value[0], f.value[1]) for f in mapped.frames])
+    jumps = _jumps(features[0], features[1])
+    keeper = _Keeper(step, mapped.info.fps, keep_frames, keep_keyframes)
+    kept: list[AnalysisFrame] = []
+    for i, mf in enumerate(mapped.frames):
+        reasons = keeper.add(mf.time, mf.key_frame, bool(jumps[i]))
+        if reasons:
+            image = mf.value[2]
+            if image is None:
+                return None
+            kept.append(AnalysisFrame(i, keeper.times[-1], reasons, image))
+    return keeper.times, kept, features
