@@ -14,7 +14,13 @@ from sightings.core.registry import JOBS
 from sightings.runner.jobs import resolve_job
 
 # Options that let each job run offline on a generated video (jobs not listed run with their defaults).
-OFFLINE_OPTIONS = {"track": {"detector": "fake", "tracker": "fake"}, "fake": {}}
+OFFLINE_OPTIONS = {
+    "track": {"detector": "fake", "tracker": "fake"},
+    "fake": {},
+    "retail": {"detector": "fake", "tracker": "fake", "tiles": "none", "warehouse": {"kind": "fake"}},
+}
+# List columns some jobs read (retail: which store/camera/time a recording is); others ignore them.
+METADATA = {"store": "s1", "camera": "cam1", "started_at": "2026-03-01T09:00:00+03:00"}
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +40,7 @@ def test_job_contract(name: str, video: Path, tmp_path: Path) -> None:
     assert resolve_job(name, options).config_hash == spec.config_hash
     with pytest.raises(ConfigError):
         JOBS.create(name, no_such_option=1)
-    item = BatchItem(source=str(video), platform_id="t", video_id="clip")
+    item = BatchItem(source=str(video), platform_id="t", video_id="clip", metadata=METADATA)
     out = tmp_path / "out"
     out.mkdir()
     result = job.run(item, out, attempt=1)
@@ -44,4 +50,6 @@ def test_job_contract(name: str, video: Path, tmp_path: Path) -> None:
     assert all(isinstance(ok, bool) for ok in result.steps.values())
     bad = truncate_copy(video, tmp_path / "bad.mp4", 0.3)
     with pytest.raises(MediaError):
-        job.run(BatchItem(source=str(bad), platform_id="t", video_id="bad"), tmp_path / "out", attempt=1)
+        job.run(
+            BatchItem(source=str(bad), platform_id="t", video_id="bad", metadata=METADATA), tmp_path / "out", attempt=1
+        )

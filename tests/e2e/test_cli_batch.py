@@ -164,9 +164,9 @@ def test_bad_inputs_have_clear_errors(tmp_path: Path) -> None:
     base = ["batch", "run", "-l", str(vs.list_path)]
     missing = runner.invoke(app, ["batch", "run", "-l", str(tmp_path / "nope.csv"), "-j", "fake", "-o", "o"])
     assert missing.exit_code == 4 and "list file not found" in missing.output
-    unknown = runner.invoke(app, [*base, "-j", "retail", "-o", str(tmp_path / "o")])
+    unknown = runner.invoke(app, [*base, "-j", "pets", "-o", str(tmp_path / "o")])
     assert unknown.exit_code == 3
-    assert "unknown job 'retail'; known: content, fake, probe, track" in unknown.output
+    assert "unknown job 'pets'; known: content, fake, probe, retail, track" in unknown.output
     executor = runner.invoke(app, [*base, "-j", "fake", "-o", str(tmp_path / "o"), "--executor", "dask"])
     assert executor.exit_code == 3 and "unknown executor 'dask'; known: inline, local, ray" in executor.output
     (tmp_path / "a-file").write_text("x")

@@ -85,8 +85,8 @@ def test_config_hash_is_canonical_and_covers_version() -> None:
     assert a != config_hash("track", "1", {"fps": 2.0, "classes": ["person"]})
     spec = resolve_job("fake", {"sleep_s": 0})
     assert spec.config["sleep_s"] == 0.0 and spec.config_hash == resolve_job("fake", {}).config_hash
-    with pytest.raises(ConfigError, match="unknown job 'retail'; known: content, fake, probe, track"):
-        resolve_job("retail")
+    with pytest.raises(ConfigError, match="unknown job 'pets'; known: content, fake, probe, retail, track"):
+        resolve_job("pets")
     with pytest.raises(ConfigError, match="unknown tracker 'nope'"):
         resolve_job("track", {"tracker": "nope"})
     with pytest.raises(ConfigError, match="at most one of fps or stride"):

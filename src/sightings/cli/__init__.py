@@ -136,6 +136,9 @@ def _add_groups() -> None:
     from sightings.cli import wildlife
 
     app.add_typer(wildlife.app, name="wildlife")
+    from sightings.cli import retail
+
+    app.add_typer(retail.app, name="retail")
 
 
 _add_groups()

@@ -185,6 +185,12 @@ JOBS.register(
     extra="content",
 )
 JOBS.register(
+    "retail",
+    "sightings.solutions.retail.batch:RetailJob",
+    description="retail seller analytics for one video → warehouse rows (replace-by-run) + retail.json",
+    extra="retail",
+)
+JOBS.register(
     "track",
     "sightings.runner.jobs:TrackJob",
     description="detect + track one video → tracks.parquet, tracks.txt, summary.json",

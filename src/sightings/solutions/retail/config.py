@@ -1,0 +1,138 @@
+"""Retail options: one pydantic model (``extra="forbid"``), read from ``retail.yaml``.
+
+analysis_fps: 1.0
+cameras:
+  cam1:
+    zones:
+      - {name: counter, kind: counter, points: [[0, 0], [320, 0], [320, 80], [0, 80]]}
+      - {name: till, kind: checkout, points: [[320, 0], [640, 0], [640, 120], [320, 120]]}
+roles: {counter_share: 0.5}
+interactions: {distance_px: 150, min_duration_s: 10, gap_tolerance_s: 3}
+purchases: {window_before_s: 120, window_after_s: 60}
+warehouse: {kind: chdb}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sightings.core.errors import ConfigError, InputError, NotFoundError
+from sightings.solutions.retail.zones import CameraZones
+
+__all__ = [
+    "InteractionOptions",
+    "PurchaseOptions",
+    "RetailConfig",
+    "RoleOptions",
+    "WarehouseOptions",
+    "config_from_mapping",
+    "load_retail_config",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoleOptions(_Section):
+    counter_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="a track whose foot point is in a counter zone at least this share of its "
+        "points is a seller (several at once); with no counter zone or none passing, the longest-present track is",
+    )
+    min_seller_s: float = Field(60.0, ge=0, description="a seller is present at least this many seconds")
+    min_customer_s: float = Field(3.0, ge=0, description="shorter tracks are ignored (flicker, passers-by)")
+
+
+class InteractionOptions(_Section):
+    distance_px: float = Field(150.0, gt=0, description="seller and customer foot points at most this far apart, px")
+    min_duration_s: float = Field(10.0, ge=0, description="an episode lasts at least this long, seconds")
+    gap_tolerance_s: float = Field(3.0, ge=0, description="episodes of one pair closer than this are merged, s")
+
+
+class PurchaseOptions(_Section):
+    window_before_s: float = Field(120.0, ge=0, description="a customer in the checkout zone this long before ...")
+    window_after_s: float = Field(60.0, ge=0, description="... or this long after a receipt can have made it")
+
+
+class WarehouseOptions(_Section):
+    kind: str = Field("chdb", description="warehouse registry name: chdb (embedded) or clickhouse (server)")
+    path: str | None = Field(None, description="chDB folder (default <data_dir>/warehouse)")
+    url: str | None = Field(None, description="ClickHouse server URL (kind clickhouse)")
+
+
+class RetailConfig(_Section):
+    """Everything a retail run needs besides the videos and receipts."""
+
+    analysis_fps: float | None = Field(1.0, gt=0, description="frames analysed per second of video")
+    stride: int | None = Field(None, ge=1, description="analyse every N-th frame instead of analysis_fps")
+    detector: str = Field("ssd-oidv4", description="detector registry name")
+    tracker: str = Field("bytetrack", description="tracker registry name")
+    threshold: float | None = Field(None, ge=0, le=1, description="detector score threshold")
+    tiles: str = Field("2x2,2x3", description="tile grids for the detector ('none' = whole frame only)")
+    interpolate_s: float = Field(1.0, ge=0, description="fill track gaps up to this many seconds")
+    detector_options: dict[str, Any] = Field(default_factory=dict, description="extra detector options")
+    tracker_options: dict[str, Any] = Field(default_factory=dict, description="extra tracker options")
+    cameras: dict[str, CameraZones] = Field(default_factory=dict, description="zones per camera id")
+    roles: RoleOptions = Field(
+        default_factory=lambda: RoleOptions.model_validate({}), description="seller/customer rules"
+    )
+    interactions: InteractionOptions = Field(
+        default_factory=lambda: InteractionOptions.model_validate({}), description="episode rules"
+    )
+    purchases: PurchaseOptions = Field(
+        default_factory=lambda: PurchaseOptions.model_validate({}), description="receipt join window"
+    )
+    warehouse: WarehouseOptions = Field(
+        default_factory=lambda: WarehouseOptions.model_validate({}), description="where rows go"
+    )
+
+    @model_validator(mode="after")
+    def _fps_or_stride(self) -> RetailConfig:
+        if self.stride is None and self.analysis_fps is None:
+            raise ValueError("give analysis_fps or stride")
+        return self
+
+    @property
+    def sampling(self) -> tuple[float | None, int | None]:
+        """(fps, stride) for the sampler: ``stride`` wins over ``analysis_fps`` when given."""
+        return (None, self.stride) if self.stride is not None else (self.analysis_fps, None)
+
+    def zones_for(self, camera: str) -> CameraZones:
+        return self.cameras.get(camera, CameraZones())
+
+    def analysis_hash(self) -> str:
+        """SHA-256 (16 hex) of the options that change results (not the warehouse location)."""
+        data = self.model_dump(mode="json", exclude={"warehouse"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def config_from_mapping(data: dict[str, Any], *, where: str) -> RetailConfig:
+    try:
+        return RetailConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(err["msg"], where=f"{where}: {loc}" if loc else where) from None
+
+
+def load_retail_config(path: Path | None) -> RetailConfig:
+    """The retail options from a YAML/JSON/TOML file (None → defaults); ConfigError names the bad field."""
+    if path is None:
+        return RetailConfig.model_validate({})
+    from sightings.runner.jobs import read_job_config
+
+    if not path.exists():
+        raise NotFoundError("retail config not found", where=path)
+    try:
+        data = read_job_config(path)
+    except InputError as exc:
+        raise ConfigError(exc.reason, where=path) from None
+    return config_from_mapping(data, where=str(path))

@@ -1,0 +1,86 @@
+"""Seller–customer interaction episodes: close enough for long enough.
+
+At every analysed frame where both tracks are seen, the pair is *close* when their box foot points are at most
+``distance_px`` apart. Close frames form an episode; two episodes of the same pair separated by at most
+``gap_tolerance_s`` are merged. An episode runs from its first close frame to its last close frame **plus one
+analysis step** (each sampled frame stands for ``step_s`` seconds), so 10 close frames at 1 fps last 10 s.
+Episodes shorter than ``min_duration_s`` are dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sightings.solutions.retail.config import InteractionOptions
+from sightings.solutions.retail.trajectories import Trajectory
+
+__all__ = ["Episode", "find_episodes"]
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One interaction: seller and customer track ids, seconds from the video start, the customer's usual zone."""
+
+    seller_track: int
+    customer_track: int
+    start_s: float
+    end_s: float
+    zone: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def _close_times(seller: Trajectory, customer: Trajectory, distance_px: float) -> list[tuple[float, str]]:
+    at = {round(p.t_s, 3): p for p in seller.points}
+    out = []
+    for p in customer.points:
+        s = at.get(round(p.t_s, 3))
+        if s is not None and math.dist(s.foot, p.foot) <= distance_px:
+            out.append((p.t_s, p.zone))
+    return out
+
+
+def _pair_episodes(
+    seller: Trajectory, customer: Trajectory, *, step_s: float, options: InteractionOptions
+) -> list[Episode]:
+    close = _close_times(seller, customer, options.distance_px)
+    episodes: list[Episode] = []
+    run: list[tuple[float, str]] = []
+
+    def flush() -> None:
+        if run:
+            start, end = run[0][0], run[-1][0] + step_s
+            if end - start >= options.min_duration_s - 1e-9:
+                zone = Counter(z for _, z in run).most_common(1)[0][0]
+                episodes.append(Episode(seller.track_id, customer.track_id, start, end, zone))
+
+    for t, zone in close:
+        # a gap of g seconds between sampled frames means g - step_s seconds unobserved/apart
+        if run and t - run[-1][0] - step_s > options.gap_tolerance_s + 1e-9:
+            flush()
+            run = []
+        run.append((t, zone))
+    flush()
+    return episodes
+
+
+def find_episodes(
+    trajectories: Mapping[int, Trajectory],
+    sellers: Iterable[int],
+    customers: Iterable[int],
+    *,
+    step_s: float,
+    options: InteractionOptions,
+) -> list[Episode]:
+    """Every episode between a seller and a customer, sorted by start time."""
+    customer_ids = list(customers)
+    out: list[Episode] = []
+    for sid in sellers:
+        for cid in customer_ids:
+            out.extend(_pair_episodes(trajectories[sid], trajectories[cid], step_s=step_s, options=options))
+    return sorted(out, key=lambda e: (e.start_s, e.seller_track, e.customer_track))

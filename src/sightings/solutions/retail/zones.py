@@ -1,0 +1,97 @@
+"""Per-camera store zones (counter, checkout, entrance, floor) as pixel polygons, and which zone a box is in.
+
+A box is placed by its **foot point** (bottom centre): that is where the person stands, so a customer leaning
+over the counter is still on the customer side. Zones are checked in the order counter, checkout, entrance,
+floor; the first polygon holding the point wins ('' = none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["ZONE_KINDS", "CameraZones", "Zone", "draw_zones", "foot_point", "point_in_polygon"]
+
+ZoneKind = Literal["counter", "checkout", "entrance", "floor"]
+ZONE_KINDS: tuple[ZoneKind, ...] = ("counter", "checkout", "entrance", "floor")
+_COLOURS = {"counter": (230, 25, 75), "checkout": (60, 180, 75), "entrance": (0, 130, 200), "floor": (255, 225, 25)}
+
+
+def point_in_polygon(x: float, y: float, polygon: Sequence[tuple[float, float]]) -> bool:
+    """Whether (x, y) lies inside ``polygon`` (even-odd ray casting; points on the left/bottom edge count)."""
+    inside = False
+    n = len(polygon)
+    for i in range(n):
+        x1, y1 = polygon[i]
+        x2, y2 = polygon[(i + 1) % n]
+        if (y1 > y) != (y2 > y):
+            x_cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+            if x < x_cross:
+                inside = not inside
+    return inside
+
+
+def foot_point(x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
+    """The bottom centre of a box, pixels."""
+    return ((x1 + x2) / 2.0, y2)
+
+
+class Zone(BaseModel):
+    """One named polygon in a camera's image."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(..., min_length=1, description="zone name, e.g. 'counter-left'")
+    kind: ZoneKind = Field(..., description="counter, checkout, entrance or floor")
+    points: list[tuple[float, float]] = Field(..., description="polygon vertices [x, y] in pixels, ≥ 3")
+
+    @field_validator("points")
+    @classmethod
+    def _three_points(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(value) < 3:
+            raise ValueError("a zone needs at least 3 points")
+        return value
+
+    def contains(self, x: float, y: float) -> bool:
+        return point_in_polygon(x, y, self.points)
+
+
+class CameraZones(BaseModel):
+    """The zones of one camera."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zones: list[Zone] = Field(default_factory=list, description="polygons in this camera's pixel coordinates")
+
+    def has(self, kind: ZoneKind) -> bool:
+        return any(z.kind == kind for z in self.zones)
+
+    def kind_at(self, x: float, y: float) -> str:
+        """The kind of the first zone (by :data:`ZONE_KINDS` order) holding (x, y); '' if none."""
+        for kind in ZONE_KINDS:
+            if any(z.kind == kind and z.contains(x, y) for z in self.zones):
+                return kind
+        return ""
+
+    def kind_of_box(self, x1: float, y1: float, x2: float, y2: float) -> str:
+        return self.kind_at(*foot_point(x1, y1, x2, y2))
+
+
+def draw_zones(image: npt.NDArray[np.uint8], zones: CameraZones) -> npt.NDArray[np.uint8]:
+    """A copy of the RGB ``image`` with each zone filled translucently, outlined and labelled ``name (kind)``."""
+    from PIL import Image, ImageDraw
+
+    base = Image.fromarray(np.ascontiguousarray(image)).convert("RGBA")
+    overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    width = max(1, round(min(base.size) / 240))
+    for zone in zones.zones:
+        colour = _COLOURS[zone.kind]
+        pts = [(float(x), float(y)) for x, y in zone.points]
+        draw.polygon(pts, fill=(*colour, 70), outline=(*colour, 255), width=width)
+        draw.text(pts[0], f"{zone.name} ({zone.kind})", fill=(*colour, 255))
+    return np.asarray(Image.alpha_composite(base, overlay).convert("RGB"), dtype=np.uint8)

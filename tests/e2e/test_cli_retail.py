@@ -1,0 +1,146 @@
+"""`sightings retail run/report/zones` end to end on a generated video with the fake detector and a chDB
+warehouse in tmp. chDB binds one data folder per process, so each CLI call runs in its own subprocess.
+
+The video is 20 s at 5 fps (100 frames); at 1 analysis fps frames 0, 5, …, 95 are analysed. Scripted boxes:
+a seller at the counter the whole time (foot (150, 60)); a customer beside them in frames 10–79 (foot (160, 120),
+~60 px away → one 14 s episode, t = 2 → 16 s); another customer at the checkout in frames 80–99 (a new track,
+foot (290, 200)). One receipt at t = 17 s joins the checkout customer (no consultation).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from factories import make_video
+
+pytest.importorskip("chdb", reason="needs the retail extra")
+pytestmark = pytest.mark.e2e
+
+VIDEO = "shop1_cam1_20260301-093000+0300.mp4"
+
+
+def _script() -> dict[int, list[list[object]]]:
+    script: dict[int, list[list[object]]] = {}
+    for i in range(100):
+        boxes: list[list[object]] = [[140, 10, 160, 60, "Person", 0.9]]
+        if 10 <= i < 80:
+            boxes.append([150, 70, 170, 120, "Person", 0.8])
+        elif i >= 80:
+            boxes.append([280, 150, 300, 200, "Person", 0.8])
+        script[i] = boxes
+    return script
+
+
+def _config(path: Path) -> Path:
+    config = {
+        "detector": "fake",
+        "tracker": "fake",
+        "tiles": "none",
+        "interpolate_s": 0,
+        "detector_options": {"script": _script()},
+        "cameras": {
+            "cam1": {
+                "zones": [
+                    {"name": "desk", "kind": "counter", "points": [[0, 0], [320, 0], [320, 70], [0, 70]]},
+                    {"name": "till", "kind": "checkout", "points": [[200, 100], [320, 100], [320, 240], [200, 240]]},
+                ]
+            }
+        },
+        "roles": {"min_seller_s": 10, "min_customer_s": 3},
+        "interactions": {"distance_px": 150, "min_duration_s": 5, "gap_tolerance_s": 2},
+        "purchases": {"window_before_s": 10, "window_after_s": 10},
+    }
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def _sightings(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sightings", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_retail_run_report_rerun_and_zones(tmp_path: Path) -> None:
+    videos = tmp_path / "videos"
+    make_video(videos / VIDEO, seconds=20, fps=5, gop=5)
+    (videos / "shop1_cam2_20260301-100000+0300.mp4").write_bytes(b"")
+    receipts = tmp_path / "receipts.csv"
+    receipts.write_text("time,amount,register\n2026-03-01T09:30:17+03:00,450.5,till-1\n", encoding="utf-8")
+    config = _config(tmp_path / "retail.yaml")
+    warehouse = tmp_path / "warehouse"
+    run = ("retail", "run", str(videos), "--store", "shop1", "--day", "2026-03-01", "--receipts", str(receipts),
+           "--config", str(config), "--warehouse", str(warehouse), "--json")  # fmt: skip
+
+    first = _sightings(*run)
+    assert first.returncode == 0, first.stderr
+    out = json.loads(first.stdout)
+    assert out["skipped"] == [
+        {"path": str(videos / "shop1_cam2_20260301-100000+0300.mp4"), "reason": "zero-length file"}
+    ]
+    (video,) = out["videos"]
+    assert video["run_id"] == "shop1/cam1/20260301T063000Z"
+    assert (video["sellers"], video["role_method"], video["customers"]) == (["track-1"], "zones", 2)
+    assert (video["interactions"], video["successful_interactions"], video["receipts_joined"]) == (1, 0, 1)
+    assert video["interaction_ratio"] == 0.5
+
+    again = _sightings(*run)  # re-running replaces the run's rows, never doubles them
+    assert again.returncode == 0, again.stderr
+
+    report = _sightings("retail", "report", "--day", "2026-03-01", "--store", "shop1", "--warehouse", str(warehouse),
+                        "--json")  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    data = json.loads(report.stdout)
+    store = data["store_totals"]
+    assert data["runs"] == 1
+    assert (store["customers"], store["served_customers"], store["interactions"]) == (2, 1, 1)
+    assert store["interaction_seconds"] == 14
+    assert (store["purchases_without_consultation"], store["revenue_without_consultation"]) == (1, 450.5)
+    assert store["avg_purchase_with_consultation"] is None
+    assert data["sellers"]["track-1"]["interactions"] == 1
+
+    zones_png = tmp_path / "zones.png"
+    drawn = _sightings("retail", "zones", "--camera", "cam1", "--snapshot", str(videos / VIDEO), "--out",
+                       str(zones_png), "--config", str(config))  # fmt: skip
+    assert drawn.returncode == 0, drawn.stderr
+    assert zones_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_retail_bad_inputs_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sightings.cli import app
+
+    runner = CliRunner()
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "shop1_cam1_20260301-093000.mp4").write_bytes(b"x")
+    result = runner.invoke(app, ["retail", "run", str(videos), "--store", "shop1", "--warehouse", str(tmp_path / "w")])
+    assert result.exit_code == 2
+    assert "shop1_cam1_20260301-093000.mp4: no time zone in the file name" in result.output
+    receipts = tmp_path / "r.csv"
+    receipts.write_text("time,amount,register\n2026-03-01T09:00:00+03:00,x,t\n", encoding="utf-8")
+    (videos / "shop1_cam1_20260301-093000.mp4").rename(videos / "shop1_cam1_20260301-093000Z.mp4")
+    result = runner.invoke(
+        app,
+        [
+            "retail",
+            "run",
+            str(videos),
+            "--store",
+            "shop1",
+            "--receipts",
+            str(receipts),
+            "--warehouse",
+            str(tmp_path / "w"),
+        ],
+    )
+    assert result.exit_code == 2 and "1 bad rows: row 2: amount 'x'" in result.output
+    result = runner.invoke(app, ["retail", "zones", "--camera", "nope", "--snapshot", str(receipts)])
+    assert result.exit_code == 3 and "no zones for camera 'nope'" in result.output
+    assert not (tmp_path / "w").exists()  # bad input fails before the warehouse is opened
