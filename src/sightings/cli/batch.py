@@ -27,25 +27,9 @@ class _Bar:
     """A rich progress bar with ETA on stderr, fed by the runner's progress callback; warnings printed once."""
 
     def __init__(self, total: int, job: str, quiet: bool) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from sightings.cli.common import new_progress
 
-        self.progress = Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=err_console,
-            disable=quiet or not err_console.is_terminal,
-            transient=True,
-        )
+        self.progress = new_progress(quiet=quiet)
         self.task = self.progress.add_task(f"batch {job}", total=total)
         self.job = job
         self.quiet = quiet

@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 
 from sightings.core.errors import SightingsError
 
-__all__ = ["SightingsGroup", "console", "echo_json", "err_console", "new_typer", "track_progress"]
+__all__ = ["SightingsGroup", "console", "echo_json", "err_console", "new_progress", "new_typer", "track_progress"]
 
 T = TypeVar("T")
 
@@ -60,11 +60,10 @@ def echo_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def track_progress(
-    items: Iterable[T], description: str, total: int | None = None, *, quiet: bool = False
-) -> Iterator[T]:
-    """Iterate with a rich progress bar on stderr (hidden with ``quiet`` or when stderr is not a terminal)."""
-    progress = Progress(
+def new_progress(*, quiet: bool = False) -> Progress:
+    """The house progress bar: description, bar, done/total, elapsed, ETA; on stderr, hidden when ``quiet`` or when
+    stderr is not a terminal."""
+    return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -74,5 +73,12 @@ def track_progress(
         disable=quiet or not err_console.is_terminal,
         transient=True,
     )
+
+
+def track_progress(
+    items: Iterable[T], description: str, total: int | None = None, *, quiet: bool = False
+) -> Iterator[T]:
+    """Iterate with a rich progress bar on stderr (hidden with ``quiet`` or when stderr is not a terminal)."""
+    progress = new_progress(quiet=quiet)
     with progress:
         yield from progress.track(items, total=total, description=description)
