@@ -44,10 +44,14 @@ _PG_LOCK_KEY = 0x5167_4361_7461_6C67  # pg_advisory_xact_lock key for catalog mi
 MIGRATION_LOCK = threading.Lock()
 
 
-def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
-    """An Alembic ``Config`` for the catalog's migrations, bound to ``connection`` (or to ``url``)."""
+def alembic_config(
+    connection: Connection | None = None, url: str | None = None, *, migrations_dir: Path | None = None
+) -> Config:
+    """An Alembic ``Config`` for the migrations in ``migrations_dir`` (default: the catalog's), bound to
+    ``connection`` (or to ``url``). Solutions with tables of their own pass their migrations folder."""
     config = Config()
-    config.set_main_option("script_location", MIGRATIONS_DIR.as_posix().replace("%", "%%"))
+    folder = MIGRATIONS_DIR if migrations_dir is None else migrations_dir  # read at call time (tests patch it)
+    config.set_main_option("script_location", folder.as_posix().replace("%", "%%"))
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

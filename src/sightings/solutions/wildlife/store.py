@@ -137,15 +137,11 @@ def _review(row: ReviewRow) -> ReviewRecord:
 
 def _upgrade(connection: Any) -> None:
     from alembic import command
-    from alembic.config import Config
 
-    from sightings.identity.catalog.migrate import MIGRATION_LOCK
+    from sightings.identity.catalog.migrate import MIGRATION_LOCK, alembic_config
 
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS_DIR.as_posix().replace("%", "%%"))
-    config.attributes["connection"] = connection
     with MIGRATION_LOCK:
-        command.upgrade(config, "head")
+        command.upgrade(alembic_config(connection, migrations_dir=MIGRATIONS_DIR), "head")
 
 
 class WildlifeStore:
