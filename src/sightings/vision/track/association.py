@@ -22,7 +22,7 @@ import numpy as np
 
 from sightings.core.errors import ConfigError
 
-__all__ = ["DEFAULT_BUFFER_RATIO", "DEFAULT_BUFFER_RATIO_PER_S", "TimeBufferedIoU", "create_time_buffered_iou"]
+__all__ = ["DEFAULT_BUFFER_RATIO", "DEFAULT_BUFFER_RATIO_PER_S", "TimeBufferedIoU"]
 
 DEFAULT_BUFFER_RATIO = 0.3
 DEFAULT_BUFFER_RATIO_PER_S = 2.0
@@ -33,15 +33,6 @@ def _non_negative(value: float, name: str) -> float:
     if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
         raise ConfigError(f"must be a number >= 0, got {value!r}", where=f"tracker.{name}")
     return float(value)
-
-
-def create_time_buffered_iou(
-    buffer_ratio: float = DEFAULT_BUFFER_RATIO,
-    buffer_ratio_per_s: float = DEFAULT_BUFFER_RATIO_PER_S,
-    max_buffer_ratio: float = DEFAULT_MAX_BUFFER_RATIO,
-) -> TimeBufferedIoU:
-    """A :class:`TimeBufferedIoU` (``trackers`` must be installed; it is imported here, not at module import)."""
-    return TimeBufferedIoU(buffer_ratio, buffer_ratio_per_s, max_buffer_ratio)
 
 
 class TimeBufferedIoU:

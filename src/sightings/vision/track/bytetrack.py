@@ -30,7 +30,6 @@ from sightings.vision.track.association import (
     DEFAULT_BUFFER_RATIO,
     DEFAULT_BUFFER_RATIO_PER_S,
     TimeBufferedIoU,
-    create_time_buffered_iou,
 )
 
 __all__ = ["ASSOCIATIONS", "ByteTrackTracker", "SupervisionTrackerAdapter", "detections_to_supervision"]
@@ -120,7 +119,7 @@ class SupervisionTrackerAdapter:
         self.buffer_ratio = float(buffer_ratio)
         self.buffer_ratio_per_s = float(buffer_ratio_per_s)
         if association == "time-biou":
-            create_time_buffered_iou(self.buffer_ratio, self.buffer_ratio_per_s)  # validates the ratios
+            TimeBufferedIoU(self.buffer_ratio, self.buffer_ratio_per_s)  # validates the ratios
         self.reset()
 
     # -- to implement --------------------------------------------------------------------------------------
@@ -164,7 +163,7 @@ class SupervisionTrackerAdapter:
             if inner is None:
                 inner = self._inner[label] = self._new_inner(rate)
                 if self.association == "time-biou":
-                    inner.iou = create_time_buffered_iou(self.buffer_ratio, self.buffer_ratio_per_s)
+                    inner.iou = TimeBufferedIoU(self.buffer_ratio, self.buffer_ratio_per_s)
             subset = [detections[i] for i in rows]
             for row, inner_id in self._step(inner, frame, subset, timestamp):
                 key = (label, inner_id)

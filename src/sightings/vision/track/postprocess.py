@@ -65,6 +65,8 @@ def interpolate_gaps(
     if max_gap_s > 0 and rows:
         order = [i for i, _ in frames]
         times = dict(frames)
+        first = rows[0]
+        flag = dataclasses.is_dataclass(first) and any(f.name == "interpolated" for f in dataclasses.fields(first))
         by_track: dict[int, list[R]] = {}
         for r in rows:
             by_track.setdefault(r.track_id, []).append(r)
@@ -86,7 +88,7 @@ def interpolate_gaps(
                         "x2": a.x2 + w * (b.x2 - a.x2),
                         "y2": a.y2 + w * (b.y2 - a.y2),
                     }
-                    if dataclasses.is_dataclass(a) and any(f.name == "interpolated" for f in dataclasses.fields(a)):
+                    if flag:
                         changes["interpolated"] = True
                     out.append(dataclasses.replace(a, **changes))  # type: ignore[type-var]
     out.sort(key=lambda r: (r.frame, r.track_id))
