@@ -130,3 +130,14 @@ def test_fused_score_is_cosine_plus_a_saturating_inlier_bonus() -> None:
     assert fuse_scores([0.5, 0.5, 0.5, 0.5], [0, 4, 14, 1004], s) == pytest.approx([0.5, 0.5, 1.0, 0.5 + 1000 / 1010])
     with pytest.raises(ConfigError):
         RerankSettings(rerank=-1)
+
+
+def test_identify_reuses_a_precomputed_vector(tmp_path: Path) -> None:
+    m = _matcher(tmp_path)
+    for ident in range(3):
+        m.enrol(_animal(ident), identity=f"id{ident}", embedding_id=f"e{ident}")
+    query = _animal(1, noise=6)
+    vector = m.embedder.embed([query])[0]
+    assert m.identify(query, vector=vector) == m.identify(query)
+    with pytest.raises(InputError, match="vector has dim 3"):
+        m.identify(query, vector=np.zeros(3, np.float32))

@@ -194,12 +194,21 @@ class Matcher:
         k: int = 5,
         where: Mapping[str, Any] | None = None,
         query_id: str = "query",
+        vector: npt.NDArray[np.float32] | None = None,
     ) -> list[Match]:
         """Top-``k`` identities, best first. The first is ``candidate=None`` ("unknown") when the calibrated
-        confidence of the best identity is below the calibrator's open-set threshold."""
+        confidence of the best identity is below the calibrator's open-set threshold.
+
+        ``vector``: the image's embedding when the caller has already computed it with this matcher's embedder.
+        """
         if k < 1:
             raise InputError(f"k must be >= 1, got {k}", where="identify")
-        vec = self._embed(image)
+        if vector is None:
+            vec = self._embed(image)
+        else:
+            vec = np.asarray(vector, np.float32).reshape(1, -1)
+            if vec.shape[1] != self.embedder.dim:
+                raise InputError(f"vector has dim {vec.shape[1]}, the embedder {self.embedder.dim}", where="identify")
         hits = self.gallery.search(vec[0], k=self.shortlist, where=where)
         if not hits:
             return [Match(query_id, None, 0.0, 0.0, {"reason": "empty gallery"})]

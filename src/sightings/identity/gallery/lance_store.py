@@ -84,6 +84,7 @@ class LanceVectorStore(VectorStoreBase):
             raise ConfigError(f"must be >= 0, got {memory_cache_below}", where="memory_cache_below")
         self.memory_cache_below = memory_cache_below
         self._mirror: NumpyVectorStore | None = None  # exact in-memory copy of a small table (see _cached)
+        self._too_large = False  # the table was found above memory_cache_below (until a delete may shrink it)
         if self.path.exists() and not self.path.is_dir():
             raise InputError("is a file; a LanceDB gallery is a folder", where=self.path)
         self._dim = dim
@@ -132,6 +133,7 @@ class LanceVectorStore(VectorStoreBase):
             self._mirror.upsert(ids, vectors, metadata)
             if self._mirror.count() > self.memory_cache_below:
                 self._mirror = None
+                self._too_large = True
 
     def delete(self, ids: Sequence[str]) -> None:
         if self._table is None:
@@ -144,6 +146,7 @@ class LanceVectorStore(VectorStoreBase):
                 self._table.delete(f"id IN ({quoted})")
         if self._mirror is not None:
             self._mirror.delete(unique)
+        self._too_large = False  # it may have shrunk below the threshold
 
     def search_many(
         self, vectors: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
@@ -223,12 +226,13 @@ class LanceVectorStore(VectorStoreBase):
         thousand crops is searched exactly in NumPy in well under 1 ms. The copy is loaded once and kept in step
         by :meth:`upsert` and :meth:`delete`; the table on disk stays the source of truth.
         """
-        if self._mirror is not None or self._table is None or self.memory_cache_below == 0:
+        if self._mirror is not None or self._table is None or self.memory_cache_below == 0 or self._too_large:
             return self._mirror
         import json
 
         with self._errors("load"):
             if self._table.count_rows() > self.memory_cache_below:
+                self._too_large = True  # do not count the rows again on every search
                 return None
             data = self._table.to_arrow().select(["id", "vector", "metadata"])
         mirror = NumpyVectorStore(metric=self.metric, dim=self._dim)

@@ -316,7 +316,7 @@ class WildlifeService:
         status, individual, best, confidence = "rejected", None, None, None
         matches: list[dict[str, Any]] = []
         if gate.passed:
-            found = index.matcher.identify(photo.image, k=k or self.config.top_k)
+            found = index.matcher.identify(photo.image, k=k or self.config.top_k, vector=vector)
             unknown = found[0].candidate is None
             ranked = [m for m in found if m.candidate is not None]
             matches = [
