@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: system-deps run serve install models test test-all test-e2e lint format bench stage-data clean help
+.PHONY: system-deps run serve install models test test-all test-e2e lint format bench stage-data i18n clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,11 @@ bench: $(STAMP)  ## run the benchmarks (after `make stage-data`; skips what is m
 	$(BIN)/python benchmarks/bench_cuts.py
 	$(BIN)/python benchmarks/bench_content.py
 	$(BIN)/python benchmarks/bench_wildlife.py --data .data/shared
+
+i18n: $(STAMP)  ## re-extract the marked messages into the catalogue template and merge them into every language
+	$(BIN)/pybabel -q extract -F babel.cfg -k gettext -k ngettext:1,2 -o src/sightings/i18n/sightings.pot src/sightings
+	$(BIN)/pybabel -q update --no-fuzzy-matching -D sightings -i src/sightings/i18n/sightings.pot -d src/sightings/i18n/locales
+	rm src/sightings/i18n/sightings.pot
 
 stage-data:  ## copy ../shared/data to .data/shared and add the media that come from registry packages
 	mkdir -p .data/shared && cp -rn ../shared/data/. .data/shared/ && chmod -R u+w .data/shared
