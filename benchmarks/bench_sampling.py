@@ -152,12 +152,13 @@ def _measure(label: str, method: str, run: Callable[..., Iterator], path: Path, 
 def bench_input(label: str, path: Path, *, fps: float, repeat: int) -> list[Row]:
     from functools import partial
 
+    from sightings.media.gop_decoding import default_workers
     from sightings.media.probe import probe
-    from sightings.media.sample import _default_workers, decode_all_frames, sample_frames
+    from sightings.media.sample import decode_all_frames, sample_frames
 
     info = probe(path)
     video_s = info.duration_s or 0.0
-    workers = _default_workers()
+    workers = default_workers()
     methods: list[tuple[str, Callable[..., Iterator]]] = [
         (f"ours: GOP skip, {workers} decode threads", partial(sample_frames, workers=workers)),
         ("ours: GOP skip, 1 decode thread", partial(sample_frames, workers=1)),

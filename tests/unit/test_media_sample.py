@@ -258,7 +258,7 @@ def test_file_cut_mid_gop(videos: dict[str, Path], tmp_path: Path) -> None:
 
 
 def test_gop_too_long_falls_back_to_full_decode(videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    import sightings.media.sample as sample_module
+    import sightings.media.gop_decoding as sample_module
 
     monkeypatch.setattr(sample_module, "MAX_GOP_PACKETS", 20)  # as if keyframes were missing
     path = videos["x264-bframes"]
@@ -268,18 +268,18 @@ def test_gop_too_long_falls_back_to_full_decode(videos: dict[str, Path], monkeyp
 
 
 def test_fallback_midway_returns_no_frame_twice(videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    import sightings.media.sample as sample_module
+    import sightings.media.gop_decoding as sample_module
 
-    real_plan = sample_module._GopPlanner._plan
+    real_plan = sample_module.GopPlanner._plan
     calls = {"n": 0}
 
     def plan_then_fail(self: Any, gop: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
-            raise sample_module._CannotPlanError("test: second GOP cannot be planned")
+            raise sample_module.CannotPlanError("test: second GOP cannot be planned")
         return real_plan(self, gop, **kwargs)
 
-    monkeypatch.setattr(sample_module._GopPlanner, "_plan", plan_then_fail)
+    monkeypatch.setattr(sample_module.GopPlanner, "_plan", plan_then_fail)
     path = videos["x264-no-bframes"]  # GOPs of 25 frames
     stats = SamplingStats()
     got = list(sample_frames(path, stride=10, stats=stats))

@@ -28,23 +28,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from sightings.core.errors import InputError, MediaError, UnsupportedMediaError
-from sightings.media.probe import VideoInfo, open_video, video_info
-from sightings.media.sample import (
+from sightings.media.gop_decoding import (
+    CannotPlanError,
+    DecodeJob,
+    DecoderPool,
+    GopPlanner,
+    GopReader,
     SamplingStats,
-    _CannotPlanError,
-    _DecoderPool,
-    _default_workers,
-    _GopPlanner,
-    _Job,
-    _Reader,
-    _Selector,
+    Selector,
+    default_workers,
 )
+from sightings.media.probe import VideoInfo, open_video, video_info
 
 if TYPE_CHECKING:
     from av.video.codeccontext import VideoCodecContext
     from av.video.frame import VideoFrame
 
-    from sightings.media.sample import VideoPacket
+    from sightings.media.gop_decoding import VideoPacket
 
 __all__ = ["FrameMap", "MappedFrame", "map_frames"]
 
@@ -80,14 +80,14 @@ class FrameMap(Generic[T]):
 
 
 @dataclass(slots=True)
-class _TolerantReader(_Reader):
+class _TolerantReader(GopReader):
     """The sampler's reader, but unreadable data ends the stream (``truncated``) instead of raising."""
 
     truncated: bool = False
 
     def packets(self) -> Iterator[VideoPacket]:
         try:
-            yield from _Reader.packets(self)
+            yield from GopReader.packets(self)
         except MediaError as err:
             log.warning("%s: demuxing stopped (%s)", self.path, err)
             self.truncated = True
@@ -96,12 +96,12 @@ class _TolerantReader(_Reader):
         return
 
 
-def _time(frame: VideoFrame, reader: _Reader) -> float | None:
+def _time(frame: VideoFrame, reader: GopReader) -> float | None:
     # Frames from a bare codec context carry no time base; the stream's is the one (as PyAV's frame.time).
     return None if frame.pts is None else float(frame.pts * reader.time_base)
 
 
-def _decode(reader: _Reader, cc: VideoCodecContext, packet: VideoPacket | None) -> list[VideoFrame] | None:
+def _decode(reader: GopReader, cc: VideoCodecContext, packet: VideoPacket | None) -> list[VideoFrame] | None:
     """Decoded frames, or None when the decoder rejected the packet (unsupported codecs still raise)."""
     try:
         return reader.decode(cc, packet, reader.last_t_s)
@@ -112,8 +112,8 @@ def _decode(reader: _Reader, cc: VideoCodecContext, packet: VideoPacket | None) 
 
 
 def _run_job(
-    pool: _DecoderPool,
-    job: _Job,
+    pool: DecoderPool,
+    job: DecodeJob,
     start_gop: Callable[[VideoInfo, float | None], FrameFunction[T]],
     origin_s: float | None,
 ) -> tuple[list[MappedFrame[T]], int]:
@@ -148,15 +148,15 @@ def _map_gops(
     workers: int,
     result: FrameMap[T],
 ) -> None:
-    planner = _GopPlanner(reader, _Selector(None, 1, 0.0, None))
+    planner = GopPlanner(reader, Selector(None, 1, 0.0, None))
     jobs = planner.jobs()
     first = next(jobs, None)
     if first is None:
         return
     second = next(jobs, None)
     if second is None:  # one GOP: nothing to share out, frame threads do better
-        raise _CannotPlanError("a single GOP")
-    pool = _DecoderPool(reader, workers, options=dict(reader.cc.options))
+        raise CannotPlanError("a single GOP")
+    pool = DecoderPool(reader, workers, options=dict(reader.cc.options))
     origin_s = float(reader.origin * reader.time_base) if reader.origin is not None else None
     result.parallel = True
 
@@ -164,7 +164,7 @@ def _map_gops(
         result.frames.extend(done[0])
         result.decode_errors += done[1]
 
-    def all_jobs() -> Iterator[_Job]:
+    def all_jobs() -> Iterator[DecodeJob]:
         yield first
         yield second
         yield from jobs
@@ -223,7 +223,7 @@ def map_frames(
     :class:`~sightings.core.errors.UnsupportedMediaError` for a codec FFmpeg cannot decode.
     """
     if workers is None:
-        workers = _default_workers()
+        workers = default_workers()
     elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputError(f"must be an integer >= 1, got {workers!r}", where="workers")
     p = Path(path)
@@ -237,7 +237,7 @@ def map_frames(
                 _map_gops(reader, start_gop, workers, result)
                 result.truncated = reader.truncated
                 return result
-            except _CannotPlanError as why:
+            except CannotPlanError as why:
                 log.debug("%s: %s; one serial pass instead", p, why)
     with open_video(p) as (container, stream):
         reader = _TolerantReader(p, container, stream, video_info(container, stream, p), SamplingStats())
