@@ -15,7 +15,7 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,vision,eval,identity,content,retail]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,vision,eval,identity,content,retail,popularity,pets]'
 	@touch $(STAMP)
 
 SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng

@@ -74,4 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from sightings.api.wildlife import mount as mount_wildlife
 
     mount_wildlife(app)
+    from sightings.api.pets import mount as mount_pets
+
+    mount_pets(app)
+    from sightings.api.popularity import mount as mount_popularity
+
+    mount_popularity(app)
     return app

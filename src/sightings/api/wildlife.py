@@ -8,7 +8,6 @@ Predict endpoints need one too when ``wildlife.keys_for_predict`` is set. Upload
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +15,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response, StreamingResponse
 
+from sightings.api.auth import check_api_key
+from sightings.api.uploads import limit_body as _limit_body
+from sightings.api.uploads import read_upload as _read_upload
 from sightings.api.wildlife_schemas import (
     BatchLine,
     DriftOut,
@@ -57,11 +59,7 @@ def get_service(request: Request) -> Any:
 
 
 def _check_key(request: Request, key: str | None) -> None:
-    keys = [k.get_secret_value() for k in _settings(request).wildlife.api_keys]
-    if not keys:
-        raise HTTPException(403, "no API keys are configured on this server (set SIGHTINGS_WILDLIFE__API_KEYS)")
-    if not key or not any(secrets.compare_digest(key, k) for k in keys):
-        raise HTTPException(401, "missing or wrong X-API-Key header", headers={"WWW-Authenticate": "X-API-Key"})
+    check_api_key(_settings(request).wildlife.api_keys, key, env="SIGHTINGS_WILDLIFE__API_KEYS")
 
 
 def require_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
@@ -73,21 +71,6 @@ def predict_key(request: Request, x_api_key: Annotated[str | None, Header()] = N
     """Predict endpoints: a valid X-API-Key only when ``wildlife.keys_for_predict`` is set."""
     if _settings(request).wildlife.keys_for_predict:
         _check_key(request, x_api_key)
-
-
-def _limit_body(request: Request, limit: int) -> None:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise TooLargeError(f"request body of {length} bytes is over the limit of {limit}", where="upload")
-
-
-def _read_upload(upload: UploadFile, limit: int) -> bytes:
-    data = upload.file.read(limit + 1)
-    if len(data) > limit:
-        raise TooLargeError(f"over the upload limit of {limit} bytes", where=upload.filename or "upload")
-    if not data:
-        raise InputError("empty file", where=upload.filename or "upload")
-    return data
 
 
 # ---------------------------------------------------------------------- conversions

@@ -136,9 +136,15 @@ def _add_groups() -> None:
     from sightings.cli import wildlife
 
     app.add_typer(wildlife.app, name="wildlife")
+    from sightings.cli import pets
+
+    app.add_typer(pets.app, name="pets")
     from sightings.cli import retail
 
     app.add_typer(retail.app, name="retail")
+    from sightings.cli import popularity
+
+    app.add_typer(popularity.app, name="popularity")
 
 
 _add_groups()

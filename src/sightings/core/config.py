@@ -25,6 +25,8 @@ __all__ = [
     "BackendChoice",
     "ExecutorChoice",
     "MediaSettings",
+    "PetsSettings",
+    "PopularitySettings",
     "ServerSettings",
     "Settings",
     "WildlifeSettings",
@@ -130,6 +132,74 @@ class WildlifeSettings(_Section):
     )
 
 
+class PetsSettings(_Section):
+    """Pets lost & found (`sightings pets`, `/v1/pets/...`): intake, dedup, privacy, lost↔found matching."""
+
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="API keys accepted in the X-API-Key header on write endpoints (none set: writes are refused)",
+    )
+    catalog_url: str | None = Field(
+        None, description="database URL of the pets tables (default: SQLite file <data_dir>/catalog.sqlite)"
+    )
+    vector_store: str = Field("lancedb", description="lost and found galleries' vector store: lancedb | qdrant | numpy")
+    vector_store_url: str | None = Field(None, description="Qdrant server URL (vector_store: qdrant)")
+    embedder: str = Field("color-texture", description="global embedder registry name")
+    rerank: bool = Field(True, description="RootSIFT re-rank of the closest gallery crops (two-stage score)")
+    rerank_max_side: int = Field(400, ge=64, description="RootSIFT works on crops shrunk to this longer side, pixels")
+    detector: str = Field(
+        "ssd-oidv4", description="cat/dog detector registry name, or 'none' (every photo/tile used whole, unchecked)"
+    )
+    detector_threshold: float = Field(0.3, ge=0.0, le=1.0, description="lowest cat/dog detection score kept")
+    crop_margin: float = Field(0.1, ge=0.0, le=1.0, description="margin around an animal box, fraction of its size")
+    embed_without_animal: bool = Field(
+        False, description="embed whole photos of posts where the detector found no animal (flagged either way)"
+    )
+    split_collages: bool = Field(True, description="split grid collages (2x1, 2x2, ...) into single photos first")
+    max_photos: int = Field(20, ge=1, le=200, description="most photos in one post (more: HTTP 413)")
+    max_side: int = Field(1024, ge=64, description="photos are downscaled on decode to this longer side, pixels")
+    understand_text: bool = Field(True, description="extract kind, species, place, phones and dates from the text")
+    ocr: bool = Field(True, description="also read text from poster photos (photos with no animal found)")
+    privacy_sources: list[str] = Field(
+        default_factory=lambda: ["vk"],
+        description="sources in privacy mode: only embeddings, extracted fields and a link kept (no photos, no text)",
+    )
+    max_km: float = Field(10.0, gt=0, description="farthest a found pet/sighting may be from the lost one's place, km")
+    max_days: float = Field(60.0, gt=0, description="a found pet/sighting may be at most this many days after the loss")
+    early_days: float = Field(
+        2.0, ge=0, description="a found post may predate the lost post by this many days (owners post late)"
+    )
+    top_k: int = Field(10, ge=1, le=100, description="matches kept per new post")
+    precision_threshold: float = Field(
+        0.91,
+        ge=0.0,
+        le=1.0,
+        description="calibrated confidence at or above which a match is 'sure' (bots speak only on those); "
+        "chosen for 95 % precision on the calibration half of benchmarks/bench_pets_matching.py",
+    )
+    dedup_photo_bits: int = Field(6, ge=0, le=32, description="pHash Hamming distance up to which photos are the same")
+    dedup_text_jaccard: float = Field(
+        0.8, gt=0.0, le=1.0, description="text shingle Jaccard similarity at least which two posts are the same text"
+    )
+    dedup_min_words: int = Field(6, ge=1, description="texts shorter than this many words are not compared")
+
+
+class PopularitySettings(_Section):
+    """Popularity prediction (`POST /v1/popularity/predict`): where content runs and trained models are found.
+
+    Requests name a run and a model by id only; both are looked up inside these folders (no client paths)."""
+
+    result_store: Path | None = Field(
+        None, description="content result store <store>/<platform>/<video>/<run_id>/ (default: <data_dir>/result_store)"
+    )
+    artifacts_dir: Path | None = Field(
+        None, description="training runs artifacts/<run_id>/ (default: <data_dir>/popularity/artifacts)"
+    )
+    default_model: str | None = Field(
+        None, description="model run id used when a request names none (default: the newest run in artifacts_dir)"
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable, validated. Build it with :func:`load_settings` or :func:`get_settings`."""
 
@@ -144,6 +214,8 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server")  # type: ignore[arg-type]
     executor: ExecutorChoice = Field(default_factory=ExecutorChoice, description="batch executor")
     wildlife: WildlifeSettings = Field(default_factory=WildlifeSettings, description="wildlife photo-ID service")  # type: ignore[arg-type]
+    pets: PetsSettings = Field(default_factory=PetsSettings, description="pets lost & found")  # type: ignore[arg-type]
+    popularity: PopularitySettings = Field(default_factory=PopularitySettings, description="popularity prediction")  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _default_models_dir(self) -> Settings:

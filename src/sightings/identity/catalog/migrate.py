@@ -17,13 +17,14 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
@@ -34,7 +35,9 @@ __all__ = [
     "alembic_config",
     "current_revision",
     "head_revision",
+    "run_solution_migrations",
     "upgrade",
+    "upgrade_solution_tables",
 ]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -58,6 +61,42 @@ def alembic_config(
     if connection is not None:
         config.attributes["connection"] = connection
     return config
+
+
+def upgrade_solution_tables(connection: Connection, migrations_dir: Path) -> None:
+    """Bring a solution's own tables (its Alembic revisions in ``migrations_dir``) to head on ``connection``."""
+    with MIGRATION_LOCK:
+        command.upgrade(alembic_config(connection, migrations_dir=migrations_dir), "head")
+
+
+def run_solution_migrations(context: Any, metadata: MetaData, *, version_table: str, table_prefix: str) -> None:
+    """The body of a solution's ``migrations/env.py``: online migrations on the connection the store passed, with
+    its own version table; autogenerate compares only the tables named ``<table_prefix>...`` (the catalog's and
+    other solutions' tables belong to their own migrations)."""
+    from sightings.identity.catalog.models import UtcDateTime
+
+    def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+        if type_ == "type" and isinstance(obj, UtcDateTime):
+            return "sa.DateTime(timezone=True)"
+        return False
+
+    def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+        return type_ != "table" or bool(name and name.startswith(table_prefix) and name != version_table)
+
+    connection = context.config.attributes.get("connection")
+    if connection is None:  # pragma: no cover - the stores always pass a connection
+        raise RuntimeError(f"the {table_prefix}* migrations run through their store, with a connection")
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        compare_type=True,
+        render_item=render_item,
+        include_name=include_name,
+        version_table=version_table,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 def _scripts() -> ScriptDirectory:

@@ -7,20 +7,17 @@ written only when everything it decided succeeded.
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from sightings.core.errors import InputError, NotFoundError
-from sightings.identity.catalog.connect import database_errors, open_database
+from sightings.identity.catalog.solution_tables import SolutionTables
 from sightings.solutions.wildlife.store_models import (
     VERSION_TABLE,
     PredictionRow,
@@ -135,43 +132,11 @@ def _review(row: ReviewRow) -> ReviewRecord:
     )
 
 
-def _upgrade(connection: Any) -> None:
-    from alembic import command
-
-    from sightings.identity.catalog.migrate import MIGRATION_LOCK, alembic_config
-
-    with MIGRATION_LOCK:
-        command.upgrade(alembic_config(connection, migrations_dir=MIGRATIONS_DIR), "head")
-
-
-class WildlifeStore:
+class WildlifeStore(SolutionTables):
     """Species, predictions and reviews. ``WildlifeStore(path=...)`` a SQLite file; ``WildlifeStore(url)`` a server."""
 
-    def __init__(self, url: str | None = None, *, path: str | os.PathLike[str] | None = None) -> None:
-        database = open_database(url, path)
-        self.where = database.where
-        self._engine = database.engine
-        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        try:
-            with database_errors(self.where), self._engine.begin() as connection:
-                _upgrade(connection)
-        except BaseException:
-            self._engine.dispose()
-            raise
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        with database_errors(self.where), self._sessions() as session, session.begin():
-            yield session
-
-    def revision(self) -> str | None:
-        from sqlalchemy import text
-
-        with self._engine.connect() as connection:
-            return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    migrations_dir = MIGRATIONS_DIR
+    version_table = VERSION_TABLE
 
     # ------------------------------------------------------------------ species
     def put_species(self, record: SpeciesRecord) -> SpeciesRecord:

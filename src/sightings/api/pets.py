@@ -1,0 +1,300 @@
+"""Pets lost & found endpoints (``/v1/pets``): posts in, lost↔found matches out, feedback, camera sightings.
+
+Write endpoints (``POST``) need an ``X-API-Key`` header holding one of ``pets.api_keys``
+(``SIGHTINGS_PETS__API_KEYS='["key"]'``); with no key configured they are refused. The bots and the street-camera
+watcher use this API (they hold no store of their own). Every answer comes from the one ``PetsService``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
+from fastapi.responses import FileResponse
+
+from sightings.api.auth import check_api_key
+from sightings.api.pets_schemas import (
+    AnimalOut,
+    FeedbackRequest,
+    FeedbackResponse,
+    MatchesResponse,
+    MatchOut,
+    MatchViewOut,
+    PostResponse,
+    SightingResponse,
+)
+from sightings.api.uploads import limit_body, read_upload
+from sightings.core.config import Settings
+from sightings.core.errors import InputError, TooLargeError
+
+__all__ = ["mount"]
+
+router = APIRouter(prefix="/v1/pets", tags=["pets"])
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_service(request: Request) -> Any:
+    """The app's PetsService, opened on first use."""
+    state = request.app.state
+    service = getattr(state, "pets", None)
+    if service is None:
+        from sightings.solutions.pets.service import PetsService
+
+        service = state.pets = PetsService(_settings(request))
+    return service
+
+
+def require_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Write endpoints: a valid X-API-Key (one of ``pets.api_keys``)."""
+    check_api_key(_settings(request).pets.api_keys, x_api_key, env="SIGHTINGS_PETS__API_KEYS")
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    """A time from a form: naive means UTC."""
+    if t is None:
+        return None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+# ---------------------------------------------------------------------- conversions
+def _match_out(m: Any) -> MatchOut:
+    return MatchOut(
+        id=m.id,
+        lost_post_id=m.lost_post_id,
+        target_kind=m.target_kind,
+        target_id=m.target_id,
+        confidence=m.confidence,
+        calibrated=m.calibrated,
+        sure=m.sure,
+        score=m.score,
+        distance_km=m.distance_km,
+    )
+
+
+def _animal_out(a: Any) -> AnimalOut:
+    return AnimalOut(
+        embedding_id=a.embedding_id,
+        gallery=a.gallery,
+        photo_index=a.photo_index,
+        tile_index=a.tile_index,
+        box=None if a.box is None else [round(v, 1) for v in a.box.xyxy],
+        species=a.species,
+        score=a.score,
+        photo_url=f"/v1/pets/photos/{a.embedding_id}" if a.stored else None,
+    )
+
+
+def _post_out(
+    post: Any, animals: Any, *, status: str | None = None, matches: Any = (), duplicates: Any = (), match_count: int = 0
+) -> PostResponse:
+    return PostResponse(
+        id=post.id,
+        status=status,  # type: ignore[arg-type]  # one of the three, from PostOutcome
+        source=post.source,
+        source_id=post.source_id,
+        link=post.link,
+        kind=post.kind,
+        species=post.species,
+        city=post.city,
+        district=post.district,
+        address=post.address,
+        phones=list(post.phones),
+        lat=post.lat,
+        lon=post.lon,
+        posted_at=post.posted_at,
+        created_at=post.created_at,
+        text=post.text,
+        duplicate_of=post.duplicate_of,
+        duplicate_reason=post.duplicate_reason,
+        duplicates=list(duplicates),
+        flags=list(post.flags),
+        privacy=post.privacy,
+        photo_count=post.photo_count,
+        facts=dict(post.facts),
+        animals=[_animal_out(a) for a in animals],
+        match_count=match_count or len(matches),
+        matches=[_match_out(m) for m in matches],
+    )
+
+
+# ---------------------------------------------------------------------- posts
+@router.post("/posts", response_model=PostResponse, dependencies=[Depends(require_key)])
+def create_post(
+    request: Request,
+    *,
+    photos: Annotated[
+        list[UploadFile] | None, File(description="photos of the pet (JPEG, PNG, WebP...); none is accepted, flagged")
+    ] = None,
+    text: Annotated[str, Form(max_length=20000, description="the post's text (Russian or English)")] = "",
+    kind: Annotated[
+        Literal["lost", "found", "adoption", "other"] | None,
+        Form(description="lost | found | adoption | other (default: read from the text)"),
+    ] = None,
+    source: Annotated[Literal["vk", "telegram", "manual"], Form(description="where the post comes from")] = "manual",
+    source_id: Annotated[str | None, Form(description="the post's id at its source (dedup key)")] = None,
+    link: Annotated[str | None, Form(max_length=2000, description="link to the original post")] = None,
+    author: Annotated[
+        str | None, Form(max_length=256, description="author's contact (dropped in privacy mode)")
+    ] = None,
+    posted_at: Annotated[datetime | None, Form(description="when it was posted (ISO 8601; naive = UTC)")] = None,
+    where: Annotated[str | None, Form(description="'LAT,LON' in degrees (or give lat and lon)")] = None,
+    lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
+    species: Annotated[Literal["cat", "dog"] | None, Form(description="cat | dog when the poster knows")] = None,
+    city: Annotated[str | None, Form(max_length=128)] = None,
+    district: Annotated[str | None, Form(max_length=128)] = None,
+    address: Annotated[str | None, Form(max_length=256)] = None,
+    repost_of: Annotated[
+        str | None, Form(description="source id of the post this one re-posts (VK copy_history)")
+    ] = None,
+) -> PostResponse:
+    """Add a lost/found/adoption post: photos checked, text understood, dedup, crops into the lost/found gallery,
+    matched against the other side. A post without photos is kept and flagged ``no_photo``; a file that is not an
+    image is refused (422, naming it); more than ``pets.max_photos`` photos is refused (413)."""
+    from sightings.solutions.pets.posts import PostDraft, parse_point
+
+    settings = _settings(request)
+    uploads = photos or []
+    if len(uploads) > settings.pets.max_photos:
+        raise TooLargeError(f"{len(uploads)} photos; at most {settings.pets.max_photos} per post", where="photos")
+    per_file = settings.server.max_upload_bytes
+    limit_body(request, per_file * max(1, len(uploads)) + 1_000_000)
+    blobs = [read_upload(f, per_file) for f in uploads]
+    names = tuple(f.filename or f"photo {i + 1}" for i, f in enumerate(uploads))
+    point = parse_point(where) if where else None
+    if point is not None and (lat is not None or lon is not None):
+        raise InputError("give where or lat/lon, not both", where="where")
+    lat, lon = point if point is not None else (lat, lon)
+    draft = PostDraft(
+        source=source,
+        source_id=source_id,
+        link=link,
+        text=text,
+        photos=tuple(blobs),
+        photo_names=names,
+        author=author,
+        posted_at=_utc(posted_at),
+        kind=kind,
+        species=species,
+        city=city,
+        district=district,
+        address=address,
+        lat=lat,
+        lon=lon,
+        repost_of=repost_of,
+    )
+    outcome = get_service(request).add_post(draft)
+    return _post_out(outcome.post, outcome.animals, status=outcome.status, matches=outcome.matches)
+
+
+@router.get("/posts/{post_id}", response_model=PostResponse)
+def get_post(request: Request, post_id: str) -> PostResponse:
+    """A stored post with its crops and the copies linked to it (404 when unknown)."""
+    details = get_service(request).get_post(post_id)
+    return _post_out(details.post, details.animals, duplicates=details.duplicates, match_count=details.match_count)
+
+
+@router.get("/lost/{post_id}/matches", response_model=MatchesResponse)
+def lost_matches(
+    request: Request,
+    post_id: str,
+    *,
+    district: Annotated[str | None, Query(description="only candidates in this district")] = None,
+    max_km: Annotated[float | None, Query(gt=0, description="only candidates within this radius of home, km")] = None,
+    since: Annotated[
+        datetime | None, Query(description="only candidates seen/posted since (ISO 8601; naive = UTC)")
+    ] = None,
+    sort: Annotated[Literal["confidence", "time", "distance"], Query(description="order")] = "confidence",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    sure_only: Annotated[bool, Query(description="only matches at or above the precision threshold")] = False,
+    home: Annotated[str | None, Query(description="'LAT,LON' of home (default: where the pet was lost)")] = None,
+) -> MatchesResponse:
+    """getCurrentTopMatches: found posts and camera sightings that may be this lost pet, with photo, calibrated
+    confidence, time, place, district, species and distances (404 when the post is unknown or not a lost one)."""
+    from sightings.solutions.pets.posts import parse_point
+
+    service = get_service(request)
+    views = service.lost_matches(
+        post_id,
+        district=district,
+        max_km=max_km,
+        since=_utc(since),
+        sort=sort,
+        limit=limit,
+        sure_only=sure_only,
+        home=parse_point(home, "home") if home else None,
+    )
+    out = [
+        MatchViewOut(
+            **{k: getattr(v, k) for k in MatchViewOut.model_fields if k != "photo_url"},
+            photo_url=f"/v1/pets/photos/{v.photo_id}" if v.photo_id else None,
+        )
+        for v in views
+    ]
+    return MatchesResponse(
+        lost_post_id=post_id,
+        count=len(out),
+        precision_threshold=service.config.precision_threshold,
+        calibration=service.calibration_source,
+        matches=out,
+    )
+
+
+@router.post("/matches/{match_id}/feedback", response_model=FeedbackResponse, dependencies=[Depends(require_key)])
+def match_feedback(request: Request, match_id: str, body: FeedbackRequest) -> FeedbackResponse:
+    """The owner says "mine" or "not_mine" (404 for an unknown match); kept and used to re-calibrate."""
+    fb = get_service(request).add_feedback(match_id, body.verdict, note=body.note, author=body.author)
+    return FeedbackResponse(id=fb.id or 0, match_id=fb.match_id, verdict=fb.verdict, created_at=fb.created_at)
+
+
+@router.get("/photos/{photo_id}", response_class=FileResponse)
+def photo(request: Request, photo_id: str) -> FileResponse:
+    """A crop (JPEG) of a post's animal or a camera sighting (404 when unknown or not kept: privacy mode)."""
+    return FileResponse(get_service(request).photo_path(photo_id), media_type="image/jpeg")
+
+
+# ---------------------------------------------------------------------- camera sightings (#7 watcher)
+@router.post("/sightings", response_model=SightingResponse, dependencies=[Depends(require_key)])
+def create_sighting(
+    request: Request,
+    *,
+    crop: Annotated[UploadFile, File(description="the crop of one cat or dog (JPEG, PNG...)")],
+    camera_id: Annotated[str, Form(description="the camera's id")],
+    lat: Annotated[float, Form(ge=-90, le=90, description="camera latitude, degrees")],
+    lon: Annotated[float, Form(ge=-180, le=180, description="camera longitude, degrees")],
+    seen_at: Annotated[datetime, Form(description="when it was seen (ISO 8601; naive = UTC)")],
+    species: Annotated[Literal["cat", "dog"] | None, Form(description="the detector's species")] = None,
+    score: Annotated[float | None, Form(ge=0, le=1, description="detector score")] = None,
+    district: Annotated[str | None, Form(max_length=128, description="the camera's district")] = None,
+) -> SightingResponse:
+    """A street-camera sighting from the watcher: stored, added to the found side, matched against lost pets."""
+    from sightings.solutions.pets.posts import SightingDraft
+
+    settings = _settings(request)
+    limit_body(request, settings.server.max_upload_bytes + 65536)
+    data = read_upload(crop, settings.server.max_upload_bytes)
+    seen = seen_at.replace(tzinfo=UTC) if seen_at.tzinfo is None else seen_at.astimezone(UTC)
+    draft = SightingDraft(camera_id, data, seen, lat, lon, species=species, score=score, district=district)
+    out = get_service(request).add_sighting(draft)
+    s = out.sighting
+    return SightingResponse(
+        id=s.id,
+        camera_id=s.camera_id,
+        seen_at=s.seen_at,
+        lat=s.lat,
+        lon=s.lon,
+        species=s.species,
+        district=s.district,
+        photo_url=f"/v1/pets/photos/{s.embedding_id}",
+        matches=[_match_out(m) for m in out.matches],
+    )
+
+
+def mount(app: FastAPI) -> None:
+    """Add the pets API to ``app``."""
+    app.include_router(router)
