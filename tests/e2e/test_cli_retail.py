@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -144,3 +145,83 @@ def test_retail_bad_inputs_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["retail", "zones", "--camera", "nope", "--snapshot", str(receipts)])
     assert result.exit_code == 3 and "no zones for camera 'nope'" in result.output
     assert not (tmp_path / "w").exists()  # bad input fails before the warehouse is opened
+
+
+def test_retail_archive_run_alerts_and_cvat_loop(tmp_path: Path) -> None:
+    """`retail run --archive` downloads a day from the fake archive, then processes it; alerts; the CVAT loop.
+
+    The recordings are from today: raw track points older than 3 days (by recording time) expire (TTL). The run
+    needs its own process (chDB: one folder per process); the readers run in-process (nothing else is open here).
+    """
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from typer.testing import CliRunner
+
+    from sightings.cli import app
+
+    def cli(*args: str) -> Any:
+        return CliRunner().invoke(app, list(args))
+
+    from sightings.testing.fake_archive import FakeArchive
+
+    msk = timezone(timedelta(hours=3))
+    data = make_video(tmp_path / "src.mp4", seconds=20, fps=5, gop=5).read_bytes()
+    config = _config(tmp_path / "retail.yaml")
+    warehouse = tmp_path / "warehouse"
+    shifts = tmp_path / "shifts.csv"
+    day = datetime.now(UTC).date()
+    shifts.write_text(f"seller_id,start,end\nanna,{day}T09:00:00+03:00,{day}T18:00:00+03:00\n", "utf-8")
+    start = datetime(day.year, day.month, day.day, 9, 30, tzinfo=msk)
+    stamp = f"{day:%Y%m%d}"
+    with FakeArchive(token="tok") as archive:
+        archive.add_record("cam1", "a1", start, start + timedelta(seconds=20), data)
+        archive.add_record("cam1", "a2", start + timedelta(minutes=10), start + timedelta(minutes=10, seconds=20), data)
+        archive.fail_midway["a1"] = 1
+        run = _sightings("retail", "run", str(tmp_path / "day"), "--archive", archive.url, "--camera", "cam1",
+                         "--store", "shop1", "--day", str(day), "--archive-token", "tok", "--schedule",
+                         str(shifts), "--config", str(config), "--warehouse", str(warehouse), "--json")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert [Path(v["video"]).name for v in out["videos"]] == [
+        f"shop1_cam1_{stamp}-093000+0300.mp4", f"shop1_cam1_{stamp}-094000+0300.mp4"]  # fmt: skip
+    assert out["videos"][0]["sellers"] == ["anna"] and out["videos"][0]["role_method"] == "schedule"
+    assert [(g["kind"], round(g["duration_s"])) for g in out["gaps"]] == [("between_files", 580)]
+    assert sorted(p.name for p in (tmp_path / "day").iterdir()) == [
+        f"shop1_cam1_{stamp}-093000+0300.mp4", f"shop1_cam1_{stamp}-094000+0300.mp4"]  # fmt: skip
+
+    alerts = cli("retail", "alerts", "--day", str(day), "--warehouse", str(warehouse), "--json")
+    assert alerts.exit_code == 0, alerts.output
+    (alert,) = json.loads(alerts.stdout)["alerts"]
+    assert (alert["kind"], alert["severity"], alert["value"]) == ("camera_off", "warning", 580.0)
+    report = cli("retail", "report", "--day", str(day), "--warehouse", str(warehouse))
+    assert "gaps: 1 (9.7 min without video)" in report.stdout and "alerts: 1" in report.stdout
+
+    zipped, gt = tmp_path / "run.zip", tmp_path / "gt.txt"
+    exported = cli("retail", "export-cvat", f"shop1/cam1/{stamp}T063000Z", "--format", "mot", "--out", str(zipped),
+                   "--warehouse", str(warehouse))  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    assert "boxes, 3 tracks, mot" in exported.stdout
+    imported = cli("retail", "import-gt", str(zipped), "--out", str(gt))
+    assert imported.exit_code == 0, imported.output
+    lines = gt.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("1,1,140,10,20,50,1,1,1") and len(lines) == 20 + 14 + 4
+
+    missing = cli("retail", "export-cvat", "nope", "--out", str(tmp_path / "x.zip"), "--warehouse", str(warehouse))
+    assert missing.exit_code == 4 and "no track points for this run" in missing.output
+
+
+def test_retail_unreachable_archive_is_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sightings.cli import app
+
+    config = tmp_path / "retail.yaml"
+    config.write_text("archive: {retries: 0, url: 'http://127.0.0.1:9/api'}\n", encoding="utf-8")
+    args = ["retail", "run", "--camera", "cam1", "--store", "shop1", "--day", "2026-03-01", "--config", str(config),
+            "--warehouse", str(tmp_path / "w")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 5, result.output
+    assert "error: http://127.0.0.1:9/api/cameras/cam1/records: cannot reach the camera archive" in result.output
+    assert not (tmp_path / "w").exists()
+    result = CliRunner().invoke(app, ["retail", "run", "--archive", "http://x", "--store", "shop1"])
+    assert result.exit_code == 2 and "--archive needs --camera and --day" in result.output

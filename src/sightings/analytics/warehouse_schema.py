@@ -12,6 +12,10 @@ Tables (``WAREHOUSE_SCHEMA``; times are ``DateTime('UTC')``, hours in the views 
     receipts      imported till receipts                                                  kept
     metrics       aggregates, long format: (store, camera, seller, hour, name) → value    kept
     alerts        camera health / drift alerts                                            kept
+    gaps          recording gaps (inside a file, between files of a camera)               kept
+
+Columns added after a table first shipped carry ``added_later=True``: :func:`create_statements` adds them to
+existing warehouses with ``ALTER TABLE … ADD COLUMN IF NOT EXISTS`` (idempotent), so old folders keep working.
 """
 
 from __future__ import annotations
@@ -151,6 +155,8 @@ class Column:
     name: str
     type: str
     description: str = ""
+    added_later: bool = False
+    """added after the table first shipped: existing warehouses get it by ``ALTER TABLE … ADD COLUMN``"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +202,14 @@ class TableSpec:
         if self.ttl:
             parts.append(f"TTL {self.ttl}")
         return "\n".join(parts)
+
+    def migrations(self, database: str) -> list[str]:
+        """``ALTER TABLE … ADD COLUMN IF NOT EXISTS`` for each column added after the table first shipped."""
+        return [
+            f"ALTER TABLE {database}.{self.name} ADD COLUMN IF NOT EXISTS {c.name} {c.type}"
+            for c in self.columns
+            if c.added_later
+        ]
 
     def validate_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         """Every row checked against the columns (names and types), in column order; the first bad one raises.
@@ -265,11 +279,13 @@ class WarehouseSchema:
 
 
 def create_statements(schema: WarehouseSchema, database: str) -> list[str]:
-    """The DDL (database, tables, then views) for ``schema``; idempotent, the same on chDB and a server."""
+    """The DDL (database, tables, added columns, then views) for ``schema``; idempotent, the same on chDB and a
+    server."""
     check_identifier(database, where="warehouse.database")
     return [
         f"CREATE DATABASE IF NOT EXISTS {database}",
         *(t.ddl(database) for t in schema.tables),
+        *(m for t in schema.tables for m in t.migrations(database)),
         *(v.ddl(database) for v in schema.views),
     ]
 
@@ -290,6 +306,7 @@ RUNS = TableSpec(
         Column("config_hash", "String", "hash of the effective pipeline config"),
         Column("status", _LC, "complete / partial / failed"),
         Column("processed_at", _UTC, "UTC time the run finished"),
+        Column("content_hash", "String", "SHA-256 of the video file (resume: same file + config = skip)", True),
     ),
     order_by=("store", "camera", "run_id"),
     description="one row per processed video",
@@ -368,7 +385,7 @@ ALERTS = TableSpec(
         Column("store", _LC),
         Column("camera", _LC),
         Column("ts", _UTC),
-        Column("kind", _LC, "camera_off / frozen / empty_scene / drift_count / drift_confidence"),
+        Column("kind", _LC, "camera_off / black / frozen / empty_scene / drift_count / drift_confidence"),
         Column("severity", _LC, "info / warning / critical"),
         Column("value", "Float64", "the measured statistic"),
         Column("message", "String"),
@@ -376,8 +393,24 @@ ALERTS = TableSpec(
     order_by=("store", "camera", "ts"),
 )
 
+GAPS = TableSpec(
+    "gaps",
+    (
+        Column("run_id", "String", "the run the gap was found in (for between-file gaps: the later file)"),
+        Column("store", _LC),
+        Column("camera", _LC),
+        Column("kind", _LC, "in_file (timestamp jump inside a video) / between_files (no recording)"),
+        Column("started_at", _UTC, "UTC time the recording stopped"),
+        Column("ended_at", _UTC, "UTC time it resumed"),
+        Column("duration_s", "Float64", "seconds without video"),
+    ),
+    order_by=("store", "camera", "started_at"),
+    description="recording gaps; metrics never span one",
+)
+
 _PIVOT = """
     sumIf(value, name = 'customers') AS customers,
+    sumIf(value, name = 'served_customers') AS served_customers,
     sumIf(value, name = 'interactions') AS interactions,
     sumIf(value, name = 'successful_interactions') AS successful_interactions,
     sumIf(value, name = 'purchases') AS purchases,
@@ -391,10 +424,15 @@ VIEWS = (
     ),
     ViewSpec(
         "v_seller_day",
-        f"SELECT store, seller_id, toDate(hour) AS day,{_PIVOT},\n"
-        "    if(customers > 0, interactions / customers, 0) AS interaction_ratio\n"
-        f"FROM {{db}}.metrics\nGROUP BY store, seller_id, day",
-        "per store, seller and UTC day, with interaction ratio = interactions / customers",
+        "SELECT store, seller_id, day, customers, served_customers, interactions, successful_interactions,\n"
+        "    purchases, revenue, store_customers,\n"
+        "    if(store_customers > 0, served_customers / store_customers, NULL) AS interaction_ratio\n"
+        f"FROM (\n  SELECT store, seller_id, toDate(hour) AS day,{_PIVOT}\n"
+        "  FROM {db}.metrics GROUP BY store, seller_id, day\n) AS s\n"
+        "LEFT JOIN (\n  SELECT store, toDate(hour) AS day, sumIf(value, name = 'customers' AND seller_id = '')"
+        " AS store_customers\n  FROM {db}.metrics GROUP BY store, day\n) AS c USING (store, day)",
+        "per store, seller and UTC day; interaction_ratio = served customers / the store's customers that day "
+        "(the report's definition; NULL without customers)",
     ),
     ViewSpec(
         "v_interactions_hour",
@@ -412,5 +450,5 @@ VIEWS = (
     ),
 )
 
-WAREHOUSE_SCHEMA = WarehouseSchema((RUNS, TRACKS, INTERACTIONS, RECEIPTS, METRICS, ALERTS), VIEWS)
+WAREHOUSE_SCHEMA = WarehouseSchema((RUNS, TRACKS, INTERACTIONS, RECEIPTS, METRICS, ALERTS, GAPS), VIEWS)
 """The default schema every warehouse backend creates."""

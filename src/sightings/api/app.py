@@ -80,4 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from sightings.api.popularity import mount as mount_popularity
 
     mount_popularity(app)
+    from sightings.api.retail import mount as mount_retail
+
+    mount_retail(app)
     return app

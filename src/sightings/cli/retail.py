@@ -1,13 +1,18 @@
 """``sightings retail ...``: seller analytics from store CCTV files.
 
-sightings retail run DIR --store S [--day YYYY-MM-DD] [--receipts CSV] [--config retail.yaml] [--json]
-sightings retail report --day YYYY-MM-DD [--store S] [--json]
+sightings retail run DIR --store S [--day YYYY-MM-DD] [--receipts CSV] [--schedule CSV|URL] [--force] [--json]
+sightings retail run --archive URL --camera ID --store S --day YYYY-MM-DD [--archive-token T] [--download-dir DIR]
+sightings retail report --day YYYY-MM-DD [--store S] [--camera C] [--json]
+sightings retail alerts --day YYYY-MM-DD [--store S] [--camera C] [--json]
 sightings retail zones --camera ID --snapshot VIDEO|IMAGE --out zones.png [--config retail.yaml]
+sightings retail export-cvat RUN_ID|tracks.parquet --format mot|cvat-xml --out F
+sightings retail import-gt F --out gt.txt
 """
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import UTC, date, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +23,9 @@ from sightings.cli.common import console, echo_json, new_typer
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+    from sightings.solutions.retail.config import RetailConfig
+    from sightings.solutions.retail.folder_run import RunFolderResult
 
 __all__ = ["app"]
 
@@ -38,81 +46,170 @@ def _day(text: str | None) -> date | None:
         raise InputError(f"{text!r} is not a date (YYYY-MM-DD)", where="--day") from None
 
 
+def _time_zone(text: str) -> tzinfo:
+    from datetime import timedelta, timezone
+
+    from sightings.core.errors import ConfigError
+
+    m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", text.strip())
+    if m:
+        offset = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+        return timezone(-offset if m.group(1) == "-" else offset)
+    if text.strip().upper() in ("UTC", "Z"):
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {text!r} (IANA name or ±HH:MM)", where="archive.time_zone") from None
+
+
+def _download_archive(
+    *, url: str, token: str | None, camera: str, store: str, day: date, folder: Path, cfg: RetailConfig
+) -> int:
+    from sightings.solutions.retail.archive import ArchiveClient, download_day
+
+    opts = cfg.archive
+    with ArchiveClient(
+        url, token=token or opts.token, timeout_s=opts.timeout_s, retries=opts.retries, backoff_s=opts.backoff_s
+    ) as client:
+        records = client.list_records(camera, day, tz=_time_zone(opts.time_zone))
+        videos = download_day(client, records, store=store, camera=camera, folder=folder)
+    typer.echo(f"archive: {len(videos)} recordings of {camera} on {day} in {folder}", err=True)
+    return len(videos)
+
+
 @app.command("run")
 def run(
-    folder: Path = typer.Argument(..., help="Folder of <store>_<camera>_<YYYYmmdd-HHMMSS><Z|±HHMM>.mp4 files."),
+    folder: Path | None = typer.Argument(
+        None, help="Folder of <store>_<camera>_<YYYYmmdd-HHMMSS><Z|±HHMM>.mp4 files (with --archive: where to save)."
+    ),
     *,
     store: str = typer.Option(..., "--store", help="Store id (files of other stores are left alone)."),
     day: str | None = typer.Option(None, "--day", help="Local day of the recordings, YYYY-MM-DD (default: all)."),
     receipts: Path | None = typer.Option(None, "--receipts", help="Receipts CSV: time, amount, register."),
+    schedule: str | None = typer.Option(
+        None, "--schedule", help="Shift schedule: CSV file or Google Sheets CSV-export URL (default: config)."
+    ),
+    archive: str | None = typer.Option(
+        None, "--archive", help="Camera-archive base URL: download --camera's --day first (default: config)."
+    ),
+    camera: str | None = typer.Option(None, "--camera", help="Camera id in the archive (with --archive)."),
+    archive_token: str | None = typer.Option(
+        None, "--archive-token", envvar="SIGHTINGS_RETAIL_ARCHIVE_TOKEN", help="Archive bearer token."
+    ),
+    force: bool = typer.Option(False, "--force", help="Re-process videos already finished with the same content."),
+    update_baseline: bool = typer.Option(False, "--update-baseline", help="Make this run the cameras' drift baseline."),
     config: Path | None = _CONFIG,
     warehouse: Path | None = _WAREHOUSE,
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Process a store's videos; each video's rows replace its earlier ones (re-running never doubles)."""
+    """Process a store's videos; each video's rows replace its earlier ones (re-running never doubles).
+
+    Videos already finished with the same file content and config are skipped (resume); --force redoes them.
+    """
+    from sightings.core.errors import InputError
     from sightings.solutions.retail.config import load_retail_config
-    from sightings.solutions.retail.pipeline import open_warehouse, plan_folder, run_plan
+    from sightings.solutions.retail.folder_run import plan_folder, run_plan
+    from sightings.solutions.retail.pipeline import open_warehouse
 
     cfg = load_retail_config(config)
-    plan = plan_folder(folder, store=store, day=_day(day), receipts_path=receipts)  # bad input fails here
+    the_day = _day(day)
+    archive_url = archive or cfg.archive.url
+    if archive is not None or (folder is None and archive_url):
+        if archive_url is None or camera is None or the_day is None:
+            raise InputError("--archive needs --camera and --day", where="--archive")
+        if folder is None:
+            from sightings.core.config import get_settings
+
+            folder = get_settings().data_dir / "retail" / "archive" / store / camera / the_day.isoformat()
+        _download_archive(
+            url=archive_url, token=archive_token, camera=camera, store=store, day=the_day, folder=folder, cfg=cfg
+        )
+    if folder is None:
+        raise InputError("give a video folder, or --archive URL --camera ID --day D", where="retail run")
+    plan = plan_folder(
+        folder, store=store, day=the_day, receipts_path=receipts, schedule=schedule or cfg.schedule
+    )  # bad input fails here, before the warehouse opens
     with open_warehouse(cfg, path=warehouse) as wh:
-        result = run_plan(plan, config=cfg, warehouse=wh)
+        result = run_plan(plan, config=cfg, warehouse=wh, force=force, update_baseline=update_baseline)
     payload = {
         "videos": list(result.videos),
         "skipped": [{"path": str(s.path), "reason": s.reason} for s in result.skipped],
+        "resumed": list(result.resumed),
         "failed": [{"path": p, "error": e} for p, e in result.failed],
+        "gaps": [
+            {"camera": g.camera, "kind": g.kind, "started_at": g.started_at.isoformat(), "duration_s": g.duration_s}
+            for g in result.gaps
+        ],
+        "alerts": result.alerts,
         "receipts": result.receipts,
     }
     if json_out:
         echo_json(payload)
     else:
-        from rich.table import Table
-
-        table = Table(title=f"retail run: {store} {day or ''}")
-        for col in ("video", "tracks", "sellers", "customers", "interactions", "successful", "ratio"):
-            table.add_column(col)
-        for v in result.videos:
-            ratio = v["interaction_ratio"]
-            table.add_row(
-                Path(v["video"]).name,
-                str(v["tracks"]),
-                ", ".join(v["sellers"]) or "-",
-                str(v["customers"]),
-                str(v["interactions"]),
-                str(v["successful_interactions"]),
-                "-" if ratio is None else f"{ratio:.2f}",
-            )
-        console.print(table)
-        for s in result.skipped:
-            typer.echo(f"skipped {s.path}: {s.reason}", err=True)
-        for p, e in result.failed:
-            typer.echo(f"failed {p}: {e}", err=True)
+        _print_run(result, title=f"retail run: {store} {day or ''}")
     if result.failed:
         raise typer.Exit(1)
 
 
+def _print_run(result: RunFolderResult, *, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("video", "tracks", "sellers", "customers", "interactions", "successful", "ratio", "gaps", "alerts"):
+        table.add_column(col)
+    for v in result.videos:
+        ratio = v["interaction_ratio"]
+        table.add_row(
+            Path(v["video"]).name,
+            str(v["tracks"]),
+            ", ".join(v["sellers"]) or "-",
+            str(v["customers"]),
+            str(v["interactions"]),
+            str(v["successful_interactions"]),
+            "-" if ratio is None else f"{ratio:.2f}",
+            str(v["gaps"]),
+            str(v["alerts"]),
+        )
+    console.print(table)
+    for s in result.skipped:
+        typer.echo(f"skipped {s.path}: {s.reason}", err=True)
+    for p in result.resumed:
+        typer.echo(f"already done (same file and config; --force to redo) {p}", err=True)
+    for g in result.gaps:
+        typer.echo(f"gap {g.camera} {g.kind}: {g.started_at.isoformat()} for {g.duration_s:.0f} s", err=True)
+    for p, e in result.failed:
+        typer.echo(f"failed {p}: {e}", err=True)
+
+
 @app.command("report")
 def report(
+    *,
     day: str = typer.Option(..., "--day", help="UTC day, YYYY-MM-DD."),
     store: str | None = typer.Option(None, "--store", help="Only this store."),
+    camera: str | None = typer.Option(None, "--camera", help="Only this camera."),
     config: Path | None = _CONFIG,
     warehouse: Path | None = _WAREHOUSE,
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Day totals per seller and for the store, read from the warehouse."""
     from sightings.solutions.retail.config import load_retail_config
-    from sightings.solutions.retail.pipeline import open_warehouse, read_report
+    from sightings.solutions.retail.pipeline import open_warehouse
+    from sightings.solutions.retail.reports import read_report
 
     the_day = _day(day) or date.today()  # --day is required, so _day gives a date
     cfg = load_retail_config(config)
     with open_warehouse(cfg, path=warehouse) as wh:
-        data = read_report(wh, day=the_day, store=store)
+        data = read_report(wh, day=the_day, store=store, camera=camera)
     if json_out:
         echo_json(data)
         return
     from rich.table import Table
 
-    names = ("interactions", "successful_interactions", "served_customers", "revenue", "avg_interaction_s")
+    names = ("interactions", "successful_interactions", "served_customers", "interaction_ratio", "revenue",
+             "avg_interaction_s")  # fmt: skip
     table = Table(title=f"retail report {data['day']} {store or ''} ({data['runs']} runs)")
     table.add_column("seller")
     for n in names:
@@ -123,6 +220,40 @@ def report(
     totals = data["store_totals"]
     for n in ("customers", "interaction_ratio", "avg_purchase_with_consultation", "avg_purchase_without_consultation"):
         typer.echo(f"{n}: {_fmt(totals.get(n))}")
+    typer.echo(f"gaps: {data['gaps']['count']} ({data['gaps']['seconds'] / 60:.1f} min without video)")
+    typer.echo(f"alerts: {data['alerts']} (sightings retail alerts --day {data['day']})")
+
+
+@app.command("alerts")
+def alerts(
+    *,
+    day: str = typer.Option(..., "--day", help="UTC day, YYYY-MM-DD."),
+    store: str | None = typer.Option(None, "--store", help="Only this store."),
+    camera: str | None = typer.Option(None, "--camera", help="Only this camera."),
+    config: Path | None = _CONFIG,
+    warehouse: Path | None = _WAREHOUSE,
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Camera health and drift alerts of a day (camera off, black, frozen, empty scene, drift)."""
+    from sightings.solutions.retail.config import load_retail_config
+    from sightings.solutions.retail.pipeline import open_warehouse
+    from sightings.solutions.retail.reports import read_alerts
+
+    the_day = _day(day) or date.today()
+    cfg = load_retail_config(config)
+    with open_warehouse(cfg, path=warehouse) as wh:
+        rows = read_alerts(wh, day=the_day, store=store, camera=camera)
+    if json_out:
+        echo_json({"day": the_day.isoformat(), "alerts": rows})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"retail alerts {the_day} {store or ''} ({len(rows)})")
+    for col in ("time (UTC)", "store", "camera", "kind", "severity", "message"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["ts"][11:19], r["store"], r["camera"], r["kind"], r["severity"], r["message"])
+    console.print(table)
 
 
 def _fmt(value: object) -> str:
@@ -174,3 +305,60 @@ def _snapshot(path: Path) -> npt.NDArray[np.uint8]:
     for frame in sample_frames(path, stride=1, end_s=1.0):
         return frame.image
     raise MediaError("no frame could be decoded", where=path)
+
+
+@app.command("export-cvat")
+def export_cvat(
+    source: str = typer.Argument(..., help="A warehouse run id (store/camera/start) or a tracks.parquet file."),
+    *,
+    fmt: str = typer.Option("mot", "--format", help="mot (MOT 1.1 zip) or cvat-xml (CVAT for video 1.1)."),
+    out: Path = typer.Option(..., "--out", help="File to write (.zip for mot, .xml for cvat-xml)."),
+    video: Path | None = typer.Option(None, "--video", help="The video, for its size and frame count (cvat-xml)."),
+    config: Path | None = _CONFIG,
+    warehouse: Path | None = _WAREHOUSE,
+) -> None:
+    """Export tracks for correction in CVAT (the ground-truth loop)."""
+    from sightings.core.errors import InputError
+    from sightings.solutions.retail.cvat import (
+        export_cvat_xml,
+        export_mot_zip,
+        tracks_from_parquet,
+        tracks_from_warehouse,
+    )
+
+    if fmt not in ("mot", "cvat-xml"):
+        raise InputError(f"unknown format {fmt!r}; use mot or cvat-xml", where="--format")
+    if source.lower().endswith(".parquet"):
+        data = tracks_from_parquet(Path(source))
+    else:
+        from sightings.solutions.retail.config import load_retail_config
+        from sightings.solutions.retail.pipeline import open_warehouse
+
+        with open_warehouse(load_retail_config(config), path=warehouse) as wh:
+            data = tracks_from_warehouse(wh, source)
+    if fmt == "mot":
+        export_mot_zip(data, out)
+    else:
+        width = height = frames = None
+        if video is not None:
+            from sightings.media.probe import probe
+
+            info = probe(video)
+            width, height, frames = info.width, info.height, info.frame_count
+        export_cvat_xml(data, out, width=width, height=height, frames=frames)
+    typer.echo(f"wrote {out} ({len(data)} boxes, {len(set(data.id.tolist()))} tracks, {fmt})")
+
+
+@app.command("import-gt")
+def import_gt(
+    annotations: Path = typer.Argument(..., help="CVAT export: MOT 1.1 zip or CVAT for video 1.1 XML."),
+    out: Path = typer.Option(Path("gt.txt"), "--out", help="MOT ground-truth file to write."),
+    keyframes_only: bool = typer.Option(False, "--keyframes-only", help="CVAT XML: keep only keyframe boxes."),
+) -> None:
+    """Import corrected tracks from CVAT as MOT ground truth (for `sightings eval track`)."""
+    from sightings.evaluate.mot_io import write_mot
+    from sightings.solutions.retail.cvat import import_ground_truth
+
+    data = import_ground_truth(annotations, keyframes_only=keyframes_only)
+    write_mot(out, data)
+    typer.echo(f"wrote {out} ({len(data)} boxes, {len(set(data.id.tolist()))} tracks)")

@@ -47,18 +47,31 @@ class RetailJob:
         self.options: RetailConfig = config_from_mapping(dict(options), where="job retail")
 
     def config(self) -> dict[str, Any]:
-        return self.options.model_dump(mode="json", exclude={"warehouse"})
+        return self.options.model_dump(mode="json", exclude={"warehouse", "archive"})  # archive: holds a token
 
     def run(self, item: BatchItem, out_dir: Path, *, attempt: int = 1) -> JobResult:
         from sightings.runner.jobs import local_source
         from sightings.solutions.retail.pipeline import open_warehouse, process_video, write_analysis
+        from sightings.solutions.retail.schedule import read_schedule
 
+        shifts = read_schedule(self.options.schedule) if self.options.schedule else None
         with local_source(item) as path:
             video = _video_of(item, path)
             video = VideoFile(path, video.store, video.camera, video.started_at)
-            analysis = process_video(video, config=self.options)
+            analysis = process_video(video, config=self.options, shifts=shifts)
+        from sightings.solutions.retail.health import health_alerts
+
+        # health without drift: baselines are per camera and batch items run in parallel (docs/retail.md)
+        alerts = health_alerts(
+            analysis.video,
+            analysis.frame_stats,
+            step_s=analysis.step_s,
+            gaps=analysis.gap_rows(),
+            options=self.options.health,
+            baseline=None,
+        )
         with open_warehouse(self.options) as wh:
-            write_analysis(wh, analysis, config=self.options)
+            write_analysis(wh, analysis, config=self.options, alerts=alerts)
         summary = analysis.summary()
         (out_dir / "retail.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         return JobResult(

@@ -7,8 +7,12 @@ cameras:
       - {name: counter, kind: counter, points: [[0, 0], [320, 0], [320, 80], [0, 80]]}
       - {name: till, kind: checkout, points: [[320, 0], [640, 0], [640, 120], [320, 120]]}
 roles: {counter_share: 0.5}
-interactions: {distance_px: 150, min_duration_s: 10, gap_tolerance_s: 3}
+interactions: {distance_px: 150, distance_m: 1.5, min_duration_s: 10, gap_tolerance_s: 3}
 purchases: {window_before_s: 120, window_after_s: 60}
+schedule: shifts.csv            # or a Google Sheets CSV-export URL
+archive: {url: "https://archive.example/api", time_zone: Europe/Moscow}
+gaps: {min_gap_s: 5}
+health: {camera_off_s: 300, frozen_s: 60, empty_scene_s: 1800, drift_psi: 0.25}
 warehouse: {kind: chdb}
 """
 
@@ -25,6 +29,9 @@ from sightings.core.errors import ConfigError, InputError, NotFoundError
 from sightings.solutions.retail.zones import CameraZones
 
 __all__ = [
+    "ArchiveOptions",
+    "GapOptions",
+    "HealthOptions",
     "InteractionOptions",
     "PurchaseOptions",
     "RetailConfig",
@@ -53,6 +60,9 @@ class RoleOptions(_Section):
 
 class InteractionOptions(_Section):
     distance_px: float = Field(150.0, gt=0, description="seller and customer foot points at most this far apart, px")
+    distance_m: float = Field(
+        1.5, gt=0, description="the same on the floor plane, metres: used instead for cameras with a `floor` homography"
+    )
     min_duration_s: float = Field(10.0, ge=0, description="an episode lasts at least this long, seconds")
     gap_tolerance_s: float = Field(3.0, ge=0, description="episodes of one pair closer than this are merged, s")
 
@@ -60,6 +70,39 @@ class InteractionOptions(_Section):
 class PurchaseOptions(_Section):
     window_before_s: float = Field(120.0, ge=0, description="a customer in the checkout zone this long before ...")
     window_after_s: float = Field(60.0, ge=0, description="... or this long after a receipt can have made it")
+
+
+class ArchiveOptions(_Section):
+    url: str | None = Field(None, description="camera-archive base URL (Ivideon-style REST; `retail run --archive`)")
+    token: str | None = Field(
+        None, description="bearer token (better: --archive-token or SIGHTINGS_RETAIL_ARCHIVE_TOKEN, not the file)"
+    )
+    time_zone: str = Field("UTC", description="the store's time zone: which hours make up --day (IANA or ±HH:MM)")
+    timeout_s: float = Field(30.0, gt=0, description="read timeout per request, seconds")
+    retries: int = Field(3, ge=0, description="extra tries after a failed request (exponential back-off)")
+    backoff_s: float = Field(0.5, ge=0, description="first back-off pause, seconds (doubles each try)")
+
+
+class GapOptions(_Section):
+    min_gap_s: float = Field(
+        5.0, gt=0, description="a timestamp jump inside a file, or a pause between files, longer than this is a gap"
+    )
+
+
+class HealthOptions(_Section):
+    camera_off_s: float = Field(300.0, gt=0, description="a gap at least this long raises camera_off")
+    black_luma: float = Field(16.0, ge=0, le=255, description="mean luma (0–255) below this is a black frame")
+    black_s: float = Field(60.0, gt=0, description="black frames for at least this long raise black")
+    frozen_diff: float = Field(
+        0.5, ge=0, description="mean absolute luma difference (0–255) below this = the same picture"
+    )
+    frozen_s: float = Field(60.0, gt=0, description="the same picture for at least this long raises frozen")
+    empty_scene_s: float = Field(1800.0, gt=0, description="nobody detected for at least this long: empty_scene")
+    drift_psi: float = Field(
+        0.25, gt=0, description="population stability index vs the camera's baseline at or above this: drift"
+    )
+    min_baseline_frames: int = Field(100, ge=1, description="a run with fewer analysed frames makes no baseline")
+    baseline_dir: str | None = Field(None, description="baselines folder (default <data_dir>/retail/baselines)")
 
 
 class WarehouseOptions(_Section):
@@ -90,6 +133,14 @@ class RetailConfig(_Section):
     purchases: PurchaseOptions = Field(
         default_factory=lambda: PurchaseOptions.model_validate({}), description="receipt join window"
     )
+    schedule: str | None = Field(None, description="shift schedule: CSV path or Google Sheets CSV-export URL")
+    archive: ArchiveOptions = Field(
+        default_factory=lambda: ArchiveOptions.model_validate({}), description="camera-archive client"
+    )
+    gaps: GapOptions = Field(default_factory=lambda: GapOptions.model_validate({}), description="recording gaps")
+    health: HealthOptions = Field(
+        default_factory=lambda: HealthOptions.model_validate({}), description="camera health and drift alerts"
+    )
     warehouse: WarehouseOptions = Field(
         default_factory=lambda: WarehouseOptions.model_validate({}), description="where rows go"
     )
@@ -106,11 +157,11 @@ class RetailConfig(_Section):
         return (None, self.stride) if self.stride is not None else (self.analysis_fps, None)
 
     def zones_for(self, camera: str) -> CameraZones:
-        return self.cameras.get(camera, CameraZones())
+        return self.cameras.get(camera) or CameraZones.model_validate({})
 
     def analysis_hash(self) -> str:
-        """SHA-256 (16 hex) of the options that change results (not the warehouse location)."""
-        data = self.model_dump(mode="json", exclude={"warehouse"})
+        """SHA-256 (16 hex) of the options that change results (not where rows go or videos come from)."""
+        data = self.model_dump(mode="json", exclude={"warehouse", "archive"})
         return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 

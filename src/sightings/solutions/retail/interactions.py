@@ -5,19 +5,26 @@ At every analysed frame where both tracks are seen, the pair is *close* when the
 ``gap_tolerance_s`` are merged. An episode runs from its first close frame to its last close frame **plus one
 analysis step** (each sampled frame stands for ``step_s`` seconds), so 10 close frames at 1 fps last 10 s.
 Episodes shorter than ``min_duration_s`` are dropped.
+
+With a floor plane (``to_floor``: image point → metres, from the camera's homography) the distance is measured on
+the floor and compared with ``distance_m`` instead. An episode never spans a recording gap (``gaps``: video
+seconds where there was no picture): close frames on both sides of a gap are two episodes.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sightings.solutions.retail.config import InteractionOptions
 from sightings.solutions.retail.trajectories import Trajectory
 
-__all__ = ["Episode", "find_episodes"]
+__all__ = ["Episode", "FloorProjection", "find_episodes"]
+
+FloorProjection = Callable[[float, float], tuple[float, float]]
+"""Image point (pixels) → floor point (metres)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,20 +42,32 @@ class Episode:
         return self.end_s - self.start_s
 
 
-def _close_times(seller: Trajectory, customer: Trajectory, distance_px: float) -> list[tuple[float, str]]:
+def _close_times(
+    seller: Trajectory, customer: Trajectory, limit: float, to_floor: FloorProjection | None
+) -> list[tuple[float, str]]:
     at = {round(p.t_s, 3): p for p in seller.points}
     out = []
     for p in customer.points:
         s = at.get(round(p.t_s, 3))
-        if s is not None and math.dist(s.foot, p.foot) <= distance_px:
+        if s is None:
+            continue
+        a, b = (s.foot, p.foot) if to_floor is None else (to_floor(*s.foot), to_floor(*p.foot))
+        if math.dist(a, b) <= limit:
             out.append((p.t_s, p.zone))
     return out
 
 
 def _pair_episodes(
-    seller: Trajectory, customer: Trajectory, *, step_s: float, options: InteractionOptions
+    seller: Trajectory,
+    customer: Trajectory,
+    *,
+    step_s: float,
+    options: InteractionOptions,
+    to_floor: FloorProjection | None,
+    gaps: Sequence[tuple[float, float]],
 ) -> list[Episode]:
-    close = _close_times(seller, customer, options.distance_px)
+    limit = options.distance_px if to_floor is None else options.distance_m
+    close = _close_times(seller, customer, limit, to_floor)
     episodes: list[Episode] = []
     run: list[tuple[float, str]] = []
 
@@ -61,7 +80,11 @@ def _pair_episodes(
 
     for t, zone in close:
         # a gap of g seconds between sampled frames means g - step_s seconds unobserved/apart
-        if run and t - run[-1][0] - step_s > options.gap_tolerance_s + 1e-9:
+        split = run and (
+            t - run[-1][0] - step_s > options.gap_tolerance_s + 1e-9
+            or any(run[-1][0] < g_end and g_start < t for g_start, g_end in gaps)
+        )
+        if split:
             flush()
             run = []
         run.append((t, zone))
@@ -76,11 +99,22 @@ def find_episodes(
     *,
     step_s: float,
     options: InteractionOptions,
+    to_floor: FloorProjection | None = None,
+    gaps: Sequence[tuple[float, float]] = (),
 ) -> list[Episode]:
-    """Every episode between a seller and a customer, sorted by start time."""
+    """Every episode between a seller and a customer, sorted by start time (see the module doc)."""
     customer_ids = list(customers)
     out: list[Episode] = []
     for sid in sellers:
         for cid in customer_ids:
-            out.extend(_pair_episodes(trajectories[sid], trajectories[cid], step_s=step_s, options=options))
+            out.extend(
+                _pair_episodes(
+                    trajectories[sid],
+                    trajectories[cid],
+                    step_s=step_s,
+                    options=options,
+                    to_floor=to_floor,
+                    gaps=gaps,
+                )
+            )
     return sorted(out, key=lambda e: (e.start_s, e.seller_track, e.customer_track))

@@ -16,8 +16,9 @@ Store-level rows have ``seller_id = ''``; hours are UTC starts of hour of the ab
 | unjoined_receipts | receipts in the video's span with nobody at the checkout | — |
 
 Derived (by :func:`summarise`, from sums, so they average correctly over hours, cameras, days):
-interaction_ratio = served_customers / customers; avg_purchase_with/without_consultation = revenue / purchases
-of each kind; success_rate = successful_interactions / interactions; avg_interaction_s.
+interaction_ratio = served_customers / the store's customers (for a seller: the share of all customers that
+seller served; the warehouse view ``v_seller_day`` computes the same); avg_purchase_with/without_consultation =
+revenue / purchases of each kind; success_rate = successful_interactions / interactions; avg_interaction_s.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sightings.solutions.retail.purchases import JoinedReceipt, ScoredEpisode
-from sightings.solutions.retail.roles import RoleAssignment, seller_name
+from sightings.solutions.retail.roles import RoleAssignment
 from sightings.solutions.retail.trajectories import Trajectory
 
 __all__ = ["MetricValue", "compute_metrics", "summarise"]
@@ -64,12 +65,12 @@ def compute_metrics(
     for cid in roles.customers:
         add("", trajectories[cid].start_s, "customers")
     first_episode: dict[int, float] = {}
-    first_with_seller: dict[tuple[int, int], float] = {}
+    first_with_seller: dict[tuple[str, int], float] = {}  # (seller id, customer): fragments of one seller count once
     for s in episodes:
         e = s.episode
-        sid = seller_name(e.seller_track)
+        sid = roles.seller_id(e.seller_track)
         first_episode[e.customer_track] = min(first_episode.get(e.customer_track, e.start_s), e.start_s)
-        key = (e.seller_track, e.customer_track)
+        key = (sid, e.customer_track)
         first_with_seller[key] = min(first_with_seller.get(key, e.start_s), e.start_s)
         for seller in ("", sid):
             add(seller, e.start_s, "interactions")
@@ -79,8 +80,8 @@ def compute_metrics(
             add(sid, e.start_s, "revenue", s.amount)
     for t in first_episode.values():
         add("", t, "served_customers")
-    for (seller_track, _), t in first_with_seller.items():
-        add(seller_name(seller_track), t, "served_customers")
+    for (sid, _), t in first_with_seller.items():
+        add(sid, t, "served_customers")
     for jr in joined:
         if jr.customer_track is None:
             add("", jr.t_s, "unjoined_receipts")
@@ -104,12 +105,15 @@ def summarise(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     for row in rows:
         totals[str(row["seller_id"])][str(row["name"])] += float(row["value"])
     out: dict[str, dict[str, Any]] = {}
+    store_customers = totals[""]["customers"] if "" in totals else 0.0
     for seller, t in sorted(totals.items()):
         summary: dict[str, Any] = dict(sorted(t.items()))
         summary["success_rate"] = _ratio(t["successful_interactions"], t["interactions"])
         summary["avg_interaction_s"] = _ratio(t["interaction_seconds"], t["interactions"])
+        # one definition everywhere (the report, the dashboard, the v_seller_day view): served customers over the
+        # store's customers — for a seller, the share of all customers that seller served
+        summary["interaction_ratio"] = _ratio(t["served_customers"], store_customers)
         if seller == "":
-            summary["interaction_ratio"] = _ratio(t["served_customers"], t["customers"])
             summary["avg_purchase_with_consultation"] = _ratio(
                 t["revenue_with_consultation"], t["purchases_with_consultation"]
             )

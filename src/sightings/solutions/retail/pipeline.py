@@ -2,11 +2,13 @@
 metrics → warehouse rows, written with replace-by-run (re-running a video replaces its rows, never doubles them).
 
     config = load_retail_config(Path("retail.yaml"))
+    analysis = process_video(video, config=config, receipts=receipts, shifts=shifts)
     with open_warehouse(config) as wh:
-        result = run_folder(Path("videos/"), store="shop12", day=date(2026, 3, 1), config=config, warehouse=wh,
-                            receipts_path=Path("receipts.csv"))
+        write_analysis(wh, analysis, config=config)
 
-``analyse_points`` is the pure part (no video, no detector), so tests feed it synthetic tracks.
+``analyse_points`` is the pure part (no video, no detector), so tests feed it synthetic tracks. Folder runs
+(resume, gaps between files, alerts) are in :mod:`~sightings.solutions.retail.folder_run`; reading the warehouse
+back (report, dashboard) in :mod:`~sightings.solutions.retail.reports`.
 """
 
 from __future__ import annotations
@@ -16,38 +18,31 @@ import statistics
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sightings.core.protocols import Warehouse
 from sightings.solutions.retail.config import RetailConfig
-from sightings.solutions.retail.inputs import SkippedFile, VideoFile, scan_folder
+from sightings.solutions.retail.gaps import RecordingGap, gaps_in_times
+from sightings.solutions.retail.health import Alert, FrameStat, FrameStatsCollector
+from sightings.solutions.retail.inputs import VideoFile
 from sightings.solutions.retail.interactions import find_episodes
 from sightings.solutions.retail.metrics import MetricValue, compute_metrics, summarise
-from sightings.solutions.retail.purchases import (
-    JoinedReceipt,
-    Receipt,
-    ScoredEpisode,
-    join_receipts,
-    read_receipts,
-    score_episodes,
-)
-from sightings.solutions.retail.roles import RoleAssignment, assign_roles, seller_name
+from sightings.solutions.retail.purchases import JoinedReceipt, Receipt, ScoredEpisode, join_receipts, score_episodes
+from sightings.solutions.retail.roles import RoleAssignment, ShiftWindow, assign_roles
+from sightings.solutions.retail.schedule import Shift, shifts_for
 from sightings.solutions.retail.trajectories import TrackPoint, Trajectory, build_trajectories
 
 __all__ = [
-    "FolderPlan",
+    "PERSON_LABELS",
     "RetailAnalysis",
-    "RunFolderResult",
     "analyse_points",
     "open_warehouse",
-    "plan_folder",
     "process_video",
-    "read_report",
-    "run_folder",
-    "run_plan",
     "warehouse_rows",
+    "write_analysis",
+    "write_receipts",
 ]
 
 PERSON_LABELS = ("person",)
@@ -65,6 +60,24 @@ class RetailAnalysis:
     episodes: tuple[ScoredEpisode, ...]
     joined: tuple[JoinedReceipt, ...]
     metrics: tuple[MetricValue, ...]
+    gaps: tuple[tuple[float, float], ...] = ()
+    """recording gaps inside the file: (last frame before, first frame after), video seconds"""
+    frame_stats: tuple[FrameStat, ...] = field(default=(), repr=False)
+    content_hash: str = ""
+
+    def gap_rows(self) -> list[RecordingGap]:
+        v = self.video
+        return [
+            RecordingGap(
+                v.run_id,
+                v.store,
+                v.camera,
+                "in_file",
+                v.started_at + timedelta(seconds=a),
+                v.started_at + timedelta(seconds=b),
+            )
+            for a, b in self.gaps
+        ]
 
     def summary(self) -> dict[str, Any]:
         totals = summarise({"seller_id": m.seller_id, "name": m.name, "value": m.value} for m in self.metrics).get(
@@ -74,14 +87,25 @@ class RetailAnalysis:
             "run_id": self.video.run_id,
             "video": str(self.video.path),
             "tracks": len(self.trajectories),
-            "sellers": [seller_name(t) for t in self.roles.sellers],
+            "sellers": [self.roles.seller_id(t) for t in self.roles.sellers],
             "role_method": self.roles.method,
             "customers": len(self.roles.customers),
             "interactions": len(self.episodes),
             "successful_interactions": sum(e.purchased for e in self.episodes),
             "receipts_joined": sum(j.customer_track is not None for j in self.joined),
             "interaction_ratio": totals.get("interaction_ratio"),
+            "gaps": len(self.gaps),
         }
+
+
+def _shift_windows(shifts: Sequence[Shift], video: VideoFile, duration_s: float) -> list[ShiftWindow]:
+    end = video.started_at + timedelta(seconds=duration_s)
+    out = []
+    for s in shifts_for(shifts, store=video.store, camera=video.camera, start=video.started_at, end=end):
+        a = max(0.0, (s.start - video.started_at).total_seconds())
+        b = min(duration_s, (s.end - video.started_at).total_seconds())
+        out.append(ShiftWindow(s.seller_id, a, b))
+    return out
 
 
 def analyse_points(
@@ -92,12 +116,28 @@ def analyse_points(
     step_s: float,
     config: RetailConfig,
     receipts: Sequence[Receipt] = (),
+    shifts: Sequence[Shift] | None = None,
+    gaps: Sequence[tuple[float, float]] = (),
 ) -> RetailAnalysis:
-    """Roles, episodes, receipt join and metrics from tracked points (``(track_id, point)``, ``step_s`` apart)."""
+    """Roles, episodes, receipt join and metrics from tracked points (``(track_id, point)``, ``step_s`` apart).
+
+    ``shifts`` (None = no schedule) names the sellers (roles rule 3); ``gaps`` (video seconds) split episodes.
+    """
     zones = config.zones_for(video.camera)
     trajectories = build_trajectories(points, zones)
-    roles = assign_roles(trajectories, step_s=step_s, options=config.roles, has_counter=zones.has("counter"))
-    episodes = find_episodes(trajectories, roles.sellers, roles.customers, step_s=step_s, options=config.interactions)
+    windows = None if shifts is None else _shift_windows(shifts, video, duration_s)
+    roles = assign_roles(
+        trajectories, step_s=step_s, options=config.roles, has_counter=zones.has("counter"), shifts=windows
+    )
+    episodes = find_episodes(
+        trajectories,
+        roles.sellers,
+        roles.customers,
+        step_s=step_s,
+        options=config.interactions,
+        to_floor=zones.floor.to_floor if zones.floor is not None else None,
+        gaps=gaps,
+    )
     joined = join_receipts(
         receipts,
         trajectories,
@@ -110,15 +150,53 @@ def analyse_points(
     metrics = compute_metrics(
         video_start=video.started_at, trajectories=trajectories, roles=roles, episodes=scored, joined=joined
     )
-    return RetailAnalysis(video, duration_s, step_s, trajectories, roles, tuple(scored), tuple(joined), tuple(metrics))
+    return RetailAnalysis(
+        video, duration_s, step_s, trajectories, roles, tuple(scored), tuple(joined), tuple(metrics), tuple(gaps)
+    )
+
+
+def _alert_rows(analysis: RetailAnalysis, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
+    v = analysis.video
+    return [
+        {
+            "run_id": v.run_id,
+            "store": v.store,
+            "camera": v.camera,
+            "ts": a.ts.astimezone(UTC),
+            "kind": a.kind,
+            "severity": a.severity,
+            "value": float(a.value),
+            "message": a.message,
+        }
+        for a in alerts
+    ]
+
+
+def _gap_rows(gaps: Sequence[RecordingGap]) -> list[dict[str, Any]]:
+    return [
+        {
+            "run_id": g.run_id,
+            "store": g.store,
+            "camera": g.camera,
+            "kind": g.kind,
+            "started_at": g.started_at.astimezone(UTC),
+            "ended_at": g.ended_at.astimezone(UTC),
+            "duration_s": float(g.duration_s),
+        }
+        for g in gaps
+    ]
 
 
 def warehouse_rows(
-    analysis: RetailAnalysis, *, config_hash: str, analysis_fps: float, processed_at: datetime | None = None
+    analysis: RetailAnalysis,
+    *,
+    config_hash: str,
+    analysis_fps: float,
+    processed_at: datetime | None = None,
+    alerts: Sequence[Alert] = (),
+    between_gaps: Sequence[RecordingGap] = (),
 ) -> dict[str, list[dict[str, Any]]]:
-    """Rows for the ``runs``, ``tracks``, ``interactions`` and ``metrics`` tables, all keyed by the run id."""
-    from datetime import timedelta
-
+    """Rows for ``runs``, ``tracks``, ``interactions``, ``metrics``, ``gaps`` and ``alerts``, keyed by the run id."""
     v = analysis.video
     base = {"run_id": v.run_id, "store": v.store, "camera": v.camera}
     start = v.started_at.astimezone(UTC)
@@ -132,6 +210,7 @@ def warehouse_rows(
             "config_hash": config_hash,
             "status": "complete",
             "processed_at": processed_at or datetime.now(UTC),
+            "content_hash": analysis.content_hash,
         }
     ]
     tracks = [
@@ -155,7 +234,7 @@ def warehouse_rows(
     interactions = [
         {
             **base,
-            "seller_id": seller_name(s.episode.seller_track),
+            "seller_id": analysis.roles.seller_id(s.episode.seller_track),
             "seller_track": s.episode.seller_track,
             "customer_track": s.episode.customer_track,
             "started_at": start + timedelta(seconds=s.episode.start_s),
@@ -171,18 +250,34 @@ def warehouse_rows(
         {**base, "seller_id": m.seller_id, "hour": m.hour, "name": m.name, "value": float(m.value)}
         for m in analysis.metrics
     ]
-    return {"runs": runs, "tracks": tracks, "interactions": interactions, "metrics": metrics}
-
-
-def write_analysis(warehouse: Warehouse, analysis: RetailAnalysis, *, config: RetailConfig) -> dict[str, int]:
-    """Replace the run's rows in every table (validation happens before any delete)."""
-    fps = config.analysis_fps if config.stride is None and config.analysis_fps else 1.0 / analysis.step_s
-    rows = warehouse_rows(analysis, config_hash=config.analysis_hash(), analysis_fps=fps)
-    key = {"run_id": analysis.video.run_id}
-    # the runs row last: a run row marks a finished write
+    gaps = _gap_rows([*analysis.gap_rows(), *between_gaps])
     return {
-        table: warehouse.replace(table, rows[table], key=key) for table in ("tracks", "interactions", "metrics", "runs")
+        "runs": runs,
+        "tracks": tracks,
+        "interactions": interactions,
+        "metrics": metrics,
+        "gaps": gaps,
+        "alerts": _alert_rows(analysis, alerts),
     }
+
+
+def write_analysis(
+    warehouse: Warehouse,
+    analysis: RetailAnalysis,
+    *,
+    config: RetailConfig,
+    alerts: Sequence[Alert] = (),
+    between_gaps: Sequence[RecordingGap] = (),
+) -> dict[str, int]:
+    """Replace the run's rows in every table (validation happens before any delete; the runs row goes last)."""
+    fps = config.analysis_fps if config.stride is None and config.analysis_fps else 1.0 / analysis.step_s
+    rows = warehouse_rows(
+        analysis, config_hash=config.analysis_hash(), analysis_fps=fps, alerts=alerts, between_gaps=between_gaps
+    )
+    key = {"run_id": analysis.video.run_id}
+    # the runs row last: a run row marks a finished write (resume trusts it)
+    tables = ("tracks", "interactions", "metrics", "gaps", "alerts", "runs")
+    return {table: warehouse.replace(table, rows[table], key=key) for table in tables}
 
 
 def write_receipts(warehouse: Warehouse, receipts: Sequence[Receipt], *, source: str, store: str) -> int:
@@ -201,7 +296,13 @@ def write_receipts(warehouse: Warehouse, receipts: Sequence[Receipt], *, source:
     return warehouse.replace("receipts", rows, key={"source": source})
 
 
-def _step_s(indices: Sequence[int], fps: float | None, fallback: float) -> float:
+def _step_s(times_s: Sequence[float], indices: Sequence[int], fps: float | None, fallback: float) -> float:
+    """Seconds one analysed frame stands for: the median time between analysed frames (robust to gaps and to
+    variable-rate files whose average fps is skewed by a gap), else index steps ÷ fps, else ``fallback``."""
+    if len(times_s) > 1:
+        step = float(statistics.median(b - a for a, b in itertools.pairwise(times_s)))
+        if step > 0:
+            return step
     if fps and len(indices) > 1:
         return float(statistics.median(b - a for a, b in itertools.pairwise(indices))) / fps
     return fallback
@@ -213,8 +314,14 @@ def process_video(
     config: RetailConfig,
     receipts: Sequence[Receipt] = (),
     detector: Any = None,
+    shifts: Sequence[Shift] | None = None,
+    content_hash: str = "",
 ) -> RetailAnalysis:
-    """Track people in ``video`` at the analysis rate and analyse the tracks (nothing written)."""
+    """Track people in ``video`` at the analysis rate and analyse the tracks (nothing written).
+
+    Timestamp jumps between analysed frames longer than ``gaps.min_gap_s`` are recording gaps: episodes do not
+    span them. Per-frame statistics for the health checks are kept in ``frame_stats``.
+    """
     from sightings.vision.pipeline import accepts_option, create_detector, create_tracker, track_video
 
     if detector is None:
@@ -224,6 +331,7 @@ def process_video(
             opts["tile"] = config.tiles
         detector = create_detector(config.detector, options=opts, classes=PERSON_LABELS, threshold=config.threshold)
     fps, stride = config.sampling
+    collector = FrameStatsCollector()
     result = track_video(
         video.path,
         detector=detector,
@@ -232,12 +340,29 @@ def process_video(
         stride=stride,
         classes=PERSON_LABELS,
         interpolate_gap_s=config.interpolate_s,
+        on_frame=collector,
     )
     media_fps = result.media.fps if result.media else None
     duration = (result.media.duration_s if result.media else None) or 0.0
-    step = _step_s(result.frame_indices, media_fps, 1.0 / fps if fps else float(stride or 1))
+    times = [s.t_s for s in collector.stats]
+    step = _step_s(times, result.frame_indices, media_fps, 1.0 / fps if fps else float(stride or 1))
+    gaps = gaps_in_times(times, step_s=step, min_gap_s=config.gaps.min_gap_s)
+    if collector.stats:
+        duration = max(duration, collector.stats[-1].t_s + step)
     points = [(r.track_id, TrackPoint(r.t_s, r.x1, r.y1, r.x2, r.y2, r.frame, r.score)) for r in result.rows]
-    return analyse_points(points, video=video, duration_s=duration, step_s=step, config=config, receipts=receipts)
+    analysis = analyse_points(
+        points,
+        video=video,
+        duration_s=duration,
+        step_s=step,
+        config=config,
+        receipts=receipts,
+        shifts=shifts,
+        gaps=gaps,
+    )
+    from dataclasses import replace
+
+    return replace(analysis, frame_stats=tuple(collector.stats), content_hash=content_hash)
 
 
 @contextmanager
@@ -265,94 +390,3 @@ def open_warehouse(config: RetailConfig, *, path: Path | None = None) -> Iterato
         close = getattr(wh, "close", None)  # the fake has nothing to close
         if close is not None:
             close()
-
-
-@dataclass(frozen=True, slots=True)
-class FolderPlan:
-    """What a folder run will process, checked before any warehouse is opened (bad input fails early)."""
-
-    store: str
-    videos: tuple[VideoFile, ...]
-    skipped: tuple[SkippedFile, ...]
-    receipts: tuple[Receipt, ...] = ()
-    receipts_source: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RunFolderResult:
-    videos: tuple[dict[str, Any], ...]
-    skipped: tuple[SkippedFile, ...]
-    receipts: int = 0
-    failed: tuple[tuple[str, str], ...] = field(default=())
-
-
-def plan_folder(folder: Path, *, store: str, day: date | None, receipts_path: Path | None = None) -> FolderPlan:
-    """The recordings of ``store`` (and ``day``) under ``folder`` and the parsed receipts; InputError on bad input."""
-    scan = scan_folder(folder, store=store, day=day)
-    if receipts_path is None:
-        return FolderPlan(store, scan.videos, scan.skipped)
-    receipts = read_receipts(receipts_path)
-    return FolderPlan(store, scan.videos, scan.skipped, tuple(receipts), str(receipts_path.resolve()))
-
-
-def run_plan(plan: FolderPlan, *, config: RetailConfig, warehouse: Warehouse) -> RunFolderResult:
-    """Process every planned video; each video's rows replace its old ones.
-
-    An unreadable video (``MediaError`` & co) is recorded in ``failed`` and the others still run; re-running the
-    same command redoes it and replaces the rest (nothing doubles).
-    """
-    from sightings.core.errors import InputError
-
-    n_receipts = 0
-    if plan.receipts_source is not None:
-        n_receipts = write_receipts(warehouse, plan.receipts, source=plan.receipts_source, store=plan.store)
-    done: list[dict[str, Any]] = []
-    failed: list[tuple[str, str]] = []
-    for video in plan.videos:
-        try:
-            analysis = process_video(video, config=config, receipts=plan.receipts)
-        except InputError as exc:  # this file only
-            failed.append((str(video.path), str(exc)))
-            continue
-        write_analysis(warehouse, analysis, config=config)
-        done.append(analysis.summary())
-    return RunFolderResult(tuple(done), plan.skipped, n_receipts, tuple(failed))
-
-
-def run_folder(
-    folder: Path,
-    *,
-    store: str,
-    day: date | None,
-    config: RetailConfig,
-    warehouse: Warehouse,
-    receipts_path: Path | None = None,
-) -> RunFolderResult:
-    """:func:`plan_folder` then :func:`run_plan`."""
-    plan = plan_folder(folder, store=store, day=day, receipts_path=receipts_path)
-    return run_plan(plan, config=config, warehouse=warehouse)
-
-
-def read_report(warehouse: Warehouse, *, day: date, store: str | None = None) -> dict[str, Any]:
-    """Day totals per seller (and '' = store) from the warehouse ``metrics`` table, with derived ratios."""
-    from sightings.analytics.warehouse_base import sql_literal
-
-    where = f"toDate(hour) = {sql_literal(day)}"
-    if store is not None:
-        where += f" AND store = {sql_literal(store)}"
-    db = getattr(warehouse, "database", "sightings")
-    rows = warehouse.query(
-        f"SELECT seller_id, name, sum(value) AS value FROM {db}.metrics WHERE {where} GROUP BY seller_id, name"
-    )
-    runs = warehouse.query(
-        f"SELECT count() AS n FROM {db}.runs WHERE toDate(started_at) = {sql_literal(day)}"
-        + (f" AND store = {sql_literal(store)}" if store is not None else "")
-    )
-    summary = summarise(rows)
-    return {
-        "day": day.isoformat(),
-        "store": store,
-        "runs": int(runs[0]["n"]) if runs else 0,
-        "store_totals": summary.get("", {}),
-        "sellers": {k: v for k, v in summary.items() if k},
-    }

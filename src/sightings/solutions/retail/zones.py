@@ -3,6 +3,10 @@
 A box is placed by its **foot point** (bottom centre): that is where the person stands, so a customer leaning
 over the counter is still on the customer side. Zones are checked in the order counter, checkout, entrance,
 floor; the first polygon holding the point wins ('' = none).
+
+A camera may also carry a **floor plane** (``floor``): four image points and the same four points on the floor
+in metres. Their homography (``cv2.getPerspectiveTransform``) maps foot points to floor metres, so interaction
+distances are real distances, the same near and far from the camera.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-__all__ = ["ZONE_KINDS", "CameraZones", "Zone", "draw_zones", "foot_point", "point_in_polygon"]
+__all__ = ["ZONE_KINDS", "CameraZones", "FloorPlane", "Zone", "draw_zones", "foot_point", "point_in_polygon"]
 
 ZoneKind = Literal["counter", "checkout", "entrance", "floor"]
 ZONE_KINDS: tuple[ZoneKind, ...] = ("counter", "checkout", "entrance", "floor")
@@ -60,12 +64,65 @@ class Zone(BaseModel):
         return point_in_polygon(x, y, self.points)
 
 
+def _polygon_area(points: Sequence[tuple[float, float]]) -> float:
+    xs = np.array([p[0] for p in points], dtype=np.float64)
+    ys = np.array([p[1] for p in points], dtype=np.float64)
+    return float(abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) / 2.0)
+
+
+def _four_points(value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    if len(value) != 4:
+        raise ValueError(f"needs exactly 4 points, got {len(value)}")
+    for i in range(4):  # no three points on one line, or the homography is undefined
+        (ax, ay), (bx, by), (cx, cy) = (value[(i + k) % 4] for k in range(3))
+        cross = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+        if abs(cross) < 1e-6 * max(1.0, *(abs(v) for v in (ax, ay, bx, by, cx, cy))) ** 2:
+            raise ValueError("three of the 4 points are on one line")
+    if _polygon_area(value) <= 0:
+        raise ValueError("the 4 points enclose no area")
+    return value
+
+
+class FloorPlane(BaseModel):
+    """Four image points (pixels) and where they are on the floor (metres), in the same order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    image: list[tuple[float, float]] = Field(..., description="4 points [x, y] in the image, pixels")
+    floor_m: list[tuple[float, float]] = Field(..., description="the same 4 points on the floor plane, metres")
+    _matrix: npt.NDArray[np.float64] | None = PrivateAttr(default=None)
+
+    @field_validator("image", "floor_m")
+    @classmethod
+    def _valid(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        return _four_points(value)
+
+    def matrix(self) -> npt.NDArray[np.float64]:
+        """The 3×3 image → floor homography (computed once, with OpenCV)."""
+        if self._matrix is None:
+            import cv2
+
+            src = np.asarray(self.image, dtype=np.float32)
+            dst = np.asarray(self.floor_m, dtype=np.float32)
+            self._matrix = np.asarray(cv2.getPerspectiveTransform(src, dst), dtype=np.float64)
+        return self._matrix
+
+    def to_floor(self, x: float, y: float) -> tuple[float, float]:
+        """Image point (pixels) → floor point (metres)."""
+        m = self.matrix()
+        u, v, w = m @ np.array([x, y, 1.0])
+        return (float(u / w), float(v / w))
+
+
 class CameraZones(BaseModel):
-    """The zones of one camera."""
+    """The zones of one camera, and optionally its floor plane."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     zones: list[Zone] = Field(default_factory=list, description="polygons in this camera's pixel coordinates")
+    floor: FloorPlane | None = Field(
+        None, description="image ↔ floor correspondences: interaction distances in metres (distance_m)"
+    )
 
     def has(self, kind: ZoneKind) -> bool:
         return any(z.kind == kind for z in self.zones)

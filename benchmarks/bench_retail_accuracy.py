@@ -1,0 +1,206 @@
+"""Retail metrics accuracy on PETS09-S2L1: every metric from the pipeline's tracks vs from the ground truth.
+
+    python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--no-cache]
+
+Input: ``pets09/vtest.avi`` frames 1–400 (40 s at 10 fps, 768×576) and ``pets09/gt_1_400.txt`` from the evaluation
+data (``sightings.evaluate.datasets``; staged in ``.data/shared``). Zones (drawn from the scene's layout before any
+metric was computed, never changed after): the lawn in the lower left is the *counter* (people rarely stand there,
+like behind a counter), the sign by the lamp post the *checkout*, the road to the north the *entrance*, the paved
+plaza the *floor*. Receipts: 8 synthetic receipts, seeded (``numpy`` seed 2026), uniform in time over the clip,
+log-normal amounts. Thresholds are scaled to a 40-s clip (below) and fixed a priori.
+
+Reference = the metrics from the ground-truth tracks at every frame. For each stride the pipeline (the
+``retail run`` defaults: SSD-OIDv4 person detector with 2×2 + 2×3 tiles, ByteTrack, 1 s interpolation) tracks
+the video, the same analysis runs on its tracks, and each metric's deviation from the reference is printed in %.
+The ground truth subsampled at the same stride is shown too: the part of the error that sampling alone causes.
+Pipeline tracks are cached per stride in ``benchmarks/.cache/retail_pets09_stride<N>.json`` (``--no-cache``
+recomputes them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sightings.evaluate.datasets import shared_file
+from sightings.evaluate.mot_io import read_mot
+from sightings.solutions.retail.config import RetailConfig, config_from_mapping
+from sightings.solutions.retail.inputs import VideoFile
+from sightings.solutions.retail.metrics import summarise
+from sightings.solutions.retail.pipeline import PERSON_LABELS, analyse_points
+from sightings.solutions.retail.purchases import Receipt
+from sightings.solutions.retail.trajectories import TrackPoint
+
+CACHE_DIR = Path(__file__).resolve().parent / ".cache"
+FRAMES = 400
+FPS = 10.0
+START = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+ZONES = [
+    {"name": "lawn", "kind": "counter", "points": [[0, 240], [300, 285], [450, 395], [768, 490], [768, 576], [0, 576]]},
+    {"name": "sign", "kind": "checkout", "points": [[360, 190], [500, 190], [500, 290], [360, 290]]},
+    {"name": "road-north", "kind": "entrance", "points": [[540, 140], [768, 90], [768, 230], [600, 250]]},
+    {"name": "plaza", "kind": "floor", "points": [[0, 140], [768, 90], [768, 490], [450, 395], [300, 285], [0, 240]]},
+]
+CONFIG = {
+    "cameras": {"pets": {"zones": ZONES}},
+    "roles": {"counter_share": 0.5, "min_seller_s": 10, "min_customer_s": 2},
+    "interactions": {"distance_px": 120, "min_duration_s": 2, "gap_tolerance_s": 1},
+    "purchases": {"window_before_s": 5, "window_after_s": 5},
+}
+METRICS = (
+    "customers",
+    "served_customers",
+    "interactions",
+    "successful_interactions",
+    "interaction_seconds",
+    "purchases",
+    "revenue",
+    "purchases_with_consultation",
+    "interaction_ratio",
+    "success_rate",
+    "avg_interaction_s",
+    "avg_purchase_with_consultation",
+    "avg_purchase_without_consultation",
+)
+VIDEO = VideoFile(Path("pets_pets_20260301-100000Z.mp4"), "pets", "pets", START)
+
+
+def receipts() -> list[Receipt]:
+    rng = np.random.default_rng(2026)
+    times = np.sort(rng.uniform(0, FRAMES / FPS, size=8))
+    amounts = np.round(rng.lognormal(mean=6.0, sigma=0.6, size=8), 2)
+    return [
+        Receipt(START + timedelta(seconds=float(t)), float(a), "till-1", f"r{i}")
+        for i, (t, a) in enumerate(zip(times, amounts, strict=True))
+    ]
+
+
+def gt_points(stride: int) -> list[tuple[int, TrackPoint]]:
+    path = shared_file("pets09/gt_1_400.txt")
+    if path is None:
+        raise SystemExit("needs pets09/gt_1_400.txt from the evaluation data (make stage-data)")
+    gt = read_mot(path)
+    out = []
+    for i in range(len(gt)):
+        index = int(gt.frame[i]) - 1
+        if index % stride:
+            continue
+        x, y, w, h = float(gt.x[i]), float(gt.y[i]), float(gt.w[i]), float(gt.h[i])
+        out.append((int(gt.id[i]), TrackPoint(index / FPS, x, y, x + w, y + h, index, 1.0)))
+    return out
+
+
+def pipeline_points(
+    stride: int, config: RetailConfig, *, use_cache: bool
+) -> tuple[list[tuple[int, TrackPoint]], float]:
+    cache = CACHE_DIR / f"retail_pets09_stride{stride}.json"
+    if use_cache and cache.exists():
+        data = json.loads(cache.read_text())
+        return [(r[0], TrackPoint(*r[1:])) for r in data["rows"]], float(data["seconds"])
+    from sightings.solutions.retail.pipeline import process_video  # noqa: F401  # the same defaults as retail run
+    from sightings.vision.pipeline import accepts_option, create_detector, track_video
+
+    video = shared_file("pets09/vtest.avi")
+    if video is None:
+        raise SystemExit("needs pets09/vtest.avi from the evaluation data (make stage-data)")
+    opts: dict[str, Any] = {}
+    if accepts_option(config.detector, "tile"):
+        opts["tile"] = config.tiles
+    detector = create_detector(config.detector, options=opts, classes=PERSON_LABELS, threshold=config.threshold)
+    t0 = time.perf_counter()
+    result = track_video(
+        video,
+        detector=detector,
+        tracker=config.tracker,
+        stride=stride,
+        classes=PERSON_LABELS,
+        end_s=FRAMES / FPS,
+        interpolate_gap_s=config.interpolate_s,
+    )
+    seconds = time.perf_counter() - t0
+    rows = [(r.track_id, r.t_s, r.x1, r.y1, r.x2, r.y2, r.frame, r.score) for r in result.rows]
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    (CACHE_DIR / ".gitignore").write_text("*\n")
+    cache.write_text(json.dumps({"rows": rows, "seconds": seconds}))
+    return [(r[0], TrackPoint(*r[1:])) for r in rows], seconds
+
+
+def metrics_of(points: list[tuple[int, TrackPoint]], stride: int, config: RetailConfig) -> dict[str, Any]:
+    analysis = analyse_points(
+        points, video=VIDEO, duration_s=FRAMES / FPS, step_s=stride / FPS, config=config, receipts=receipts()
+    )
+    totals = summarise({"seller_id": m.seller_id, "name": m.name, "value": m.value} for m in analysis.metrics).get(
+        "", {}
+    )
+    out = {m: totals.get(m) for m in METRICS}
+    out["_sellers"] = len(analysis.roles.sellers)
+    out["_method"] = analysis.roles.method
+    return out
+
+
+def deviation(value: float | None, reference: float | None) -> float | None:
+    if value is None or reference is None:
+        return None
+    if reference == 0:
+        return 0.0 if value == 0 else None
+    return 100.0 * (value - reference) / reference
+
+
+def _cell(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:+.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strides", default="1,5,10,25,30")
+    parser.add_argument("--no-cache", action="store_true")
+    args = parser.parse_args()
+    strides = [int(s) for s in args.strides.split(",")]
+    config = config_from_mapping(CONFIG, where="bench")
+    reference = metrics_of(gt_points(1), 1, config)
+    print(f"reference (ground truth, every frame): sellers {reference['_sellers']} ({reference['_method']})")
+    for m in METRICS:
+        v = reference[m]
+        print(f"  {m:34s} {'n/a' if v is None else f'{v:.3f}'}")
+
+    table: dict[int, dict[str, Any]] = {}
+    sampled: dict[int, dict[str, Any]] = {}
+    seconds: dict[int, float] = {}
+    for stride in strides:
+        points, secs = pipeline_points(stride, config, use_cache=not args.no_cache)
+        seconds[stride] = secs
+        table[stride] = metrics_of(points, stride, config)
+        sampled[stride] = metrics_of(gt_points(stride), stride, config)
+        print(f"stride {stride}: {len(points)} tracked points, {secs:.1f} s to track", file=sys.stderr)
+
+    for title, rows in (
+        ("pipeline tracks vs ground truth", table),
+        ("ground truth subsampled (sampling only)", sampled),
+    ):
+        print(f"\n### Deviation from the reference, %: {title}\n")
+        print("| metric | reference | " + " | ".join(f"stride {s}" for s in strides) + " |")
+        print("|---|---:|" + "---:|" * len(strides))
+        for m in METRICS:
+            ref = reference[m]
+            cells = [_cell(deviation(rows[s][m], ref)) for s in strides]
+            print(f"| {m} | {'n/a' if ref is None else f'{ref:.2f}'} | " + " | ".join(cells) + " |")
+        means = []
+        for s in strides:
+            devs = [abs(d) for m in METRICS if (d := deviation(rows[s][m], reference[m])) is not None]
+            means.append(f"{statistics.mean(devs):.1f}" if devs else "n/a")
+        print("| **mean \\|deviation\\|** | | " + " | ".join(means) + " |")
+        print("| sellers found (method) | " + f"{reference['_sellers']} | "
+              + " | ".join(f"{rows[s]['_sellers']} ({rows[s]['_method']})" for s in strides) + " |")  # fmt: skip
+    print("\ntracking time (s): " + ", ".join(f"stride {s}: {seconds[s]:.1f}" for s in strides))
+
+
+if __name__ == "__main__":
+    main()

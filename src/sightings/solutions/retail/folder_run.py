@@ -1,0 +1,187 @@
+"""A folder (or a downloaded archive day) of one store's recordings → the warehouse, resumably.
+
+    plan = plan_folder(Path("videos/"), store="shop12", day=date(2026, 3, 1), receipts_path=Path("receipts.csv"),
+                       schedule="shifts.csv")            # all input checked here, before the warehouse opens
+    with open_warehouse(config) as wh:
+        result = run_plan(plan, config=config, warehouse=wh)
+
+For each video, in camera/start order:
+
+1. **Resume**: its SHA-256 is compared with the ``runs`` row of its run id; the same file already finished with the
+   same analysis config (``runs.content_hash`` and ``config_hash``) is skipped (``resumed``), unless ``force``.
+   A run row is written last, so a video interrupted mid-write is never taken as finished.
+2. Track and analyse it (:func:`~sightings.solutions.retail.pipeline.process_video`); a file that cannot be
+   decoded is listed under ``failed`` and the others go on.
+3. Gaps: inside the file (timestamp jumps) and before it (the previous file of the camera ended > ``min_gap_s``
+   earlier); health and drift alerts (:mod:`~sightings.solutions.retail.health`) against the camera's baseline.
+4. Replace its rows in every table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sightings.core.errors import InputError, SightingsError
+from sightings.core.protocols import Warehouse
+from sightings.solutions.retail.config import RetailConfig
+from sightings.solutions.retail.gaps import RecordingGap, gaps_between_files
+from sightings.solutions.retail.health import Baseline, baseline_path, health_alerts, load_baseline, save_baseline
+from sightings.solutions.retail.inputs import SkippedFile, VideoFile, scan_folder
+from sightings.solutions.retail.pipeline import process_video, write_analysis, write_receipts
+from sightings.solutions.retail.purchases import Receipt, read_receipts
+from sightings.solutions.retail.schedule import Shift, read_schedule
+
+__all__ = ["FolderPlan", "RunFolderResult", "content_hash", "finished_runs", "plan_folder", "run_folder", "run_plan"]
+
+_CHUNK = 4 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class FolderPlan:
+    """What a folder run will process, checked before any warehouse is opened (bad input fails early)."""
+
+    store: str
+    videos: tuple[VideoFile, ...]
+    skipped: tuple[SkippedFile, ...]
+    receipts: tuple[Receipt, ...] = ()
+    receipts_source: str | None = None
+    shifts: tuple[Shift, ...] | None = None
+    """None = no schedule"""
+
+
+@dataclass(frozen=True, slots=True)
+class RunFolderResult:
+    videos: tuple[dict[str, Any], ...]
+    skipped: tuple[SkippedFile, ...]
+    receipts: int = 0
+    failed: tuple[tuple[str, str], ...] = field(default=())
+    resumed: tuple[str, ...] = ()
+    """videos skipped because the same file already finished with the same config"""
+    gaps: tuple[RecordingGap, ...] = ()
+    alerts: int = 0
+
+
+def plan_folder(
+    folder: Path,
+    *,
+    store: str,
+    day: date | None,
+    receipts_path: Path | None = None,
+    schedule: str | Path | None = None,
+) -> FolderPlan:
+    """The recordings of ``store`` (and ``day``) under ``folder``, the parsed receipts and shift schedule."""
+    scan = scan_folder(folder, store=store, day=day)
+    receipts: tuple[Receipt, ...] = ()
+    source = None
+    if receipts_path is not None:
+        receipts = tuple(read_receipts(receipts_path))
+        source = str(receipts_path.resolve())
+    shifts = tuple(read_schedule(schedule)) if schedule is not None else None
+    return FolderPlan(store, scan.videos, scan.skipped, receipts, source, shifts)
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def finished_runs(warehouse: Warehouse) -> dict[str, tuple[str, str]]:
+    """run id → (content_hash, config_hash) of every finished run in the warehouse."""
+    rows = warehouse.query("SELECT * FROM runs")
+    return {
+        str(r["run_id"]): (str(r.get("content_hash") or ""), str(r["config_hash"]))
+        for r in rows
+        if r.get("status") == "complete"
+    }
+
+
+def _duration_s(video: VideoFile) -> float | None:
+    from sightings.media.probe import probe
+
+    try:
+        return probe(video.path).duration_s
+    except SightingsError:
+        return None  # undecodable: reported when processed
+
+
+def _baseline_dir(config: RetailConfig) -> Path:
+    if config.health.baseline_dir:
+        return Path(config.health.baseline_dir)
+    from sightings.core.config import get_settings
+
+    return get_settings().data_dir / "retail" / "baselines"
+
+
+def run_plan(
+    plan: FolderPlan,
+    *,
+    config: RetailConfig,
+    warehouse: Warehouse,
+    force: bool = False,
+    update_baseline: bool = False,
+    detector: Any = None,
+) -> RunFolderResult:
+    """Process the planned videos (see the module doc); each video's rows replace its old ones."""
+    n_receipts = 0
+    if plan.receipts_source is not None:
+        n_receipts = write_receipts(warehouse, plan.receipts, source=plan.receipts_source, store=plan.store)
+    between = gaps_between_files(plan.videos, [_duration_s(v) for v in plan.videos], min_gap_s=config.gaps.min_gap_s)
+    finished = {} if force else finished_runs(warehouse)
+    cfg_hash = config.analysis_hash()
+    baselines = _baseline_dir(config)
+    done: list[dict[str, Any]] = []
+    failed: list[tuple[str, str]] = []
+    resumed: list[str] = []
+    all_gaps: list[RecordingGap] = []
+    n_alerts = 0
+    for video in plan.videos:
+        digest = content_hash(video.path)
+        if finished.get(video.run_id) == (digest, cfg_hash):
+            resumed.append(str(video.path))
+            continue
+        try:
+            analysis = process_video(
+                video, config=config, receipts=plan.receipts, shifts=plan.shifts, content_hash=digest, detector=detector
+            )
+        except InputError as exc:  # this file only (MediaError: corrupt, truncated, not a video)
+            failed.append((str(video.path), str(exc)))
+            continue
+        before = [g for g in between if g.run_id == video.run_id]
+        gaps = [*analysis.gap_rows(), *before]
+        path = baseline_path(baselines, video)
+        baseline = load_baseline(path) if not update_baseline else None
+        alerts = health_alerts(
+            video, analysis.frame_stats, step_s=analysis.step_s, gaps=gaps, options=config.health, baseline=baseline
+        )
+        if (baseline is None or update_baseline) and len(analysis.frame_stats) >= config.health.min_baseline_frames:
+            save_baseline(path, Baseline.of(analysis.frame_stats, source=video.run_id))
+        write_analysis(warehouse, analysis, config=config, alerts=alerts, between_gaps=before)
+        all_gaps.extend(gaps)
+        n_alerts += len(alerts)
+        done.append({**analysis.summary(), "alerts": len(alerts)})
+    return RunFolderResult(
+        tuple(done), plan.skipped, n_receipts, tuple(failed), tuple(resumed), tuple(all_gaps), n_alerts
+    )
+
+
+def run_folder(
+    folder: Path,
+    *,
+    store: str,
+    day: date | None,
+    config: RetailConfig,
+    warehouse: Warehouse,
+    receipts_path: Path | None = None,
+    force: bool = False,
+) -> RunFolderResult:
+    """:func:`plan_folder` then :func:`run_plan`."""
+    plan = plan_folder(folder, store=store, day=day, receipts_path=receipts_path, schedule=config.schedule)
+    return run_plan(plan, config=config, warehouse=warehouse, force=force)

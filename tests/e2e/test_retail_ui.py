@@ -1,0 +1,125 @@
+"""The /retail dashboard in real headless Chromium (Debian's, driven by Playwright) over a chDB warehouse filled
+from a synthetic analysis: KPIs, per-seller table, the inline-SVG hour chart, alerts, filters; a 1280×800 shot."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+if CHROMIUM is None:
+    pytest.skip("needs Debian chromium (`make system-deps`)", allow_module_level=True)
+pytest.importorskip("playwright", reason="needs playwright (dev extra)")
+pytest.importorskip("chdb", reason="needs the retail extra")
+
+START = datetime(2026, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=3)))
+
+
+def _fill(warehouse: Any) -> None:
+    from sightings.solutions.retail.config import config_from_mapping
+    from sightings.solutions.retail.health import Alert
+    from sightings.solutions.retail.inputs import VideoFile
+    from sightings.solutions.retail.pipeline import analyse_points, write_analysis
+    from sightings.solutions.retail.purchases import Receipt
+    from sightings.solutions.retail.schedule import parse_schedule
+    from sightings.solutions.retail.trajectories import TrackPoint
+
+    def pt(t: int, x: float, y: float) -> TrackPoint:
+        return TrackPoint(float(t), x - 20, y - 80, x + 20, y, frame=t * 25)
+
+    pts = [(1, pt(t, 300, 50)) for t in range(0, 5400, 10)]  # 90 min at 0.1 fps
+    for k, start in enumerate(range(100, 5000, 400)):
+        cid = 10 + k
+        pts += [(cid, pt(t, 330, 140)) for t in range(start, start + 120, 10)]
+        pts += [(cid, pt(t, 100, 150)) for t in range(start + 120, start + 180, 10)]
+    cfg = config_from_mapping(
+        {"cameras": {"cam1": {"zones": [
+            {"name": "desk", "kind": "counter", "points": [[0, 0], [640, 0], [640, 100], [0, 100]]},
+            {"name": "till", "kind": "checkout", "points": [[0, 100], [200, 100], [200, 200], [0, 200]]}]}},
+         "roles": {"min_seller_s": 60}},
+        where="ui",
+    )  # fmt: skip
+    receipts = [
+        Receipt(START + timedelta(seconds=s + 170), 100.0 + s / 10, "till-1", f"r{s}") for s in range(100, 5000, 800)
+    ]
+    shifts = parse_schedule(
+        "seller_id,start,end\nanna,2026-03-01T09:00:00+03:00,2026-03-01T18:00:00+03:00\n", where="s"
+    )
+    video = VideoFile(Path("shop1_cam1_20260301-093000+0300.mp4"), "shop1", "cam1", START)
+    analysis = analyse_points(
+        pts, video=video, duration_s=5400, step_s=10.0, config=cfg, receipts=receipts, shifts=shifts
+    )
+    alerts = [Alert(START + timedelta(minutes=50), "frozen", "critical", 120.0, "frozen picture for 2.0 min")]
+    write_analysis(warehouse, analysis, config=cfg, alerts=alerts)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    from sightings.analytics.chdb_warehouse import ChdbWarehouse
+    from sightings.api.app import create_app
+
+    warehouse = ChdbWarehouse(tmp_path_factory.mktemp("retail-ui") / "warehouse")
+    _fill(warehouse)
+    app = create_app()
+    app.state.retail_warehouse = warehouse
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+    warehouse.close()
+
+
+def test_dashboard_shows_sellers_chart_and_alerts(server: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from playwright.sync_api import sync_playwright
+
+    shots = tmp_path_factory.mktemp("screenshots")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        errors: list[str] = []
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{server}/retail")
+        page.wait_for_function("document.body.dataset.ready === '1'", timeout=20000)
+        assert page.locator("#day").input_value() == "2026-03-01"
+        assert page.locator("#sellers tbody tr[data-seller=anna]").count() == 1
+        assert page.locator(".kpi[data-kpi=interactions] .v").inner_text() == "13"
+        assert page.locator(".kpi[data-kpi='interaction ratio'] .v").inner_text() == "100 %"
+        bars = page.locator("#chart svg rect.bar.interactions")
+        assert bars.count() == 24
+        assert float(bars.nth(6).get_attribute("data-value") or 0) > 0
+        assert page.locator("#alerts li.critical[data-kind=frozen]").count() == 1
+        assert page.locator("#interactions tbody tr").count() == 13
+        page.screenshot(path=str(shots / "retail-dashboard.png"), full_page=False)
+        assert (shots / "retail-dashboard.png").stat().st_size > 10_000
+
+        page.select_option("#seller", "anna")  # the chart for one seller
+        page.wait_for_function("document.querySelector('#chart svg rect.bar.customers').dataset.value === '0'")
+        page.select_option("#camera", "cam1")
+        page.wait_for_function("document.body.dataset.ready === '1'")
+        assert "1 videos" in page.locator("#status").inner_text()
+        assert not errors, errors
+        browser.close()
+    print(f"screenshot in {shots}")
