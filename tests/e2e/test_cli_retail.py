@@ -177,7 +177,8 @@ def test_retail_archive_run_alerts_and_cvat_loop(tmp_path: Path) -> None:
         archive.add_record("cam1", "a1", start, start + timedelta(seconds=20), data)
         archive.add_record("cam1", "a2", start + timedelta(minutes=10), start + timedelta(minutes=10, seconds=20), data)
         archive.fail_midway["a1"] = 1
-        run = _sightings("retail", "run", str(tmp_path / "day"), "--archive", archive.url, "--camera", "cam1",
+        run = _sightings("--set", "security.allow_private_urls=true",  # the fake archive is on 127.0.0.1
+                         "retail", "run", str(tmp_path / "day"), "--archive", archive.url, "--camera", "cam1",
                          "--store", "shop1", "--day", str(day), "--archive-token", "tok", "--schedule",
                          str(shifts), "--config", str(config), "--warehouse", str(warehouse), "--json")  # fmt: skip
     assert run.returncode == 0, run.stderr
@@ -219,7 +220,9 @@ def test_retail_unreachable_archive_is_one_line(tmp_path: Path) -> None:
     config.write_text("archive: {retries: 0, url: 'http://127.0.0.1:9/api'}\n", encoding="utf-8")
     args = ["retail", "run", "--camera", "cam1", "--store", "shop1", "--day", "2026-03-01", "--config", str(config),
             "--warehouse", str(tmp_path / "w")]  # fmt: skip
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, args)  # the outbound-URL guard refuses a loopback archive by default
+    assert result.exit_code == 2 and "private, loopback" in result.output, result.output
+    result = CliRunner().invoke(app, ["--set", "security.allow_private_urls=true", *args])
     assert result.exit_code == 5, result.output
     assert "error: http://127.0.0.1:9/api/cameras/cam1/records: cannot reach the camera archive" in result.output
     assert not (tmp_path / "w").exists()

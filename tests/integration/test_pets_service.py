@@ -224,6 +224,22 @@ def test_camera_sighting_is_matched_and_listed_with_filters(service: Any) -> Non
         service.lost_matches("no-such-post")
 
 
+def test_a_repeated_camera_crop_is_stored_once_per_camera_and_time_window(service: Any) -> None:
+    lost_post = service.add_post(lost(14)).post
+    crop = encode(photo_of(14, 2)[20:130, 40:160])
+    seen = T0 + timedelta(days=2)
+    first = service.add_sighting(SightingDraft("cam-1", crop, seen, HOME[0], HOME[1], species="cat"))
+    again = service.add_sighting(SightingDraft("cam-1", crop, seen + timedelta(seconds=9), HOME[0], HOME[1]))
+    assert not first.duplicate and again.duplicate and again.sighting.id == first.sighting.id
+    assert [m.id for m in again.matches] == [m.id for m in first.matches]
+    # another camera, or the same camera much later, is a new sighting
+    other = service.add_sighting(SightingDraft("cam-2", crop, seen, HOME[0], HOME[1], species="cat"))
+    later = service.add_sighting(SightingDraft("cam-1", crop, seen + timedelta(hours=2), HOME[0], HOME[1]))
+    assert not other.duplicate and not later.duplicate
+    assert service.matcher("found").gallery.count() == 3
+    assert {v.target_id for v in service.lost_matches(lost_post.id)} >= {first.sighting.id, other.sighting.id}
+
+
 def test_feedback_is_stored_and_recalibrates_once_there_is_enough(
     service: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

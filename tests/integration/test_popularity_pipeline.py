@@ -309,8 +309,10 @@ def test_dataset_cli_fetches_missing_channels(
             "--videos", str(synth.videos), "--channels", str(synth.channels), "--json"]  # fmt: skip
     plain = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a.parquet")])
     fetched = CliRunner().invoke(
-        app, [*args, "--out", str(tmp_path / "b.parquet"), "--youtube-api", "--youtube-url", fake_youtube]
-    )
+        app,
+        ["--set", "security.allow_private_urls=true",  # the fake YouTube API is on 127.0.0.1
+         *args, "--out", str(tmp_path / "b.parquet"), "--youtube-api", "--youtube-url", fake_youtube],
+    )  # fmt: skip
     assert plain.exit_code == 0 and fetched.exit_code == 0, fetched.output
     assert "YouTube API: " in fetched.stdout
     before = json.loads(plain.stdout[plain.stdout.index("{") :])["counts"]

@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Photos and video → sightings → identities, matches, events, metrics and features.",
     )
     app.state.settings = settings
+    from sightings.api.limits import install_security
+
+    install_security(app)
 
     @app.exception_handler(SightingsError)
     async def _sightings_error(_: Request, exc: SightingsError) -> JSONResponse:

@@ -7,13 +7,16 @@ watcher use this API (they hold no store of their own). Every answer comes from 
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, SecretStr
 
-from sightings.api.auth import check_api_key
+from sightings.api.auth import require_role
 from sightings.api.pets_schemas import (
     AnimalOut,
     FeedbackRequest,
@@ -26,10 +29,12 @@ from sightings.api.pets_schemas import (
 )
 from sightings.api.uploads import limit_body, read_upload
 from sightings.core.config import Settings
-from sightings.core.errors import InputError, TooLargeError
+from sightings.core.errors import InputError, SightingsError, TooLargeError
 
 __all__ = ["mount"]
 
+log = logging.getLogger(__name__)
+_OPENING = threading.Lock()
 router = APIRouter(prefix="/v1/pets", tags=["pets"])
 
 
@@ -43,15 +48,54 @@ def get_service(request: Request) -> Any:
     state = request.app.state
     service = getattr(state, "pets", None)
     if service is None:
-        from sightings.solutions.pets.service import PetsService
+        with _OPENING:  # concurrent first requests: one service (two would hold two handles on each gallery)
+            service = getattr(state, "pets", None)
+            if service is None:
+                from sightings.solutions.pets.service import PetsService
 
-        service = state.pets = PetsService(_settings(request))
+                service = state.pets = PetsService(_settings(request))
+    _upkeep(state, service)
     return service
 
 
-def require_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
-    """Write endpoints: a valid X-API-Key (one of ``pets.api_keys``)."""
-    check_api_key(_settings(request).pets.api_keys, x_api_key, env="SIGHTINGS_PETS__API_KEYS")
+def _upkeep(state: Any, service: Any) -> None:
+    """On the service's first use, repair the galleries against the rows (a crash between the two writes); then
+    and once a day, purge personal data older than ``pets.personal_data_days``."""
+    import time
+
+    from sightings.solutions.pets.retention import purge_personal_data, repair_pets
+
+    now = time.monotonic()
+    last = getattr(state, "pets_upkeep_at", None)
+    if last is not None and now - last < 86400:
+        return
+    state.pets_upkeep_at = now
+    try:
+        if last is None:
+            repair_pets(service)
+        purge_personal_data(service)
+    except SightingsError as err:  # a store down now: the next day (or restart) tries again
+        log.warning("pets upkeep (repair, purge) failed: %s", err)
+
+
+class DeletedResponse(BaseModel):
+    """What a deletion removed."""
+
+    kind: str = Field(description="post | sighting")
+    id: str
+    embeddings: int = Field(description="crops removed from the galleries (vectors, files)")
+    matches: int = Field(description="matches removed (with their feedback)")
+
+
+def _pets_keys(settings: Settings) -> list[SecretStr]:
+    return settings.pets.api_keys
+
+
+_ENV = "SIGHTINGS_PETS__API_KEYS"
+#: write endpoints: a stored key of role write/admin, or one of ``pets.api_keys`` (a write key)
+require_key = require_role("write", legacy=_pets_keys, name="pets", env=_ENV)
+#: deletions: a stored key of role admin (the configured ``pets.api_keys`` are write keys only)
+require_admin = require_role("admin", legacy=_pets_keys, name="pets", env=_ENV)
 
 
 def _utc(t: datetime | None) -> datetime | None:
@@ -164,7 +208,7 @@ def create_post(
         raise TooLargeError(f"{len(uploads)} photos; at most {settings.pets.max_photos} per post", where="photos")
     per_file = settings.server.max_upload_bytes
     limit_body(request, per_file * max(1, len(uploads)) + 1_000_000)
-    blobs = [read_upload(f, per_file) for f in uploads]
+    blobs = [read_upload(f, per_file, image=True) for f in uploads]
     names = tuple(f.filename or f"photo {i + 1}" for i, f in enumerate(uploads))
     point = parse_point(where) if where else None
     if point is not None and (lat is not None or lon is not None):
@@ -277,7 +321,7 @@ def create_sighting(
 
     settings = _settings(request)
     limit_body(request, settings.server.max_upload_bytes + 65536)
-    data = read_upload(crop, settings.server.max_upload_bytes)
+    data = read_upload(crop, settings.server.max_upload_bytes, image=True)
     seen = seen_at.replace(tzinfo=UTC) if seen_at.tzinfo is None else seen_at.astimezone(UTC)
     draft = SightingDraft(camera_id, data, seen, lat, lon, species=species, score=score, district=district)
     out = get_service(request).add_sighting(draft)
@@ -292,9 +336,33 @@ def create_sighting(
         district=s.district,
         photo_url=f"/v1/pets/photos/{s.embedding_id}",
         matches=[_match_out(m) for m in out.matches],
+        duplicate=out.duplicate,
     )
 
 
+# ---------------------------------------------------------------------- deletion (admin)
+@router.delete("/posts/{post_id}", response_model=DeletedResponse, dependencies=[Depends(require_admin)])
+def delete_post(request: Request, post_id: str) -> DeletedResponse:
+    """Remove a post everywhere: its rows, photos' crops and their vectors in the galleries, its matches and their
+    feedback (admin key; 404 when unknown). Kept in the audit log."""
+    from sightings.solutions.pets.retention import delete_post as remove
+
+    report = remove(get_service(request), post_id)
+    return DeletedResponse(kind=report.kind, id=report.id, embeddings=len(report.embeddings), matches=report.matches)
+
+
+@router.delete("/sightings/{sighting_id}", response_model=DeletedResponse, dependencies=[Depends(require_admin)])
+def delete_sighting(request: Request, sighting_id: str) -> DeletedResponse:
+    """Remove a camera sighting everywhere: its row, crop, vector and the matches pointing to it (admin key)."""
+    from sightings.solutions.pets.retention import delete_sighting as remove
+
+    report = remove(get_service(request), sighting_id)
+    return DeletedResponse(kind=report.kind, id=report.id, embeddings=len(report.embeddings), matches=report.matches)
+
+
 def mount(app: FastAPI) -> None:
-    """Add the pets API to ``app``."""
+    """Add the pets API (and the owner's page, ``sightings.api.pets_page``) to ``app``."""
     app.include_router(router)
+    from sightings.api.pets_page import mount as mount_page
+
+    mount_page(app)

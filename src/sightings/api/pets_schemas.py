@@ -145,3 +145,6 @@ class SightingResponse(_Out):
     district: str | None
     photo_url: str
     matches: list[MatchOut]
+    duplicate: bool = Field(
+        False, description="true: a near-duplicate crop of this camera was stored moments before; this is that one"
+    )

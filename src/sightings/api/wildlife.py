@@ -8,14 +8,17 @@ Predict endpoints need one too when ``wildlife.keys_for_predict`` is set. Upload
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response, StreamingResponse
+from pydantic import SecretStr
 
-from sightings.api.auth import check_api_key
+from sightings.api.auth import authenticate, require_role
 from sightings.api.uploads import limit_body as _limit_body
 from sightings.api.uploads import read_upload as _read_upload
 from sightings.api.wildlife_schemas import (
@@ -36,6 +39,8 @@ from sightings.core.errors import InputError, SightingsError, TooLargeError
 
 __all__ = ["mount"]
 
+log = logging.getLogger(__name__)
+_OPENING = threading.Lock()
 router = APIRouter(prefix="/v1", tags=["wildlife"])
 pages = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
@@ -52,25 +57,42 @@ def get_service(request: Request) -> Any:
     state = request.app.state
     service = getattr(state, "wildlife", None)
     if service is None:
-        from sightings.solutions.wildlife.service import WildlifeService
+        with _OPENING:  # concurrent first requests: one service (two would hold two handles on each gallery)
+            service = getattr(state, "wildlife", None)
+            if service is None:
+                from sightings.solutions.wildlife.service import WildlifeService
 
-        service = state.wildlife = WildlifeService(_settings(request))
+                service = WildlifeService(_settings(request))
+                _repair(service)
+                state.wildlife = service
     return service
 
 
-def _check_key(request: Request, key: str | None) -> None:
-    check_api_key(_settings(request).wildlife.api_keys, key, env="SIGHTINGS_WILDLIFE__API_KEYS")
+def _repair(service: Any) -> None:
+    """On start: each species gallery back in step with the catalog (a crash between the two writes)."""
+    from sightings.identity.consistency import SpeciesGallery, repair_catalog
+
+    try:
+        galleries = {s.name: service.species(s.name) for s in service.store.list_species()}
+        repair_catalog(service.catalog, {n: SpeciesGallery(g.matcher, g.media) for n, g in galleries.items()})
+    except SightingsError as err:  # a store down now: answers say so; `sightings repair` can be run later
+        log.warning("wildlife repair on start failed: %s", err)
 
 
-def require_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
-    """Write endpoints: a valid X-API-Key."""
-    _check_key(request, x_api_key)
+def _wildlife_keys(settings: Settings) -> list[SecretStr]:
+    return settings.wildlife.api_keys
+
+
+_ENV = "SIGHTINGS_WILDLIFE__API_KEYS"
+#: write endpoints: a stored key of role write/admin, or one of ``wildlife.api_keys`` (a write key)
+require_key = require_role("write", legacy=_wildlife_keys, name="wildlife", env=_ENV)
 
 
 def predict_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
-    """Predict endpoints: a valid X-API-Key only when ``wildlife.keys_for_predict`` is set."""
-    if _settings(request).wildlife.keys_for_predict:
-        _check_key(request, x_api_key)
+    """Predict endpoints: a valid X-API-Key (any role) only when ``wildlife.keys_for_predict`` is set."""
+    settings = _settings(request)
+    if settings.wildlife.keys_for_predict:
+        authenticate(request, x_api_key, "read", legacy=settings.wildlife.api_keys, legacy_name="wildlife", env=_ENV)
 
 
 # ---------------------------------------------------------------------- conversions
@@ -136,7 +158,8 @@ def create_individual(
     _limit_body(request, settings.wildlife.max_batch_bytes)
     service = get_service(request)
     blobs = [
-        (f.filename or f"photo-{i}", _read_upload(f, settings.server.max_upload_bytes)) for i, f in enumerate(files)
+        (f.filename or f"photo-{i}", _read_upload(f, settings.server.max_upload_bytes, image=True))
+        for i, f in enumerate(files)
     ]
     if not blobs:
         raise InputError("send at least one photo", where="files")
@@ -188,7 +211,7 @@ def predict_single(
     """Gate, then who is this: top-k individuals with calibrated confidence (stored in the sinks)."""
     settings = _settings(request)
     _limit_body(request, settings.server.max_upload_bytes + 65536)
-    data = _read_upload(file, settings.server.max_upload_bytes)
+    data = _read_upload(file, settings.server.max_upload_bytes, image=True)
     service = get_service(request)
     return prediction_out(service.predict(data, species=species, k=k, filename=file.filename, lat=lat, lon=lon))
 

@@ -145,6 +145,14 @@ def _add_groups() -> None:
     from sightings.cli import popularity
 
     app.add_typer(popularity.app, name="popularity")
+    from sightings.cli import admin, keys
+
+    app.add_typer(keys.app, name="keys")
+    app.command("purge")(admin.purge)
+    app.command("repair")(admin.repair)
+    from sightings.cli import demo
+
+    app.add_typer(demo.app, name="demo")
 
 
 _add_groups()

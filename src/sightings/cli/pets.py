@@ -203,3 +203,21 @@ def calibrate(json_out: bool = typer.Option(False, "--json", help="Machine-reada
         echo_json(summary)
     else:
         console.print(", ".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+def _add_watch() -> None:
+    from sightings.cli.pets_watch import watch
+
+    app.command("watch")(watch)
+
+
+_add_watch()
+
+
+def _add_bots() -> None:
+    from sightings.cli.pets_bots import register
+
+    register(app)
+
+
+_add_bots()

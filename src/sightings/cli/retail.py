@@ -65,6 +65,15 @@ def _time_zone(text: str) -> tzinfo:
         raise ConfigError(f"unknown time zone {text!r} (IANA name or ±HH:MM)", where="archive.time_zone") from None
 
 
+def _check_outbound(url: str | None, where: str) -> None:
+    """The outbound-URL guard (docs/security.md): http(s) only, no private/loopback host unless configured."""
+    if url:
+        from sightings.core.config import get_settings
+        from sightings.core.net_guard import UrlPolicy, check_url
+
+        check_url(url, UrlPolicy.from_settings(get_settings()), where=where)
+
+
 def _download_archive(
     *, url: str, token: str | None, camera: str, store: str, day: date, folder: Path, cfg: RetailConfig
 ) -> int:
@@ -117,9 +126,13 @@ def run(
     cfg = load_retail_config(config)
     the_day = _day(day)
     archive_url = archive or cfg.archive.url
+    the_schedule = schedule or cfg.schedule
+    if the_schedule is not None and "://" in str(the_schedule):
+        _check_outbound(str(the_schedule), "--schedule")
     if archive is not None or (folder is None and archive_url):
         if archive_url is None or camera is None or the_day is None:
             raise InputError("--archive needs --camera and --day", where="--archive")
+        _check_outbound(archive_url, "--archive")
         if folder is None:
             from sightings.core.config import get_settings
 
@@ -130,7 +143,7 @@ def run(
     if folder is None:
         raise InputError("give a video folder, or --archive URL --camera ID --day D", where="retail run")
     plan = plan_folder(
-        folder, store=store, day=the_day, receipts_path=receipts, schedule=schedule or cfg.schedule
+        folder, store=store, day=the_day, receipts_path=receipts, schedule=the_schedule
     )  # bad input fails here, before the warehouse opens
     with open_warehouse(cfg, path=warehouse) as wh:
         result = run_plan(plan, config=cfg, warehouse=wh, force=force, update_baseline=update_baseline)

@@ -25,8 +25,10 @@ __all__ = [
     "BackendChoice",
     "ExecutorChoice",
     "MediaSettings",
+    "PetsBotsSettings",
     "PetsSettings",
     "PopularitySettings",
+    "SecuritySettings",
     "ServerSettings",
     "Settings",
     "WildlifeSettings",
@@ -97,6 +99,27 @@ class ServerSettings(_Section):
     max_upload_bytes: int = Field(25_000_000, gt=0, description="largest accepted upload, bytes")
 
 
+class SecuritySettings(_Section):
+    """API keys with roles, the audit log, rate limits and the outbound-URL guard (see docs/security.md)."""
+
+    keys_db: Path | None = Field(
+        None, description="API keys (hashed) and the audit log, a SQLite file (default <data_dir>/security.sqlite)"
+    )
+    audit: bool = Field(True, description="record every write/delete (key id, method, path, status, time)")
+    rate_limit_per_s: float = Field(
+        30.0, ge=0, description="requests per second per API key (or per client address without one); 0: no limit"
+    )
+    rate_limit_burst: int = Field(120, ge=1, description="requests a client may make at once before the rate applies")
+    allow_private_urls: bool = Field(
+        False, description="let URL inputs reach private, loopback and link-local addresses (off: SSRF guard)"
+    )
+    allowed_url_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts or networks (CIDR) URL inputs may reach even when private (e.g. the camera LAN)",
+    )
+    outbound_timeout_s: float = Field(30.0, gt=0, le=3600, description="timeout of outbound HTTP calls, seconds")
+
+
 class WildlifeSettings(_Section):
     """The wildlife photo-ID service (`sightings wildlife`, `/v1/...` and `/wildlife`)."""
 
@@ -132,6 +155,40 @@ class WildlifeSettings(_Section):
     )
 
 
+class PetsBotsSettings(_Section):
+    """Pets intake and bots (`sightings pets vk-pull|vk-listen|telegram-bot`): they talk to the engine's HTTP API.
+
+    Tokens are secrets: give them by environment (``SIGHTINGS_PETS__BOTS__VK_TOKEN``) or a file (``*_file``, e.g. a
+    Docker/Kubernetes secret); they are never logged or shown by `sightings config show`."""
+
+    api_url: str = Field("http://127.0.0.1:8000", description="base URL of the running engine API (`sightings serve`)")
+    api_key: SecretStr | None = Field(None, description="X-API-Key sent to the engine (one of its pets.api_keys)")
+    api_key_file: Path | None = Field(None, description="file holding the engine API key (instead of api_key)")
+    vk_token: SecretStr | None = Field(None, description="VK access token (a group token for long poll and comments)")
+    vk_token_file: Path | None = Field(None, description="file holding the VK token (instead of vk_token)")
+    vk_groups: list[int] = Field(default_factory=list, description="VK group ids pulled by `vk-pull` (positive ids)")
+    vk_api_base: str | None = Field(None, description="VK API base URL instead of https://api.vk.ru (a proxy, a fake)")
+    vk_api_version: str = Field("5.199", description="VK API version sent with every call")
+    vk_page_size: int = Field(100, ge=1, le=100, description="posts per wall.get call")
+    vk_max_posts: int = Field(1000, ge=1, description="most posts one `vk-pull` takes from a group")
+    vk_comment_dry_run: bool = Field(
+        True, description="VK bot only logs the comments it would post (set false to post with wall.createComment)"
+    )
+    telegram_token: SecretStr | None = Field(None, description="Telegram bot token from @BotFather")
+    telegram_token_file: Path | None = Field(None, description="file holding the Telegram token")
+    telegram_api_base: str | None = Field(
+        None, description="Telegram Bot API base URL instead of https://api.telegram.org (a local Bot API server)"
+    )
+    language: str = Field("ru", description="language of bot messages when the user's is unknown: ru | en")
+    album_wait_s: float = Field(1.5, gt=0, le=30, description="wait this long for the rest of a Telegram album")
+    notify_every_s: float = Field(300.0, gt=0, description="how often the Telegram bot looks for new sure matches")
+    max_retries: int = Field(5, ge=0, le=20, description="retries after a rate limit or flood control answer")
+    max_retry_wait_s: float = Field(60.0, gt=0, description="longest single wait before a retry, seconds")
+    state_dir: Path | None = Field(
+        None, description="intake/bot state (resume points, replies sent); default <data_dir>/pets/bots"
+    )
+
+
 class PetsSettings(_Section):
     """Pets lost & found (`sightings pets`, `/v1/pets/...`): intake, dedup, privacy, lost↔found matching."""
 
@@ -157,6 +214,9 @@ class PetsSettings(_Section):
     )
     split_collages: bool = Field(True, description="split grid collages (2x1, 2x2, ...) into single photos first")
     max_photos: int = Field(20, ge=1, le=200, description="most photos in one post (more: HTTP 413)")
+    personal_data_days: float = Field(
+        30.0, gt=0, description="phones, author, text and address of posts are purged this many days after intake"
+    )
     max_side: int = Field(1024, ge=64, description="photos are downscaled on decode to this longer side, pixels")
     understand_text: bool = Field(True, description="extract kind, species, place, phones and dates from the text")
     ocr: bool = Field(True, description="also read text from poster photos (photos with no animal found)")
@@ -170,6 +230,14 @@ class PetsSettings(_Section):
         2.0, ge=0, description="a found post may predate the lost post by this many days (owners post late)"
     )
     top_k: int = Field(10, ge=1, le=100, description="matches kept per new post")
+    sighting_duplicate_distance: float = Field(
+        0.05,
+        ge=0.0,
+        le=2.0,
+        description="a camera crop this close (cosine distance) to one the same camera sent within "
+        "sighting_repeat_s is a repeat: not stored again (0 = keep every crop)",
+    )
+    sighting_repeat_s: float = Field(600.0, ge=0, description="how far apart in time two crops count as a repeat, s")
     precision_threshold: float = Field(
         0.91,
         ge=0.0,
@@ -182,6 +250,13 @@ class PetsSettings(_Section):
         0.8, gt=0.0, le=1.0, description="text shingle Jaccard similarity at least which two posts are the same text"
     )
     dedup_min_words: int = Field(6, ge=1, description="texts shorter than this many words are not compared")
+    map_tiles_url: str | None = Field(
+        None,
+        description="map tile URL template for the owner's page, e.g. https://tiles.example/{z}/{x}/{y}.png "
+        "(default none: offline, markers on a blank map)",
+    )
+    map_attribution: str = Field("", description="attribution shown under the map tiles (their licence asks for it)")
+    bots: PetsBotsSettings = Field(default_factory=PetsBotsSettings, description="intake and bots")  # type: ignore[arg-type]
 
 
 class PopularitySettings(_Section):
@@ -216,6 +291,7 @@ class Settings(BaseSettings):
     wildlife: WildlifeSettings = Field(default_factory=WildlifeSettings, description="wildlife photo-ID service")  # type: ignore[arg-type]
     pets: PetsSettings = Field(default_factory=PetsSettings, description="pets lost & found")  # type: ignore[arg-type]
     popularity: PopularitySettings = Field(default_factory=PopularitySettings, description="popularity prediction")  # type: ignore[arg-type]
+    security: SecuritySettings = Field(default_factory=SecuritySettings, description="keys, limits, URL guard")  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _default_models_dir(self) -> Settings:

@@ -17,7 +17,6 @@ import json
 import shutil
 import tempfile
 import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +81,12 @@ def local_source(item: BatchItem) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="sightings-fetch-") as tmp:
         target = Path(tmp) / f"source{suffix}"
         try:
-            with urllib.request.urlopen(item.source, timeout=URL_TIMEOUT_S) as resp, target.open("wb") as fh:
+            from sightings.core.config import get_settings
+            from sightings.core.net_guard import UrlPolicy, open_url
+
+            policy = UrlPolicy.from_settings(get_settings(), schemes=("http", "https", "file"))
+            opened = open_url(item.source, policy, where=item.source, timeout_s=URL_TIMEOUT_S)
+            with opened as resp, target.open("wb") as fh:
                 shutil.copyfileobj(resp, fh, 1 << 20)
         except urllib.error.HTTPError as exc:
             if exc.code in (404, 410):

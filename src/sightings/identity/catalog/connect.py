@@ -88,9 +88,15 @@ def resolve_url(url: str | None, path: str | os.PathLike[str] | None) -> URL:
     return parsed
 
 
+#: crash safety and concurrent readers: write-ahead log, fsync at checkpoints, wait (not fail) on a busy file
+SQLITE_PRAGMAS = ("PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000", "PRAGMA synchronous=NORMAL")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.execute("PRAGMA journal_mode=WAL")  # a file database stays in WAL; a memory one answers "memory"
     cursor.close()
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import ClassVar
 
@@ -52,6 +52,10 @@ class SolutionTables:
     def _transaction(self) -> Iterator[Session]:
         with database_errors(self.where), self._sessions() as session, session.begin():
             yield session
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """A session in one transaction (committed on success; errors mapped to ours): for retention and repair."""
+        return self._transaction()
 
     def revision(self) -> str | None:
         """The migration revision the tables are at (``None`` before the first)."""

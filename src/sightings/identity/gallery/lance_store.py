@@ -105,6 +105,13 @@ class LanceVectorStore(VectorStoreBase):
         with self._errors("count"):
             return int(self._table.count_rows())
 
+    def ids(self) -> list[str]:
+        """Every stored id (consistency repair compares them with the catalog)."""
+        if self._table is None:
+            return []
+        with self._errors("ids"):
+            return [str(i) for i in self._table.to_arrow().column("id").to_pylist()]
+
     def upsert(
         self, ids: Sequence[str], vectors: npt.NDArray[np.float32], metadata: Sequence[Mapping[str, Any]] | None = None
     ) -> None:

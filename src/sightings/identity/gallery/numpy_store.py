@@ -74,6 +74,10 @@ class NumpyVectorStore(VectorStoreBase):
     def count(self) -> int:
         return self._n
 
+    def ids(self) -> list[str]:
+        """Every stored id (consistency repair compares them with the catalog)."""
+        return list(self._ids[: self._n])
+
     def upsert(
         self, ids: Sequence[str], vectors: npt.NDArray[np.float32], metadata: Sequence[Mapping[str, Any]] | None = None
     ) -> None:

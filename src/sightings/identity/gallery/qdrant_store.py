@@ -157,6 +157,21 @@ class QdrantVectorStore(VectorStoreBase):
                 )
                 self._client.upsert(self.collection, points=batch, wait=True)
 
+    def ids(self) -> list[str]:
+        """Every stored id (consistency repair compares them with the catalog)."""
+        out: list[str] = []
+        if not self._exists:
+            return out
+        offset: Any = None
+        with self._errors("ids"):
+            while True:
+                points, offset = self._client.scroll(
+                    self.collection, limit=1000, offset=offset, with_payload=[_ID_KEY], with_vectors=False
+                )
+                out += [str((p.payload or {}).get(_ID_KEY)) for p in points]
+                if offset is None:
+                    return out
+
     def delete(self, ids: Sequence[str]) -> None:
         if not self._exists or not ids:
             return

@@ -376,6 +376,7 @@ class PetsService:
             max_side=self.config.max_side,
             where="crop",
         ).image
+        matcher = self.matcher("found")
         sid = uuid.uuid4().hex
         eid = f"{sid}-0"
         sighting = CameraSighting(
@@ -390,9 +391,12 @@ class PetsService:
             draft.score,
             draft.district,
         )
-        matcher = self.matcher("found")
         meta = {"species": draft.species or "unknown", "t": draft.seen_at, "source": "camera"}
-        with self._write:
+        with self._write:  # the repeat check and the write under one lock: two copies at once store one
+            repeat = self._repeated_sighting(matcher, image, draft)
+            if repeat is not None:
+                matches = tuple(self.store.matches_of_target("sighting", repeat.id))
+                return SightingOutcome(repeat, matches, duplicate=True)
             with self._gallery_locks["found"]:
                 matcher.enrol(image, identity=sid, embedding_id=eid, metadata=meta)
             try:
@@ -406,6 +410,30 @@ class PetsService:
                 raise
         query = MatchQuery("sighting", sid, draft.species, draft.seen_at, draft.lat, draft.lon, ((eid, image),))
         return SightingOutcome(sighting, tuple(self._match(query)))
+
+    def _repeated_sighting(
+        self, matcher: Any, image: npt.NDArray[np.uint8], draft: SightingDraft
+    ) -> CameraSighting | None:
+        """A stored sighting of the same camera within ``pets.sighting_repeat_s`` whose crop is a near-duplicate
+        (cosine distance ≤ ``pets.sighting_duplicate_distance``) of this one: the found gallery keeps one of them."""
+        limit = self.config.sighting_duplicate_distance
+        if limit <= 0 or matcher.gallery.count() == 0:
+            return None
+        vector = np.asarray(matcher.embedder.embed([image]), np.float32)[0]
+        for hit in matcher.gallery.search(vector, k=5, where={"source": "camera"}):
+            if hit.distance > limit:
+                break
+            try:
+                animal = self.store.get_animal(hit.id)
+                if animal.sighting_id is None:
+                    continue
+                stored = self.store.get_sighting(animal.sighting_id)
+            except NotFoundError:  # a vector whose rows are gone (being deleted): not a repeat
+                continue
+            apart_s = abs((stored.seen_at - draft.seen_at).total_seconds())
+            if stored.camera_id == draft.camera_id and apart_s <= self.config.sighting_repeat_s:
+                return stored
+        return None
 
     # ------------------------------------------------------------------ reading
     def get_post(self, post_id: str) -> PostDetails:

@@ -36,6 +36,8 @@ class SightingOutcome:
 
     sighting: CameraSighting
     matches: tuple[MatchRecord, ...]
+    duplicate: bool = False
+    """True: a near-duplicate of ``sighting`` (same camera, moments before) was already stored; nothing was added."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from sightings.core.config import Settings, get_settings
 from sightings.core.errors import InputError, NotFoundError
 from sightings.core.types import Place
 from sightings.identity.catalog.records import IdentityRecord, SightingRecord
+from sightings.identity.consistency import crash_point
 from sightings.media.images import ImageSource, read_exif, read_image
 from sightings.solutions.wildlife.gate import (
     GateCheck,
@@ -230,6 +231,7 @@ class WildlifeService:
                 return EnrolOutcome(individual, species, done.duplicate_of or eid, False)
             try:
                 index.save_media(eid, photo.image)
+                crash_point("wildlife.enrol")  # test hook: vector and photo written, catalog row not yet
                 place = Place(lat=photo.lat, lon=photo.lon) if photo.lat is not None and photo.lon is not None else None
                 self.catalog.add_sighting(
                     SightingRecord(

@@ -1,0 +1,80 @@
+"""`sightings pets watch` and `sightings demo pets` through the CLI runner: bad input, a file run, the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pets_factories import pet
+from sightings.cli import app as cli_app
+
+pytestmark = pytest.mark.e2e
+pytest.importorskip("av")
+
+runner = CliRunner()
+# read at import time: the autouse settings fixture removes SIGHTINGS_* variables before each test
+_MODELS_DIRS = [
+    Path(os.environ["SIGHTINGS_MODELS_DIR"]) if os.environ.get("SIGHTINGS_MODELS_DIR") else None,
+    Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "sightings" / "models",
+]
+SSD_MODELS_DIR = next((d for d in _MODELS_DIRS if d and (d / "ssd-mobilenetv2-oidv4" / "model.json").is_file()), None)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--camera", "a", "--where", "55.7,37.6"], 2, "--camera: also needs --url"),
+        (["--camera", "a", "--url", "x.mp4", "--where", "north"], 2, "--where: expected 'LAT,LON'"),
+        ([], 2, "no camera"),
+        (["--cameras", "/no/such.yaml"], 3, "camera list not found"),
+        # the outbound-URL guard: a camera on a private network needs security.allowed_url_hosts
+        (["--camera", "a", "--url", "rtsp://u:secret@10.0.0.5/s", "--where", "55.7,37.6"], 2, "a.url: URL host"),
+        (["--camera", "a", "--url", "ftp://cams.example/s1", "--where", "55.7,37.6"], 2, "scheme 'ftp' is not allowed"),
+    ],
+)
+def test_bad_watch_input_is_one_line_and_an_exit_code(args: list[str], code: int, message: str) -> None:
+    result = runner.invoke(cli_app, ["pets", "watch", *args])
+    assert result.exit_code == code, result.output
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert "secret" not in result.output
+
+
+def test_watch_a_file_to_its_end_with_a_health_summary(tmp_path: Path) -> None:
+    from sightings.testing.fake_stream import pet_walk_frames, write_video
+
+    video = write_video(tmp_path / "cam.ts", pet_walk_frames(pet(1), width=160, height=120, seconds=2, fps=10), fps=10)
+    cameras = tmp_path / "cameras.yaml"
+    cameras.write_text(f"cameras:\n  - {{id: yard-1, url: '{video}', where: '55.75,37.61', district: Арбат}}\n")
+    result = runner.invoke(
+        cli_app,
+        ["pets", "watch", "--cameras", str(cameras), "--detector", "fake", "--api", "http://127.0.0.1:9", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output[result.output.index("{") :])
+    (camera,) = body["cameras"]
+    assert camera["camera_id"] == "yard-1" and camera["state"] == "ended" and camera["frames_out"] == 20
+    assert camera["dropped"] == 0 and body["sightings_sent"] == 0  # the fake detector sees nothing
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_demo_creates_a_lost_pet_watches_and_prints_the_page(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("ai_edge_litert")
+    pytest.importorskip("lancedb")
+    if SSD_MODELS_DIR is None:
+        pytest.skip("the SSD model is not installed (`sightings models install`)")
+    monkeypatch.setenv("SIGHTINGS_MODELS_DIR", str(SSD_MODELS_DIR))
+    monkeypatch.setenv("SIGHTINGS_SHARED_DATA", str(shared_data))
+    result = runner.invoke(cli_app, ["demo", "pets", "--no-serve", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output[result.output.index("{") :])
+    assert "/pets/lost/" in body["page_url"] and "no_detector" not in body["lost_post_flags"]
+    assert body["sightings_sent"] >= 2 and body["seconds"] < 60
+    sure = [m for m in body["matches"] if m["sure"]]
+    assert sure and sure[0]["place"] == "camera yard-1"

@@ -1,0 +1,43 @@
+"""Load and faults on 127.0.0.1 (benchmarks/bench_soak.py): a short soak in the default run, the long one slow.
+
+The service must answer no 5xx outside the injected faults, come back by itself after each, and lose no accepted
+write (every 2xx post, sighting and enrolment is in the stores; no orphan vector at the end)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.hardening, pytest.mark.e2e]
+pytest.importorskip("cv2")
+pytest.importorskip("sqlalchemy")
+pytest.importorskip("httpx")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+
+def _check(result: dict[str, Any]) -> None:
+    phases = {row["phase"]: row for row in result["phases"]}
+    assert phases["normal"]["5xx"] == 0, result["errors"]
+    assert phases["normal"]["2xx"] > 0
+    verify = result["verify"]
+    assert verify["lost"] == 0 and verify["orphans_at_end"] == 0, verify
+    assert sum(verify["accepted"].values()) > 0
+    assert all(seconds is not None for seconds in result["recovery_s"].values()), result["recovery_s"]
+
+
+def test_short_soak_with_faults(tmp_path: Path) -> None:
+    from bench_soak import run_soak
+
+    result = run_soak(0.12, clients=3, vector_store="numpy", data=tmp_path / "soak", individuals=4)
+    _check(result)
+
+
+@pytest.mark.slow
+def test_long_soak_with_faults(tmp_path: Path) -> None:
+    from bench_soak import run_soak
+
+    _check(run_soak(3.0, clients=6, vector_store="lancedb", data=tmp_path / "soak"))
