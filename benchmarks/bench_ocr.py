@@ -1,10 +1,11 @@
 """Tesseract OCR on shared/data/ocr_opencv: character accuracy against the line-by-line ground truth.
 
-    python benchmarks/bench_ocr.py [--data .data/shared] [--psm 3 6]
+    python benchmarks/bench_ocr.py [--data .data/shared] [--psm 3 6] [--no-deskew]
 
 Character accuracy = 1 - Levenshtein(predicted, truth) / len(truth) on the page text (lines joined with
 newlines, runs of spaces collapsed), per image with readable ground truth; blurred images (``lines: null``) are
-reported by their read time only. Baseline beside it: the same engine at another page-segmentation mode.
+reported by their read time only. Baseline beside it: the same engine at another page-segmentation mode, and each
+mode without and with deskew (``TesseractOcr(deskew=True)``: text lines levelled first, sightings.vision.ocr_prepare).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--psm", type=int, nargs="+", default=[3, 6])
+    parser.add_argument("--no-deskew", action="store_true", help="only the plain engine rows")
     args = parser.parse_args()
     gt_path = (args.data / "ocr_opencv" / "gt.json") if args.data else shared_file("ocr_opencv/gt.json")
     if gt_path is None or not gt_path.exists():
@@ -49,10 +51,11 @@ def main() -> int:
     from sightings.core.registry import OCR_ENGINES
 
     gt = json.loads(gt_path.read_text())
-    print("| image | condition | psm | char accuracy | seconds |")
-    print("|---|---|---|---|---|")
-    for psm in args.psm:
-        ocr = OCR_ENGINES.create("tesseract", psm=psm, min_confidence=0.0)
+    print("| image | condition | psm | deskew | char accuracy | seconds |")
+    print("|---|---|---|---|---|---|")
+    settings = [(psm, deskew) for psm in args.psm for deskew in ((False,) if args.no_deskew else (False, True))]
+    for psm, deskew in settings:
+        ocr = OCR_ENGINES.create("tesseract", psm=psm, min_confidence=0.0, deskew=deskew)
         for name, entry in gt.items():
             path = gt_path.parent / name
             if not path.exists():
@@ -68,7 +71,8 @@ def main() -> int:
                 shown = f"{acc:.3f}"
             else:
                 shown = f"n/a ({len(lines)} lines read)"
-            print(f"| {name} | {entry.get('condition', '')} | {psm} | {shown} | {secs:.2f} |")
+            level = "yes" if deskew else "no"
+            print(f"| {name} | {entry.get('condition', '')} | {psm} | {level} | {shown} | {secs:.2f} |")
     return 0
 
 

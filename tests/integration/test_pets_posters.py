@@ -83,11 +83,11 @@ def test_text_fields_win_over_the_poster(posters: list[RenderedPoster]) -> None:
 @needs_tesseract
 def test_read_poster_blank_and_bad_images() -> None:
     assert read_poster(np.full((300, 400, 3), 235, np.uint8)) == ""
-    with pytest.raises(InputError, match=r"poster\.image"):
+    with pytest.raises(InputError, match=r"ocr\.image"):
         read_poster(np.zeros((10, 10, 3), np.float32))  # type: ignore[arg-type]
-    with pytest.raises(InputError, match=r"poster\.image"):
+    with pytest.raises(InputError, match=r"ocr\.image"):
         read_poster(np.zeros((0, 0, 3), np.uint8))
-    with pytest.raises(InputError, match=r"poster\.image"):
+    with pytest.raises(InputError, match=r"ocr\.image"):
         read_poster(np.zeros((10, 10, 5), np.uint8))
     with pytest.raises(InputError, match="posters"):
         understand_post("x", np.zeros((10, 10, 3), np.uint8))

@@ -49,6 +49,25 @@ def test_per_region_language_choice() -> None:
     assert (lines[1].text, lines[1].language) == ("Reward 500 EUR", "eng")  # re-read alone in the best language
 
 
+def test_deskew_levels_a_tilted_page_before_reading() -> None:
+    pytest.importorskip("cv2")
+    import cv2
+
+    page = _render(["Lost cat near the central station", "Black and white, answers to Tom", "Call 555 0199"])
+    h, w = page.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), 7.0, 1.0)  # the page photographed 7 degrees off
+    tilted = np.ascontiguousarray(cv2.warpAffine(page, turn, (w, h), borderValue=(255, 255, 255)))
+    from sightings.vision.ocr_prepare import estimate_skew_deg, to_grey
+
+    assert estimate_skew_deg(to_grey(tilted)) == pytest.approx(-7.0, abs=0.5)
+    lines = OCR_ENGINES.create("tesseract", deskew=True).read(tilted, ["eng"])
+    assert [ln.text for ln in lines] == [
+        "Lost cat near the central station",
+        "Black and white, answers to Tom",
+        "Call 555 0199",
+    ]
+
+
 def test_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     ocr = OCR_ENGINES.create("tesseract")
     with pytest.raises(BackendUnavailableError, match="no data for"):

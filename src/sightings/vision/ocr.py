@@ -71,6 +71,7 @@ class TesseractOcr:
         min_confidence: float = 0.3,
         timeout_s: float = 60.0,
         binary: str | None = None,
+        deskew: bool = False,
     ) -> None:
         if not 0 <= psm <= 13:
             raise ConfigError(f"must be a Tesseract page segmentation mode 0..13, got {psm}", where="ocr.psm")
@@ -78,6 +79,7 @@ class TesseractOcr:
         self.per_region = per_region
         self.min_confidence = min_confidence
         self.timeout_s = timeout_s
+        self.deskew = deskew
         self.binary = _binary(binary)
         self._known = set(tesseract_languages(self.binary))
 
@@ -138,6 +140,10 @@ class TesseractOcr:
         if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
             raise InputError("expected a non-empty uint8 image array", where="ocr.image")
         langs = self._check_languages(languages)
+        if self.deskew:  # photos of pages and posters: level the text lines first (boxes are then in that frame)
+            from sightings.vision.ocr_prepare import prepare_for_ocr
+
+            image = prepare_for_ocr(image, deskew=True)
         lines = self._lines(self._tsv(_png(image), "+".join(langs), self.psm), "+".join(langs))
         if self.per_region and len(langs) > 1:
             lines = [self._best_language(image, line, langs) for line in lines]
