@@ -1,6 +1,6 @@
 """Retail metrics accuracy on PETS09-S2L1: every metric from the pipeline's tracks vs from the ground truth.
 
-    python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--no-cache]
+    python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--link-s S] [--no-cache]
 
 Input: ``pets09/vtest.avi`` frames 1–400 (40 s at 10 fps, 768×576) and ``pets09/gt_1_400.txt`` from the evaluation
 data (``sightings.evaluate.datasets``; staged in ``.data/shared``). Zones (drawn from the scene's layout before any
@@ -10,16 +10,19 @@ plaza the *floor*. Receipts: 8 synthetic receipts, seeded (``numpy`` seed 2026),
 log-normal amounts. Thresholds are scaled to a 40-s clip (below) and fixed a priori.
 
 Reference = the metrics from the ground-truth tracks at every frame. For each stride the pipeline (the
-``retail run`` defaults: SSD-OIDv4 person detector with 2×2 + 2×3 tiles, ByteTrack, 1 s interpolation) tracks
-the video, the same analysis runs on its tracks, and each metric's deviation from the reference is printed in %.
+``retail run`` defaults: SSD-OIDv4 person detector with 2×2 + 2×3 tiles, ByteTrack, tracklet linking over gaps of
+up to ``link_s`` = 3 s, 1 s interpolation; ``--link-s 0`` = without linking) tracks the video, the same analysis
+runs on its tracks, and each metric's deviation from the reference is printed in %.
 The ground truth subsampled at the same stride is shown too: the part of the error that sampling alone causes.
-Pipeline tracks are cached per stride in ``benchmarks/.cache/retail_pets09_stride<N>.json`` (``--no-cache``
-recomputes them).
+Pipeline tracks are cached per stride and tracking settings in
+``benchmarks/.cache/retail_pets09_stride<N>_<settings hash>.json`` (``--no-cache`` recomputes them).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
 import statistics
 import sys
@@ -38,6 +41,7 @@ from sightings.solutions.retail.metrics import summarise
 from sightings.solutions.retail.pipeline import PERSON_LABELS, analyse_points
 from sightings.solutions.retail.purchases import Receipt
 from sightings.solutions.retail.trajectories import TrackPoint
+from sightings.vision.track.linking import LinkOptions
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 FRAMES = 400
@@ -101,7 +105,10 @@ def gt_points(stride: int) -> list[tuple[int, TrackPoint]]:
 def pipeline_points(
     stride: int, config: RetailConfig, *, use_cache: bool
 ) -> tuple[list[tuple[int, TrackPoint]], float]:
-    cache = CACHE_DIR / f"retail_pets09_stride{stride}.json"
+    settings = config.model_dump(include={"detector", "tracker", "threshold", "tiles", "interpolate_s", "link_s"})
+    settings["linker"] = dataclasses.asdict(LinkOptions())  # the linker's other defaults
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    cache = CACHE_DIR / f"retail_pets09_stride{stride}_{key}.json"
     if use_cache and cache.exists():
         data = json.loads(cache.read_text())
         return [(r[0], TrackPoint(*r[1:])) for r in data["rows"]], float(data["seconds"])
@@ -124,6 +131,7 @@ def pipeline_points(
         classes=PERSON_LABELS,
         end_s=FRAMES / FPS,
         interpolate_gap_s=config.interpolate_s,
+        link_s=config.link_s,
     )
     seconds = time.perf_counter() - t0
     rows = [(r.track_id, r.t_s, r.x1, r.y1, r.x2, r.y2, r.frame, r.score) for r in result.rows]
@@ -161,10 +169,13 @@ def _cell(v: float | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strides", default="1,5,10,25,30")
+    parser.add_argument("--link-s", type=float, default=None, help="tracklet linking gap (default: RetailConfig's)")
     parser.add_argument("--no-cache", action="store_true")
     args = parser.parse_args()
     strides = [int(s) for s in args.strides.split(",")]
-    config = config_from_mapping(CONFIG, where="bench")
+    extra = {} if args.link_s is None else {"link_s": args.link_s}
+    config = config_from_mapping({**CONFIG, **extra}, where="bench")
+    print(f"tracking: tiles {config.tiles}, {config.tracker}, link {config.link_s} s, interp {config.interpolate_s} s")
     reference = metrics_of(gt_points(1), 1, config)
     print(f"reference (ground truth, every frame): sellers {reference['_sellers']} ({reference['_method']})")
     for m in METRICS:

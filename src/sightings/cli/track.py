@@ -14,6 +14,7 @@ import typer
 
 from sightings.cli.common import console, echo_json, track_progress
 from sightings.core.types import Frame
+from sightings.vision.track.linking import DEFAULT_LINK_S
 
 __all__ = ["track"]
 
@@ -41,6 +42,13 @@ def track(
         "--interpolate-s",
         min=0.0,
         help="Fill gaps of up to this many seconds inside a track by interpolation (0 = off).",
+    ),
+    link_s: float = typer.Option(
+        DEFAULT_LINK_S,
+        "--link-s",
+        min=0.0,
+        help="Re-join tracks broken for up to this many seconds (motion, size and colour; 0 = off), "
+        "before interpolation.",
     ),
     preview: Path | None = typer.Option(
         None, "--preview", help="Also draw boxes + ids into an .mp4, or a .png of the busiest frame."
@@ -93,6 +101,7 @@ def track(
             threshold=threshold,
             detector_options=detector_options,
             interpolate_gap_s=interpolate_s,
+            link_s=link_s,
             progress=show,
             on_frame=writer.add if writer is not None else None,
         )
@@ -111,6 +120,7 @@ def track(
         "tracker": tracker,
         "tiles": tiles if tiled else "none",
         "interpolate_s": interpolate_s,
+        "link_s": link_s,
         **result.summary(),
         "mot": str(mot_path),
         "parquet": str(parquet_path),

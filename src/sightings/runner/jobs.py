@@ -143,6 +143,7 @@ class TrackOptions(BaseModel):
         "'2x2,2x3', '2x2' or 'none'",
     )
     interpolate_s: float = Field(1.0, ge=0, description="fill track gaps up to this many seconds (0 = off)")
+    link_s: float = Field(3.0, ge=0, description="re-join broken tracks across gaps up to this many seconds (0 = off)")
     detector_options: dict[str, Any] = Field(default_factory=dict, description="extra detector factory options")
     tracker_options: dict[str, Any] = Field(default_factory=dict, description="extra tracker factory options")
 
@@ -194,6 +195,7 @@ class TrackJob:
                 stride=o.stride,
                 classes=o.classes,
                 interpolate_gap_s=o.interpolate_s,
+                link_s=o.link_s,
             )
         write_mot(out_dir / "tracks.txt", result.to_mot())
         write_tracks_parquet(out_dir / "tracks.parquet", result.to_columns())

@@ -11,17 +11,22 @@ registry names (with ``detector_options`` / ``tracker_options``).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sightings.core.errors import ConfigError
 from sightings.core.protocols import Detector, TrackedDetection, Tracker
 from sightings.core.registry import DETECTORS, TRACKERS
 from sightings.core.types import Box, Detection, Frame, MediaRef, Track
+
+if TYPE_CHECKING:
+    from sightings.vision.track.linking import AppearanceCollector, LinkOptions
 
 __all__ = [
     "FrameCallback",
@@ -177,6 +182,39 @@ def _batches(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
         yield batch
 
 
+def _link_setup(link_s: float, options: LinkOptions | None) -> tuple[LinkOptions | None, AppearanceCollector | None]:
+    """The linker's options with ``max_gap_s = link_s`` (None when ``link_s`` is 0: linking off), and a colour
+    collector when the options weigh appearance."""
+    if not (isinstance(link_s, int | float) and math.isfinite(link_s) and link_s >= 0):
+        raise ConfigError(f"must be a number of seconds >= 0, got {link_s!r}", where="link_s")
+    if not link_s:
+        return None, None
+    from sightings.vision.track.linking import AppearanceCollector, LinkOptions
+
+    link = dataclasses.replace(options or LinkOptions(), max_gap_s=float(link_s))
+    return link, AppearanceCollector() if link.appearance_weight > 0 else None
+
+
+def _finish_rows(
+    rows: list[TrackRow],
+    frames: list[tuple[int, float]],
+    link: LinkOptions | None,
+    collector: AppearanceCollector | None,
+    interpolate_gap_s: float,
+) -> list[TrackRow]:
+    """Offline clean-up after tracking: link broken tracks, then interpolate gaps (joined ones included)."""
+    if link is not None:
+        from sightings.vision.track.linking import link_tracklets
+
+        appearance = collector.descriptors() if collector is not None else None
+        rows = link_tracklets(rows, options=link, appearance=appearance)
+    if interpolate_gap_s:
+        from sightings.vision.track.postprocess import interpolate_gaps
+
+        rows = interpolate_gaps(rows, frames, max_gap_s=interpolate_gap_s)
+    return rows
+
+
 def track_video(
     path: str | os.PathLike[str],
     *,
@@ -194,13 +232,17 @@ def track_video(
     on_frame: FrameCallback | None = None,
     batch_size: int = 4,
     interpolate_gap_s: float = 0.0,
+    link_s: float = 0.0,
+    link_options: LinkOptions | None = None,
 ) -> TrackResult:
     """Detect and track objects in the video at ``path``, sampling ``fps`` frames/s or every ``stride``-th frame.
 
     Neither ``fps`` nor ``stride`` means every frame. ``classes`` keeps only those labels (case-insensitive,
     ``"Person"`` = ``"person"``). ``progress`` wraps the frame iterator for display (it gets the expected frame
     count, or None). ``interpolate_gap_s`` > 0 fills each track's gaps of up to that many seconds afterwards
-    (:func:`~sightings.vision.track.postprocess.interpolate_gaps`; offline use only).
+    (:func:`~sightings.vision.track.postprocess.interpolate_gaps`; offline use only). ``link_s`` > 0 first
+    re-joins broken tracks across gaps of up to that many seconds (:mod:`~sightings.vision.track.linking`; other
+    settings from ``link_options``, colour descriptors of the tracked boxes when its appearance weight is > 0).
     Raises :class:`ConfigError` for an unknown detector/tracker name, :class:`InputError` /
     :class:`MediaError` for bad options or an unreadable video.
     """
@@ -209,6 +251,7 @@ def track_video(
 
     if fps is None and stride is None:
         stride = 1
+    link, collector = _link_setup(link_s, link_options)
     wanted = {_normalise_label(c) for c in classes} if classes else None
     det = create_detector(detector, options=detector_options, classes=classes, threshold=threshold)
     trk = create_tracker(tracker, options=tracker_options)
@@ -243,13 +286,13 @@ def track_video(
                 d = td.detection
                 rows.append(TrackRow(frame.index, frame.t_s, td.track_id, d.label, d.score, *d.box.xyxy))
                 per_track.setdefault(td.track_id, []).append(d)
+                if collector is not None:
+                    collector.add(td.track_id, frame.image, d.box.xyxy)
             if on_frame is not None:
                 on_frame(frame, tracked)
-    if interpolate_gap_s:
-        from sightings.vision.track.postprocess import interpolate_gaps
-
+    if link is not None or interpolate_gap_s:
         times = dict(zip(indices, frame_times, strict=True))
-        rows = interpolate_gaps(rows, list(times.items()), max_gap_s=interpolate_gap_s)
+        rows = _finish_rows(rows, list(times.items()), link, collector, interpolate_gap_s)
         per_track = {}
         for r in rows:
             box = Box(r.x1, r.y1, r.x2, r.y2)

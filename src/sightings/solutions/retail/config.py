@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sightings.core.errors import ConfigError, InputError, NotFoundError
 from sightings.solutions.retail.zones import CameraZones
+from sightings.vision.track.linking import DEFAULT_LINK_S
 
 __all__ = [
     "ArchiveOptions",
@@ -121,6 +122,11 @@ class RetailConfig(_Section):
     threshold: float | None = Field(None, ge=0, le=1, description="detector score threshold")
     tiles: str = Field("2x2,2x3", description="tile grids for the detector ('none' = whole frame only)")
     interpolate_s: float = Field(1.0, ge=0, description="fill track gaps up to this many seconds")
+    link_s: float = Field(
+        DEFAULT_LINK_S,
+        ge=0,
+        description="re-join tracks broken for up to this many seconds before interpolating (0 = off)",
+    )
     detector_options: dict[str, Any] = Field(default_factory=dict, description="extra detector options")
     tracker_options: dict[str, Any] = Field(default_factory=dict, description="extra tracker options")
     cameras: dict[str, CameraZones] = Field(default_factory=dict, description="zones per camera id")

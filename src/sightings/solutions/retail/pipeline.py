@@ -340,6 +340,7 @@ def process_video(
         stride=stride,
         classes=PERSON_LABELS,
         interpolate_gap_s=config.interpolate_s,
+        link_s=config.link_s,
         on_frame=collector,
     )
     media_fps = result.media.fps if result.media else None

@@ -7,5 +7,8 @@
   (score-fused IoU, unconfirmed-track stage, optional camera-motion compensation) with an appearance gate of our
   own (HSV colour histogram of the box crop, cosine similarity) added on top.
 
+Offline clean-up of finished tracks: :mod:`~sightings.vision.track.linking` re-joins broken tracks (motion, size,
+colour; Hungarian assignment), then :mod:`~sightings.vision.track.postprocess` fills short gaps.
+
 Create them by name through ``sightings.core.registry.TRACKERS``; this package imports nothing heavy itself.
 """

@@ -1,0 +1,411 @@
+"""Offline tracklet linking: re-join tracks that a tracker broke (occlusions, missed detections, sparse frames).
+
+An online tracker ends a track when a person has not been matched for its lost-track buffer (2 s) and starts a
+new id when they reappear; at a sparse frame stride boxes stop overlapping and tracks break even more. When the
+whole video is processed before the tracks are used, the pieces ("tracklets") can be joined afterwards:
+
+* **candidates**: a tracklet *A* that ends at ``t_end`` and a tracklet *B* of the same label that starts at
+  ``t_start`` with ``0 < t_start − t_end ≤ max_gap_s`` (two tracklets that overlap in time are never linked);
+* **cost** = position + ``size_weight`` × size + ``appearance_weight`` × appearance:
+
+  - *position*: *A*'s box centre extrapolated forward at constant velocity (fitted on its last
+    ``velocity_window_s``, at least its last two boxes) to ``t_start``, and *B*'s extrapolated backward to
+    ``t_end``; the mean of the two misses, divided by the box height and by ``1 + position_growth_per_s × gap``
+    (a prediction gets less certain the longer the gap). A side too short for a velocity borrows the other's;
+    speeds are clipped to ``MAX_SPEED_HEIGHTS_PER_S``;
+  - *size*: ``|ln(height_A / height_B)|`` (medians over the same windows);
+  - *appearance* (optional, when descriptors are given): 1 − the Bhattacharyya coefficient of HSV colour
+    histograms of the boxes' upper and lower body halves (:func:`body_colour_descriptor`, built on BoT-SORT's
+    :func:`~sightings.vision.track.botsort.hsv_embedding`), averaged over each end's last/first boxes;
+
+* **assignment**: Hungarian (``scipy.optimize.linear_sum_assignment``) over all end → start pairs with position
+  ≤ ``max_position`` and cost ≤ ``max_cost``, each end and each start also free to stay unlinked at half the gate
+  (so a pair is linked only when that beats leaving both alone); repeated on the joined tracks until a round
+  links nothing (chains A → B → C);
+* **pruning** (optional): tracks still unlinked and present less than ``min_len_s`` are dropped; presence is first
+  to last box plus one sampling step (the median time between analysed frames), so at one frame per 3 s a single
+  box counts as 3 s, as the retail rules count it. Tracks seen in the first or last analysed frame are kept (the
+  video cut them: their true length is unknown).
+
+Works from rows alone (a MOT file read back: no appearance). Default values were chosen on PETS09-S2L1 frames
+1–200 only (docs/tracking.md, "Tracklet linking"). Linking runs before gap interpolation, so joined gaps can be
+filled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from sightings.core.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_LINK_S",
+    "AppearanceCollector",
+    "EndAppearance",
+    "LinkOptions",
+    "LinkPlan",
+    "LinkableRow",
+    "apply_links",
+    "body_colour_descriptor",
+    "link_tracklets",
+    "plan_links",
+]
+
+DEFAULT_LINK_S = 3.0
+"""Default longest gap (seconds) a link may bridge: ``sightings track --link-s`` and ``RetailConfig.link_s``."""
+MAX_SPEED_HEIGHTS_PER_S = 2.0
+"""Fitted speeds are clipped to this many box heights per second (a running person) before extrapolating."""
+_UNLINKABLE = 1e9
+
+
+class LinkableRow(Protocol):
+    """A tracked box in one frame (read-only attributes; ``label`` is read when the row has one)."""
+
+    @property
+    def frame(self) -> int: ...
+    @property
+    def t_s(self) -> float: ...
+    @property
+    def track_id(self) -> int: ...
+    @property
+    def x1(self) -> float: ...
+    @property
+    def y1(self) -> float: ...
+    @property
+    def x2(self) -> float: ...
+    @property
+    def y2(self) -> float: ...
+
+
+R = TypeVar("R", bound=LinkableRow)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOptions:
+    """How tracklets are linked (see the module text for the cost). Seconds throughout, never frames."""
+
+    max_gap_s: float = DEFAULT_LINK_S
+    """longest time from one tracklet's last box to the next one's first box"""
+    max_cost: float = 1.0
+    """gate on the total cost"""
+    max_position: float = 1.0
+    """gate on the position term alone (normalised miss)"""
+    size_weight: float = 1.0
+    appearance_weight: float = 0.5
+    position_growth_per_s: float = 0.5
+    velocity_window_s: float = 1.0
+    """fit the velocity (and take heights, colours) over this much of each end"""
+    min_len_s: float = 3.0
+    """drop tracks still unlinked present less than this: first to last box + one sampling step (0 = keep all)"""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)):
+                raise ConfigError(f"must be a finite number, got {value!r}", where=f"link.{f.name}")
+            if value < 0:
+                raise ConfigError(f"must be >= 0, got {value!r}", where=f"link.{f.name}")
+
+
+@dataclass(frozen=True, slots=True)
+class EndAppearance:
+    """Mean colour descriptors of a track's first and last boxes (each :func:`body_colour_descriptor`-shaped)."""
+
+    start: npt.NDArray[np.float32]
+    end: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkPlan:
+    """What :func:`plan_links` decided: the new id of every kept track, the dropped ids, and each link."""
+
+    new_ids: dict[int, int]
+    """original track id → id after linking (the earliest tracklet's id); dropped ids are absent"""
+    dropped: frozenset[int] = frozenset()
+    links: tuple[tuple[int, int, float], ...] = ()
+    """(ending track id, starting track id, cost), in the order they were made"""
+
+
+def body_colour_descriptor(image: npt.NDArray[np.uint8], xyxy: Sequence[float]) -> npt.NDArray[np.float32]:
+    """Colour descriptor of a person box: BoT-SORT's HSV embedding of the upper half, then of the lower half.
+
+    Each half is a square-rooted, unit-norm 128-bin histogram, so the dot product of two halves is their
+    Bhattacharyya coefficient.
+    """
+    from sightings.vision.track.botsort import hsv_embedding
+
+    x1, y1, x2, y2 = (float(v) for v in xyxy)
+    mid = 0.5 * (y1 + y2)
+    return np.concatenate([hsv_embedding(image, (x1, y1, x2, mid)), hsv_embedding(image, (x1, mid, x2, y2))])
+
+
+def _mean_descriptor(vectors: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+    mean = np.mean(np.stack(vectors), axis=0).astype(np.float32)
+    halves = mean.reshape(2, -1)
+    halves /= np.maximum(1e-12, np.linalg.norm(halves, axis=1, keepdims=True))
+    out: npt.NDArray[np.float32] = halves.reshape(-1)
+    return out
+
+
+def appearance_distance(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
+    """1 − the mean Bhattacharyya coefficient of the two body halves (0 = same colours, 1 = disjoint)."""
+    bc = (a.reshape(2, -1) * b.reshape(2, -1)).sum(axis=1)
+    return float(1.0 - np.clip(bc, 0.0, 1.0).mean())
+
+
+class AppearanceCollector:
+    """Keeps the colour descriptors of each track's first and last ``boxes`` boxes while tracking (bounded memory).
+
+    Call :meth:`add` for every tracked box with the frame image; :meth:`descriptors` gives :class:`EndAppearance`
+    per track id for :func:`plan_links`.
+    """
+
+    def __init__(self, boxes: int = 5) -> None:
+        if not isinstance(boxes, int) or boxes < 1:
+            raise ConfigError(f"must be an integer >= 1, got {boxes!r}", where="link.appearance_boxes")
+        self.boxes = boxes
+        self._head: dict[int, list[npt.NDArray[np.float32]]] = {}
+        self._tail: dict[int, deque[npt.NDArray[np.float32]]] = {}
+
+    def add(self, track_id: int, image: npt.NDArray[np.uint8], xyxy: Sequence[float]) -> None:
+        vec = body_colour_descriptor(image, xyxy)
+        head = self._head.setdefault(track_id, [])
+        if len(head) < self.boxes:
+            head.append(vec)
+        self._tail.setdefault(track_id, deque(maxlen=self.boxes)).append(vec)
+
+    def descriptors(self) -> dict[int, EndAppearance]:
+        return {
+            tid: EndAppearance(_mean_descriptor(head), _mean_descriptor(list(self._tail[tid])))
+            for tid, head in self._head.items()
+        }
+
+
+@dataclass(slots=True)
+class _Tracklet:
+    """One (possibly already joined) track: its rows' times, centres and heights, in time order."""
+
+    track_id: int
+    label: str | None
+    t: npt.NDArray[np.float64]
+    centre: npt.NDArray[np.float64]
+    height: npt.NDArray[np.float64]
+    members: list[int] = field(default_factory=list)
+    start_appearance: npt.NDArray[np.float32] | None = None
+    end_appearance: npt.NDArray[np.float32] | None = None
+
+    @property
+    def t_start(self) -> float:
+        return float(self.t[0])
+
+    @property
+    def t_end(self) -> float:
+        return float(self.t[-1])
+
+    def _window(self, at_end: bool, window_s: float) -> slice:
+        n = len(self.t)
+        if at_end:
+            k = int(np.searchsorted(self.t, self.t[-1] - window_s - 1e-9))
+            return slice(min(k, max(0, n - 2)), n)
+        k = int(np.searchsorted(self.t, self.t[0] + window_s + 1e-9, side="right"))
+        return slice(0, max(k, min(n, 2)))
+
+    def velocity(self, at_end: bool, window_s: float) -> npt.NDArray[np.float64] | None:
+        """Least-squares centre velocity (px/s) over the window at that end, or None (one box, or no time span)."""
+        s = self._window(at_end, window_s)
+        t, c = self.t[s], self.centre[s]
+        if len(t) < 2 or t[-1] - t[0] <= 1e-9:
+            return None
+        dt = t - t.mean()
+        v: npt.NDArray[np.float64] = (dt[:, None] * (c - c.mean(axis=0))).sum(axis=0) / float((dt * dt).sum())
+        limit = MAX_SPEED_HEIGHTS_PER_S * float(np.median(self.height[s]))
+        speed = float(np.hypot(*v))
+        return v * (limit / speed) if speed > limit else v
+
+    def height_at(self, at_end: bool, window_s: float) -> float:
+        return float(np.median(self.height[self._window(at_end, window_s)]))
+
+
+def _tracklets(rows: Sequence[LinkableRow], appearance: Mapping[int, EndAppearance] | None) -> dict[int, _Tracklet]:
+    by_id: dict[int, list[LinkableRow]] = {}
+    for r in rows:
+        by_id.setdefault(r.track_id, []).append(r)
+    out = {}
+    for tid, rs in by_id.items():
+        rs.sort(key=lambda r: (r.t_s, r.frame))
+        app = appearance.get(tid) if appearance else None
+        out[tid] = _Tracklet(
+            track_id=tid,
+            label=getattr(rs[0], "label", None),
+            t=np.array([r.t_s for r in rs], np.float64),
+            centre=np.array([(0.5 * (r.x1 + r.x2), 0.5 * (r.y1 + r.y2)) for r in rs], np.float64),
+            height=np.array([max(1e-6, r.y2 - r.y1) for r in rs], np.float64),
+            members=[tid],
+            start_appearance=None if app is None else app.start,
+            end_appearance=None if app is None else app.end,
+        )
+    return out
+
+
+def _pair_cost(a: _Tracklet, b: _Tracklet, options: LinkOptions) -> float | None:
+    """Cost of linking ``a``'s end to ``b``'s start, or None when a gate rules it out."""
+    gap = b.t_start - a.t_end
+    if not 0.0 < gap <= options.max_gap_s + 1e-9 or a.label != b.label:
+        return None
+    w = options.velocity_window_s
+    v_end, v_start = a.velocity(True, w), b.velocity(False, w)
+    zero = np.zeros(2)
+    v_fwd = v_end if v_end is not None else (v_start if v_start is not None else zero)
+    v_bwd = v_start if v_start is not None else v_fwd
+    p_end, p_start = a.centre[-1], b.centre[0]
+    miss = 0.5 * (np.hypot(*(p_end + v_fwd * gap - p_start)) + np.hypot(*(p_start - v_bwd * gap - p_end)))
+    h_end, h_start = a.height_at(True, w), b.height_at(False, w)
+    position = float(miss) / (0.5 * (h_end + h_start) * (1.0 + options.position_growth_per_s * gap))
+    if position > options.max_position:
+        return None
+    cost = position + options.size_weight * abs(math.log(h_end / h_start))
+    if options.appearance_weight and a.end_appearance is not None and b.start_appearance is not None:
+        cost += options.appearance_weight * appearance_distance(a.end_appearance, b.start_appearance)
+    return cost if cost <= options.max_cost else None
+
+
+def _assign(tracklets: list[_Tracklet], options: LinkOptions) -> list[tuple[int, int, float]]:
+    """One Hungarian round: (index of ending tracklet, index of starting tracklet, cost) pairs to join.
+
+    ``tracklets`` are sorted by start time. Only pairs inside the gap window are costed, and the assignment is
+    solved per connected group of candidate pairs, so long videos with many tracks stay cheap.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    starts = np.array([t.t_start for t in tracklets])
+    edges: dict[tuple[int, int], float] = {}
+    for i, a in enumerate(tracklets):
+        lo = int(np.searchsorted(starts, a.t_end, side="right"))
+        hi = int(np.searchsorted(starts, a.t_end + options.max_gap_s + 1e-9, side="right"))
+        for j in range(lo, hi):
+            if (c := _pair_cost(a, tracklets[j], options)) is not None:
+                edges[i, j] = c
+    # groups of ends and starts connected by candidate pairs (union-find; ends are i, starts are n + j)
+    n = len(tracklets)
+    parent = list(range(2 * n))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j in edges:
+        parent[root(i)] = root(n + j)
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for i, j in edges:
+        groups.setdefault(root(i), []).append((i, j))
+    alone = 0.5 * options.max_cost + 1e-9
+    chosen = []
+    for pairs in groups.values():
+        ends = sorted({i for i, _ in pairs})
+        begins = sorted({j for _, j in pairs})
+        ne, nb = len(ends), len(begins)
+        # rows: ends + "this start stays unlinked"; columns: starts + "this end stays unlinked"
+        big = np.full((ne + nb, nb + ne), _UNLINKABLE)
+        for i, j in pairs:
+            big[ends.index(i), begins.index(j)] = edges[i, j]
+        big[:ne, nb:][np.diag_indices(ne)] = alone
+        big[ne:, :nb][np.diag_indices(nb)] = alone
+        big[ne:, nb:] = 0.0
+        rows, cols = linear_sum_assignment(big)
+        for r, c in zip(rows, cols, strict=True):
+            if r < ne and c < nb and (ends[r], begins[c]) in edges:
+                chosen.append((ends[r], begins[c], edges[ends[r], begins[c]]))
+    return chosen
+
+
+def _join(a: _Tracklet, b: _Tracklet) -> _Tracklet:
+    return _Tracklet(
+        track_id=a.track_id,
+        label=a.label,
+        t=np.concatenate([a.t, b.t]),
+        centre=np.concatenate([a.centre, b.centre]),
+        height=np.concatenate([a.height, b.height]),
+        members=a.members + b.members,
+        start_appearance=a.start_appearance,
+        end_appearance=b.end_appearance,
+    )
+
+
+def _sampling_step(rows: Sequence[LinkableRow]) -> float:
+    """Seconds one analysed frame stands for: the median time between consecutive distinct row times (0 if one)."""
+    times = np.unique(np.array([r.t_s for r in rows], np.float64))
+    return float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+
+
+def plan_links(
+    rows: Sequence[LinkableRow],
+    *,
+    options: LinkOptions | None = None,
+    appearance: Mapping[int, EndAppearance] | None = None,
+) -> LinkPlan:
+    """Decide which tracks to join (and which short ones to drop) without touching the rows."""
+    opts = options or LinkOptions()
+    pool = _tracklets(rows, appearance)
+    links: list[tuple[int, int, float]] = []
+    while opts.max_gap_s > 0 and len(pool) > 1:
+        current = sorted(pool.values(), key=lambda t: (t.t_start, t.track_id))
+        chosen = _assign(current, opts)
+        if not chosen:
+            break
+        successor = {i: (j, c) for i, j, c in chosen}
+        has_predecessor = {j for _, j, _ in chosen}
+        for i, head in enumerate(current):
+            if i in has_predecessor:
+                continue
+            joined, k = head, i
+            while k in successor:
+                k, c = successor[k]
+                links.append((joined.members[-1], current[k].members[0], c))
+                joined = _join(joined, current[k])
+                del pool[current[k].track_id]
+            pool[head.track_id] = joined
+    new_ids: dict[int, int] = {}
+    dropped: set[int] = set()
+    step = _sampling_step(rows)
+    first, last = (min(r.t_s for r in rows), max(r.t_s for r in rows)) if rows else (0.0, 0.0)
+    for t in pool.values():
+        cut_off = t.t_start <= first + 1e-9 or t.t_end >= last - 1e-9  # its true length is unknown
+        if len(t.members) == 1 and not cut_off and t.t_end - t.t_start + step < opts.min_len_s - 1e-9:
+            dropped.add(t.track_id)
+            continue
+        for member in t.members:
+            new_ids[member] = t.track_id
+    return LinkPlan(new_ids=new_ids, dropped=frozenset(dropped), links=tuple(links))
+
+
+def apply_links(rows: Sequence[R], plan: LinkPlan) -> list[R]:
+    """``rows`` renumbered by the plan (dropped tracks left out), sorted by (frame, track_id)."""
+    import dataclasses
+
+    out: list[R] = []
+    for r in rows:
+        new = plan.new_ids.get(r.track_id)
+        if new is None:
+            continue
+        out.append(r if new == r.track_id else dataclasses.replace(r, track_id=new))  # type: ignore[type-var]
+    out.sort(key=lambda r: (r.frame, r.track_id))
+    return out
+
+
+def link_tracklets(
+    rows: Sequence[R],
+    *,
+    options: LinkOptions | None = None,
+    appearance: Mapping[int, EndAppearance] | None = None,
+) -> list[R]:
+    """Join broken tracks in ``rows`` (frozen dataclass rows; see the module text) and drop short unlinked ones."""
+    return apply_links(rows, plan_links(rows, options=options, appearance=appearance))

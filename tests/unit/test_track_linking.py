@@ -1,0 +1,215 @@
+"""Offline tracklet linking (sightings.vision.track.linking) on synthetic tracklets, and through `sightings track`."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sightings.core.errors import ConfigError
+from sightings.vision.pipeline import TrackRow
+from sightings.vision.track.linking import (
+    AppearanceCollector,
+    EndAppearance,
+    LinkOptions,
+    body_colour_descriptor,
+    link_tracklets,
+    plan_links,
+)
+
+pytest.importorskip("scipy")
+
+FPS = 10.0
+NO_COLOUR = LinkOptions(max_gap_s=3.0, appearance_weight=0.0, min_len_s=0.0)
+
+
+def walk(
+    track_id: int,
+    t0: float,
+    t1: float,
+    *,
+    x0: float,
+    vx: float,
+    y: float = 200.0,
+    h: float = 80.0,
+    label: str = "person",
+) -> list[TrackRow]:
+    """Boxes of a person walking at ``vx`` px/s from ``x0`` (at t=0) between t0 and t1, every 1/FPS s."""
+    rows = []
+    for k in range(round(t0 * FPS), round(t1 * FPS) + 1):
+        t = k / FPS
+        cx = x0 + vx * t
+        rows.append(TrackRow(k, t, track_id, label, 0.8, cx - h / 5, y - h / 2, cx + h / 5, y + h / 2))
+    return rows
+
+
+def ids_by_track(rows: list[TrackRow]) -> dict[int, set[int]]:
+    return {tid: {r.frame for r in rows if r.track_id == tid} for tid in {r.track_id for r in rows}}
+
+
+def test_one_walk_split_by_a_1_5_s_gap_becomes_one_id() -> None:
+    rows = walk(1, 0.0, 3.0, x0=50, vx=40) + walk(2, 4.5, 8.0, x0=50, vx=40)
+    out = link_tracklets(rows, options=NO_COLOUR)
+    assert {r.track_id for r in out} == {1}
+    assert len(out) == len(rows)
+    plan = plan_links(rows, options=NO_COLOUR)
+    assert plan.links[0][:2] == (1, 2) and plan.new_ids == {1: 1, 2: 1}
+
+
+def test_linking_off_when_max_gap_is_zero_or_gap_too_long() -> None:
+    rows = walk(1, 0.0, 3.0, x0=50, vx=40) + walk(2, 4.5, 8.0, x0=50, vx=40)
+    assert {r.track_id for r in link_tracklets(rows, options=LinkOptions(max_gap_s=0))} == {1, 2}
+    assert {r.track_id for r in link_tracklets(rows, options=LinkOptions(max_gap_s=1.0))} == {1, 2}
+
+
+def test_chain_of_three_pieces() -> None:
+    rows = walk(1, 0.0, 2.0, x0=50, vx=40) + walk(5, 3.0, 5.0, x0=50, vx=40) + walk(9, 6.5, 9.0, x0=50, vx=40)
+    out = link_tracklets(rows, options=NO_COLOUR)
+    assert {r.track_id for r in out} == {1}
+
+
+def test_two_crossing_people_are_not_swapped() -> None:
+    # A walks right, B walks left; both are lost around the crossing (t 3-4.2 s) and come back as new tracks
+    a1, b1 = walk(1, 0.0, 3.0, x0=100, vx=60, y=200), walk(2, 0.0, 3.0, x0=580, vx=-60, y=215)
+    a2, b2 = walk(3, 4.2, 7.0, x0=100, vx=60, y=200), walk(4, 4.2, 7.0, x0=580, vx=-60, y=215)
+    plan = plan_links(a1 + b1 + a2 + b2, options=NO_COLOUR)
+    assert plan.new_ids == {1: 1, 3: 1, 2: 2, 4: 2}
+
+
+def test_tracks_that_overlap_in_time_are_never_linked() -> None:
+    rows = walk(1, 0.0, 4.0, x0=50, vx=40) + walk(2, 3.5, 8.0, x0=50, vx=40)
+    plan = plan_links(rows, options=LinkOptions(max_gap_s=5.0, max_cost=100.0, max_position=100.0))
+    assert plan.links == () and plan.new_ids == {1: 1, 2: 2}
+
+
+def test_different_labels_are_never_linked() -> None:
+    rows = walk(1, 0.0, 3.0, x0=50, vx=40) + walk(2, 4.0, 8.0, x0=50, vx=40, label="dog")
+    assert plan_links(rows, options=NO_COLOUR).links == ()
+
+
+def _person_image(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> np.ndarray:
+    img = np.zeros((100, 40, 3), np.uint8)
+    img[:50], img[50:] = top, bottom
+    return img
+
+
+def test_appearance_breaks_a_tie() -> None:
+    # one person stands still and disappears; two people appear equally far away, one wearing the same colours
+    still = walk(1, 0.0, 3.0, x0=300, vx=0)
+    left, right = walk(2, 4.0, 6.0, x0=270, vx=0), walk(3, 4.0, 6.0, x0=330, vx=0)
+    red_blue = body_colour_descriptor(_person_image((200, 30, 30), (30, 30, 200)), (0, 0, 40, 100))
+    green_yellow = body_colour_descriptor(_person_image((30, 200, 30), (220, 220, 40)), (0, 0, 40, 100))
+    colours = {
+        1: EndAppearance(red_blue, red_blue),
+        2: EndAppearance(green_yellow, green_yellow),
+        3: EndAppearance(red_blue, red_blue),
+    }
+    options = LinkOptions(max_gap_s=3.0, appearance_weight=1.0, min_len_s=0.0)
+    assert plan_links(still + left + right, options=options, appearance=colours).new_ids[3] == 1
+    swapped = {1: colours[1], 2: colours[3], 3: colours[2]}
+    assert plan_links(still + left + right, options=options, appearance=swapped).new_ids[2] == 1
+    # the Bhattacharyya coefficient of a descriptor with itself is 1 per half
+    assert math.isclose(float(red_blue @ red_blue), 2.0, rel_tol=1e-5)
+
+
+def test_short_unlinked_tracks_are_pruned_linked_ones_kept() -> None:
+    rows = walk(1, 0.0, 0.3, x0=50, vx=40) + walk(2, 1.0, 3.0, x0=50, vx=40) + walk(7, 1.0, 1.2, x0=600, vx=0)
+    out = link_tracklets(rows, options=LinkOptions(max_gap_s=3.0, appearance_weight=0.0, min_len_s=1.0))
+    assert {r.track_id for r in out} == {1}
+    assert plan_links(rows, options=LinkOptions(max_gap_s=3.0, min_len_s=1.0)).dropped == {7}
+
+
+def test_short_tracks_cut_by_the_start_or_end_of_the_video_are_kept() -> None:
+    rows = walk(1, 0.0, 0.5, x0=50, vx=40) + walk(2, 1.0, 5.0, x0=400, vx=0) + walk(3, 4.7, 5.0, x0=600, vx=0)
+    assert plan_links(rows, options=LinkOptions(appearance_weight=0.0)).dropped == frozenset()
+    # at one frame per 3 s a single box stands for 3 s of presence
+    sparse = [r for r in walk(4, 0.0, 9.0, x0=50, vx=0) if r.frame % 30 == 0] + walk(5, 3.0, 3.0, x0=600, vx=0)
+    assert plan_links(sparse, options=LinkOptions(min_len_s=3.0)).dropped == frozenset()
+
+
+def test_appearance_collector_keeps_first_and_last_boxes_only() -> None:
+    collector = AppearanceCollector(boxes=2)
+    red, green = _person_image((200, 0, 0), (200, 0, 0)), _person_image((0, 200, 0), (0, 200, 0))
+    for image in (red, red, green, green, green):
+        collector.add(4, image, (0, 0, 40, 100))
+    ends = collector.descriptors()[4]
+    assert float(ends.start @ ends.end) < 0.5  # red start, green end
+    assert len(collector._tail[4]) == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("max_gap_s", -1.0), ("max_cost", float("nan")), ("min_len_s", "1"), ("size_weight", True)]
+)
+def test_bad_options_are_config_errors(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=f"link.{field}"):
+        LinkOptions(**{field: value})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="appearance_boxes"):
+        AppearanceCollector(boxes=0)
+
+
+def test_track_video_rejects_a_negative_link_gap(tmp_path: Path) -> None:
+    from sightings.testing.fakes import FakeDetector, FakeTracker
+    from sightings.vision.pipeline import track_video
+
+    with pytest.raises(ConfigError, match="link_s"):
+        track_video(tmp_path / "none.mp4", detector=FakeDetector(), tracker=FakeTracker(), link_s=-1.0)
+
+
+def test_retail_config_link_s() -> None:
+    from sightings.solutions.retail.config import RetailConfig, config_from_mapping
+    from sightings.vision.track.linking import DEFAULT_LINK_S
+
+    assert RetailConfig.model_validate({}).link_s == DEFAULT_LINK_S
+    with pytest.raises(ConfigError, match="link_s"):
+        config_from_mapping({"link_s": -2}, where="retail.yaml")
+
+
+# -- through `sightings track` on a generated video ------------------------------------------------------------
+
+
+def broken_walk_detector() -> object:
+    """tests.factories' moving white square as a "person", found in frames 0-9 and 40-55 of a 10 fps video: lost
+    for 3 s, longer than the tracker's 2 s buffer."""
+    from sightings.testing.fakes import FakeDetector
+
+    def box(i: int) -> tuple[float, float, float, float, str, float]:
+        x, y = 5 * i, 3 * i  # make_frame's square (40 px) before it wraps around
+        return (x, y, x + 40, y + 40, "person", 0.9)
+
+    return FakeDetector({i: [box(i)] for i in [*range(10), *range(40, 56)]})
+
+
+def test_cli_track_links_a_broken_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("trackers")
+    pytest.importorskip("pyarrow")
+    import typer
+    from typer.testing import CliRunner
+
+    from factories import make_video
+    from sightings.cli.common import SightingsGroup
+    from sightings.cli.track import track
+    from sightings.core.registry import DETECTORS, RegistryEntry
+    from sightings.evaluate.mot_io import read_mot
+
+    monkeypatch.setitem(DETECTORS._entries, "walker", RegistryEntry("walker", f"{__name__}:broken_walk_detector"))
+    app = typer.Typer(cls=SightingsGroup, pretty_exceptions_enable=False)
+    app.command("track")(track)
+    app.command("noop")(lambda: None)
+    video = make_video(tmp_path / "walk.mp4", seconds=5.6, fps=10, gop=10)
+    runner = CliRunner()
+    found = {}
+    for link in ("0", "4"):
+        out = tmp_path / f"out{link}"
+        args = ["track", str(video), "--detector", "walker", "--tiles", "none", "-o", str(out), "--json"]
+        res = runner.invoke(app, [*args, "--link-s", link])
+        assert res.exit_code == 0, res.output
+        summary = json.loads(res.stdout)
+        assert summary["link_s"] == float(link)
+        found[link] = (summary["tracks"], read_mot(out / "tracks.txt"))
+    assert found["0"][0] == 2 and found["4"][0] == 1
+    assert len(set(found["4"][1].id.tolist())) == 1 and len(found["4"][1]) == 26  # the 3 s gap is not filled
+    res = runner.invoke(app, ["track", str(video), "--detector", "walker", "-o", str(tmp_path / "x"), "--link-s", "-1"])
+    assert res.exit_code == 2
