@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -20,20 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sightings.evaluate.datasets import shared_file
-
-
-def levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def _norm(text: str) -> str:
-    return "\n".join(re.sub(r"\s+", " ", ln).strip() for ln in text.splitlines() if ln.strip())
+from sightings.evaluate.text import char_accuracy
 
 
 def main() -> int:
@@ -65,9 +51,7 @@ def main() -> int:
             lines = ocr.read(image, ["eng"])
             secs = time.perf_counter() - t0
             if entry.get("lines"):
-                truth = _norm("\n".join(entry["lines"]))
-                pred = _norm("\n".join(ln.text for ln in lines))
-                acc = max(0.0, 1.0 - levenshtein(pred, truth) / max(1, len(truth)))
+                acc = char_accuracy("\n".join(ln.text for ln in lines), "\n".join(entry["lines"]))
                 shown = f"{acc:.3f}"
             else:
                 shown = f"n/a ({len(lines)} lines read)"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import sys
 import time
@@ -24,24 +23,7 @@ import time
 import numpy as np
 
 from sightings.evaluate.datasets import shared_file
-
-
-def levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def char_accuracy(text: str, truth: str) -> float:
-    def norm(s: str) -> str:
-        return "\n".join(re.sub(r"\s+", " ", ln).strip() for ln in s.lower().splitlines() if ln.strip())
-
-    t = norm(truth)
-    return max(0.0, 1.0 - levenshtein(norm(text), t) / max(1, len(t)))
+from sightings.evaluate.text import char_accuracy
 
 
 def kind_table() -> None:
@@ -106,7 +88,7 @@ def poster_table(count: int, seed: int) -> None:
             right["date"] += truth.date in [d.value for d in facts.dates]
             right["kind"] += facts.kind.value == truth.kind
             right["species"] += facts.species is not None and facts.species.value == truth.species
-            chars.append(char_accuracy(text, "\n".join(truth.lines)))
+            chars.append(char_accuracy(text, "\n".join(truth.lines), lower=True))
         secs = (time.perf_counter() - t0) / count
         cells = " | ".join(f"{right[f] / count:.3f}" for f in fields)
         print(f"| {label} | {cells} | {float(np.mean(chars)):.3f} | {secs:.2f} |")
@@ -144,7 +126,7 @@ def shared_table() -> None:
             continue
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         truth = "\n".join(entry["lines"])
-        accs = [char_accuracy(read_poster(image, deskew=d), truth) for d in (False, True)]
+        accs = [char_accuracy(read_poster(image, deskew=d), truth, lower=True) for d in (False, True)]
         print(f"| {name} | {entry.get('condition', '')} | {accs[0]:.3f} | {accs[1]:.3f} |")
     print()
 

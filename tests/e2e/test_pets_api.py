@@ -200,3 +200,25 @@ def test_openapi_documents_the_pets_endpoints(api: Any) -> None:
             assert operation.get("description"), f"{path} has no description"
     view = spec["components"]["schemas"]["MatchViewOut"]["properties"]
     assert "description" in view["distance_from_home_km"] and "description" in view["confidence"]
+
+
+def test_a_store_outage_shorter_than_the_hold_budget_costs_time_not_an_error(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog locked for a moment: the write is made again (all-or-nothing), the client gets its 200."""
+    from sightings.core.errors import BackendUnavailableError
+
+    client, service = api
+    real = service.store.add_post
+    failures = [BackendUnavailableError("database unavailable: database is locked", where="catalog")]
+
+    def locked_once(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service.store, "add_post", locked_once)
+    r = _post(client, [("x.png", encode(photo_of(7, 0)))], kind="found", text="Нашли собаку", posted_at=WHEN)
+    assert r.status_code == 200, r.text
+    assert not failures and r.json()["status"] == "added"
+    assert service.matcher("found").gallery.count() == len(service.store.list_posts(kind="found", limit=1000))

@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,13 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pets_factories import encode, pets_service, pets_settings, photo_of
+from sightings.testing.local_server import LocalServer
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("cv2")
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("xstatic.pkg.leaflet", reason="needs xstatic-leaflet (pets extra)")
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 LOST_AT = datetime(2025, 1, 5, tzinfo=UTC)
 # individual, photo variant, camera offset from home (degrees), district, days after the loss
 SIGHTINGS = [
@@ -128,44 +124,15 @@ def test_tiles_come_from_the_configured_url(seeded: Any, tmp_path: Path) -> None
 
 
 # ---------------------------------------------------------------------- in Chromium
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(seeded: tuple[Any, str]) -> Iterator[str]:
-    import uvicorn
-
     from sightings.api.app import create_app
 
     service, _ = seeded
     app = create_app(service.settings)
     app.state.pets = service
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("needs Debian chromium (`make system-deps`)")
-    pytest.importorskip("playwright", reason="needs playwright (dev extra)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
+    with LocalServer(app) as local:
+        yield local.url
 
 
 def _rows(page: Any, column: str) -> list[str]:

@@ -3,10 +3,6 @@ from a synthetic analysis: KPIs, per-seller table, the inline-SVG hour chart, al
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,11 +10,9 @@ from typing import Any
 
 import pytest
 
+from sightings.testing.local_server import LocalServer
+
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-if CHROMIUM is None:
-    pytest.skip("needs Debian chromium (`make system-deps`)", allow_module_level=True)
-pytest.importorskip("playwright", reason="needs playwright (dev extra)")
 pytest.importorskip("chdb", reason="needs the retail extra")
 
 START = datetime(2026, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=3)))
@@ -62,16 +56,8 @@ def _fill(warehouse: Any) -> None:
     write_analysis(warehouse, analysis, config=cfg, alerts=alerts)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     from sightings.analytics.chdb_warehouse import ChdbWarehouse
     from sightings.api.app import create_app
 
@@ -79,47 +65,36 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _fill(warehouse)
     app = create_app()
     app.state.retail_warehouse = warehouse
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with LocalServer(app) as local:
+        yield local.url
     warehouse.close()
 
 
-def test_dashboard_shows_sellers_chart_and_alerts(server: str, tmp_path_factory: pytest.TempPathFactory) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_dashboard_shows_sellers_chart_and_alerts(
+    server: str, browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     shots = tmp_path_factory.mktemp("screenshots")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        errors: list[str] = []
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{server}/retail")
-        page.wait_for_function("document.body.dataset.ready === '1'", timeout=20000)
-        assert page.locator("#day").input_value() == "2026-03-01"
-        assert page.locator("#sellers tbody tr[data-seller=anna]").count() == 1
-        assert page.locator(".kpi[data-kpi=interactions] .v").inner_text() == "13"
-        assert page.locator(".kpi[data-kpi='interaction ratio'] .v").inner_text() == "100 %"
-        bars = page.locator("#chart svg rect.bar.interactions")
-        assert bars.count() == 24
-        assert float(bars.nth(6).get_attribute("data-value") or 0) > 0
-        assert page.locator("#alerts li.critical[data-kind=frozen]").count() == 1
-        assert page.locator("#interactions tbody tr").count() == 13
-        page.screenshot(path=str(shots / "retail-dashboard.png"), full_page=False)
-        assert (shots / "retail-dashboard.png").stat().st_size > 10_000
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/retail")
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=20000)
+    assert page.locator("#day").input_value() == "2026-03-01"
+    assert page.locator("#sellers tbody tr[data-seller=anna]").count() == 1
+    assert page.locator(".kpi[data-kpi=interactions] .v").inner_text() == "13"
+    assert page.locator(".kpi[data-kpi='interaction ratio'] .v").inner_text() == "100 %"
+    bars = page.locator("#chart svg rect.bar.interactions")
+    assert bars.count() == 24
+    assert float(bars.nth(6).get_attribute("data-value") or 0) > 0
+    assert page.locator("#alerts li.critical[data-kind=frozen]").count() == 1
+    assert page.locator("#interactions tbody tr").count() == 13
+    page.screenshot(path=str(shots / "retail-dashboard.png"), full_page=False)
+    assert (shots / "retail-dashboard.png").stat().st_size > 10_000
 
-        page.select_option("#seller", "anna")  # the chart for one seller
-        page.wait_for_function("document.querySelector('#chart svg rect.bar.customers').dataset.value === '0'")
-        page.select_option("#camera", "cam1")
-        page.wait_for_function("document.body.dataset.ready === '1'")
-        assert "1 videos" in page.locator("#status").inner_text()
-        assert not errors, errors
-        browser.close()
+    page.select_option("#seller", "anna")  # the chart for one seller
+    page.wait_for_function("document.querySelector('#chart svg rect.bar.customers').dataset.value === '0'")
+    page.select_option("#camera", "cam1")
+    page.wait_for_function("document.body.dataset.ready === '1'")
+    assert "1 videos" in page.locator("#status").inner_text()
+    assert not errors, errors
     print(f"screenshot in {shots}")

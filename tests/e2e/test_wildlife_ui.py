@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,52 +9,23 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sightings.testing.local_server import LocalServer
 from wildlife_factories import API_KEY, animal, encode, enrolled_service
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-if CHROMIUM is None:
-    pytest.skip("needs Debian chromium (`make system-deps`)", allow_module_level=True)
-pytest.importorskip("playwright", reason="needs playwright (dev extra)")
 pytest.importorskip("cv2")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     from sightings.api.app import create_app
 
     service = enrolled_service(tmp_path_factory.mktemp("wildlife-ui"))
     app = create_app(service.settings)
     app.state.wildlife = service
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with LocalServer(app) as local:
+        yield local.url
     service.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def test_upload_many_photos_shows_cards_and_review_works(

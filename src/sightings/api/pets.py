@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, SecretStr
 
 from sightings.api.auth import require_role
+from sightings.api.outages import hold_through_outage
 from sightings.api.pets_schemas import (
     AnimalOut,
     FeedbackRequest,
@@ -232,7 +233,8 @@ def create_post(
         lon=lon,
         repost_of=repost_of,
     )
-    outcome = get_service(request).add_post(draft)
+    service = get_service(request)
+    outcome = hold_through_outage(lambda: service.add_post(draft), request, where="POST /v1/pets/posts")
     return _post_out(outcome.post, outcome.animals, status=outcome.status, matches=outcome.matches)
 
 
@@ -292,7 +294,12 @@ def lost_matches(
 @router.post("/matches/{match_id}/feedback", response_model=FeedbackResponse, dependencies=[Depends(require_key)])
 def match_feedback(request: Request, match_id: str, body: FeedbackRequest) -> FeedbackResponse:
     """The owner says "mine" or "not_mine" (404 for an unknown match); kept and used to re-calibrate."""
-    fb = get_service(request).add_feedback(match_id, body.verdict, note=body.note, author=body.author)
+    service = get_service(request)
+    fb = hold_through_outage(
+        lambda: service.add_feedback(match_id, body.verdict, note=body.note, author=body.author),
+        request,
+        where="POST /v1/pets/matches/feedback",
+    )
     return FeedbackResponse(id=fb.id or 0, match_id=fb.match_id, verdict=fb.verdict, created_at=fb.created_at)
 
 
@@ -324,7 +331,8 @@ def create_sighting(
     data = read_upload(crop, settings.server.max_upload_bytes, image=True)
     seen = seen_at.replace(tzinfo=UTC) if seen_at.tzinfo is None else seen_at.astimezone(UTC)
     draft = SightingDraft(camera_id, data, seen, lat, lon, species=species, score=score, district=district)
-    out = get_service(request).add_sighting(draft)
+    service = get_service(request)
+    out = hold_through_outage(lambda: service.add_sighting(draft), request, where="POST /v1/pets/sightings")
     s = out.sighting
     return SightingResponse(
         id=s.id,

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse
 
+from sightings.api.static_files import add_static_route
 from sightings.core.errors import BackendUnavailableError, NotFoundError
 
 __all__ = ["leaflet_dir", "mount", "page_strings"]
 
-STATIC = Path(__file__).parent / "static"
-_OWN_FILES = {"pets_matches.js": "text/javascript", "pets_matches.css": "text/css"}
 _VENDOR_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".map": "application/json"}
 
 pages = APIRouter(include_in_schema=False)
@@ -117,11 +116,7 @@ def lost_pet_page(
     return TEMPLATES.TemplateResponse(request, "pets_matches.html", context)
 
 
-@pages.get("/pets/static/{name}")
-def pets_static(name: str) -> Response:
-    if name not in _OWN_FILES:
-        raise HTTPException(404, "no such file")
-    return Response((STATIC / name).read_text(encoding="utf-8"), media_type=_OWN_FILES[name])
+add_static_route(pages, "/pets/static", ["pets_matches.js", "pets_matches.css"])
 
 
 @pages.get("/static/vendor/leaflet/{path:path}")

@@ -15,8 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
 
 from sightings.api.retail_schemas import (
     AlertOut,
@@ -33,12 +33,12 @@ from sightings.api.retail_schemas import (
     SellerOut,
     SellersResponse,
 )
+from sightings.api.static_files import add_static_route
 
 __all__ = ["mount"]
 
 router = APIRouter(prefix="/v1/retail", tags=["retail"])
 pages = APIRouter(include_in_schema=False)
-STATIC = Path(__file__).parent / "static"
 CONFIG_ENV = "SIGHTINGS_RETAIL_CONFIG"
 
 
@@ -160,12 +160,7 @@ def retail_page(request: Request) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(request, "retail.html", {})
 
 
-@pages.get("/retail/static/{name}")
-def retail_static(name: str) -> Response:
-    files = {"retail.js": "text/javascript", "retail.css": "text/css"}
-    if name not in files:
-        raise HTTPException(404, "no such file")
-    return Response((STATIC / name).read_text(encoding="utf-8"), media_type=files[name])
+add_static_route(pages, "/retail/static", ["retail.js", "retail.css"])
 
 
 def mount(app: FastAPI) -> None:

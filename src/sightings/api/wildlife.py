@@ -11,14 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import SecretStr
 
 from sightings.api.auth import authenticate, require_role
+from sightings.api.outages import hold_through_outage
+from sightings.api.static_files import add_static_route
 from sightings.api.uploads import limit_body as _limit_body
 from sightings.api.uploads import read_upload as _read_upload
 from sightings.api.wildlife_schemas import (
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 _OPENING = threading.Lock()
 router = APIRouter(prefix="/v1", tags=["wildlife"])
 pages = APIRouter(include_in_schema=False)
-STATIC = Path(__file__).parent / "static"
 LEVELS = ("ok", "warn", "alert")
 
 
@@ -176,7 +176,13 @@ def create_individual(
     if form.scientific_name or form.vernacular_name:
         service.add_species(form.species, scientific_name=form.scientific_name, vernacular_name=form.vernacular_name)
     outcomes = [
-        service.enrol(data, species=form.species, individual=form.individual_id, label=form.label, where=name)
+        hold_through_outage(
+            lambda data=data, name=name: service.enrol(  # type: ignore[misc]
+                data, species=form.species, individual=form.individual_id, label=form.label, where=name
+            ),
+            request,
+            where="POST /v1/individuals",
+        )
         for name, data in blobs
     ]
     return _individual_out(service, form.individual_id, {o.embedding_id: o.added for o in outcomes})
@@ -213,7 +219,12 @@ def predict_single(
     _limit_body(request, settings.server.max_upload_bytes + 65536)
     data = _read_upload(file, settings.server.max_upload_bytes, image=True)
     service = get_service(request)
-    return prediction_out(service.predict(data, species=species, k=k, filename=file.filename, lat=lat, lon=lon))
+    prediction = hold_through_outage(
+        lambda: service.predict(data, species=species, k=k, filename=file.filename, lat=lat, lon=lon),
+        request,
+        where="POST /v1/predict-single",
+    )
+    return prediction_out(prediction)
 
 
 @router.post("/predict-batch", dependencies=[Depends(predict_key)], response_class=StreamingResponse)
@@ -249,7 +260,13 @@ def predict_batch(
     def lines() -> Iterator[str]:
         for i, item in enumerate(items):
             try:
-                pred = service.predict(item.data, species=species, k=k, filename=item.name, origin="batch")
+                pred = hold_through_outage(
+                    lambda item=item: service.predict(  # type: ignore[misc]
+                        item.data, species=species, k=k, filename=item.name, origin="batch"
+                    ),
+                    request,
+                    where="POST /v1/predict-batch",
+                )
                 line = BatchLine(
                     index=i,
                     filename=item.name,
@@ -296,8 +313,13 @@ def prediction_evidence(request: Request, prediction_id: str, rank: int) -> Resp
 @router.post("/review", response_model=ReviewResponse, dependencies=[Depends(require_key)])
 def review(request: Request, body: ReviewRequest) -> ReviewResponse:
     """A biologist's decision: confirm or correct (the photo is enrolled) or reject; kept in the audit log."""
-    rec = get_service(request).review(
-        body.prediction_id, body.decision, individual=body.individual_id, reviewer=body.reviewer, note=body.note
+    service = get_service(request)
+    rec = hold_through_outage(
+        lambda: service.review(
+            body.prediction_id, body.decision, individual=body.individual_id, reviewer=body.reviewer, note=body.note
+        ),
+        request,
+        where="POST /v1/review",
     )
     return ReviewResponse(
         id=rec.id or 0,
@@ -360,12 +382,7 @@ def wildlife_page(request: Request) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(request, "wildlife.html", {"keys_for_predict": keys_needed})
 
 
-@pages.get("/wildlife/static/{name}")
-def wildlife_static(name: str) -> Response:
-    files = {"wildlife.js": "text/javascript", "wildlife.css": "text/css"}
-    if name not in files:
-        raise HTTPException(404, "no such file")
-    return Response((STATIC / name).read_text(encoding="utf-8"), media_type=files[name])
+add_static_route(pages, "/wildlife/static", ["wildlife.js", "wildlife.css"])
 
 
 def mount(app: FastAPI) -> None:

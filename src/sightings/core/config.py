@@ -97,6 +97,13 @@ class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="interface to bind; 127.0.0.1 keeps it local")
     port: int = Field(8000, ge=1, le=65535, description="TCP port")
     max_upload_bytes: int = Field(25_000_000, gt=0, description="largest accepted upload, bytes")
+    hold_on_outage_s: float = Field(
+        20.0,
+        ge=0,
+        le=120,
+        description="a write or prediction that meets a briefly unavailable store (catalog locked, vector store "
+        "unreadable) is tried again for up to this many seconds before the client gets a 502/503 (0 = fail at once)",
+    )
 
 
 class SecuritySettings(_Section):

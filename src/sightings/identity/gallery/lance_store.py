@@ -328,7 +328,13 @@ class LanceVectorStore(VectorStoreBase):
             raise
         except (OSError, ValueError, RuntimeError, pa.ArrowException) as exc:
             text = str(exc).lower()
-            corrupt = any(w in text for w in ("corrupt", "not found", "invalid", "parse", "decode", "eof", "manifest"))
-            cls = IntegrityError if corrupt or action in ("open", "count") else BackendError
+            # storage that is not there right now (a moved/unmounted folder, a missing file, no permission) is an
+            # outage the caller may outlast (BackendError, retried by the API's hold); bad bytes are corruption
+            unavailable = isinstance(exc, OSError) or any(
+                w in text for w in ("lanceerror(io)", "os error", "not a directory", "no such file", "not found")
+            )
+            corrupt = any(w in text for w in ("corrupt", "invalid", "parse", "decode", "eof", "manifest"))
+            broken = not unavailable and (corrupt or action in ("open", "count"))
+            cls = IntegrityError if broken else BackendError
             reason = "corrupt or unreadable LanceDB gallery" if cls is IntegrityError else f"LanceDB {action} failed"
             raise cls(f"{reason} ({first_line(exc)})", where=self.path / f"{self.table_name}.lance") from None
