@@ -170,10 +170,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strides", default="1,5,10,25,30")
     parser.add_argument("--link-s", type=float, default=None, help="tracklet linking gap (default: RetailConfig's)")
+    parser.add_argument("--tiles", default=None, help="detector tile grids, e.g. none (default: RetailConfig's)")
     parser.add_argument("--no-cache", action="store_true")
     args = parser.parse_args()
     strides = [int(s) for s in args.strides.split(",")]
-    extra = {} if args.link_s is None else {"link_s": args.link_s}
+    extra: dict[str, Any] = {} if args.link_s is None else {"link_s": args.link_s}
+    if args.tiles is not None:
+        extra["tiles"] = args.tiles
     config = config_from_mapping({**CONFIG, **extra}, where="bench")
     print(f"tracking: tiles {config.tiles}, {config.tracker}, link {config.link_s} s, interp {config.interpolate_s} s")
     reference = metrics_of(gt_points(1), 1, config)
