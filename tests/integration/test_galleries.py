@@ -93,6 +93,27 @@ def test_lance_corrupt_table_gives_integrity_error_naming_the_path(tmp_path: Pat
     assert str(tmp_path / "lance") in text and "\n" not in text and ".rs:" not in text
 
 
+def test_lance_storage_that_is_gone_is_an_outage_not_corruption(tmp_path: Path) -> None:
+    """A moved or unmounted gallery folder is a BackendError (the API holds requests through it); bad bytes stay an
+    IntegrityError."""
+    from sightings.core.errors import BackendError
+    from sightings.identity.gallery.lance_store import LanceVectorStore
+
+    store = LanceVectorStore(tmp_path / "lance")
+    store.upsert(["a"], np.eye(1, 4, dtype=np.float32))
+    gone = [
+        ("upsert", RuntimeError("External error: LanceError(IO): Not a directory (os error 20)")),
+        ("count", RuntimeError("External error: Not found: lance/gallery.lance/data/x.lance")),
+        ("search", PermissionError(13, "Permission denied")),
+    ]
+    for action, exc in gone:
+        with pytest.raises(BackendError) as err, store._errors(action):
+            raise exc
+        assert not isinstance(err.value, IntegrityError) and f"LanceDB {action} failed" in str(err.value)
+    with pytest.raises(IntegrityError, match="corrupt"), store._errors("open"):
+        raise RuntimeError("lance error: LanceError(IO): file size is too small")
+
+
 # -- Qdrant --------------------------------------------------------------------------------------------------------
 
 

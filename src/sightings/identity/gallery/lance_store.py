@@ -330,10 +330,13 @@ class LanceVectorStore(VectorStoreBase):
             text = str(exc).lower()
             # storage that is not there right now (a moved/unmounted folder, a missing file, no permission) is an
             # outage the caller may outlast (BackendError, retried by the API's hold); bad bytes are corruption
-            unavailable = isinstance(exc, OSError) or any(
-                w in text for w in ("lanceerror(io)", "os error", "not a directory", "no such file", "not found")
+            corrupt = any(
+                w in text for w in ("corrupt", "invalid", "parse", "decode", "eof", "manifest", "too small", "truncat")
             )
-            corrupt = any(w in text for w in ("corrupt", "invalid", "parse", "decode", "eof", "manifest"))
+            unavailable = not corrupt and (
+                isinstance(exc, OSError)
+                or any(w in text for w in ("not a directory", "no such file", "not found", "permission denied"))
+            )
             broken = not unavailable and (corrupt or action in ("open", "count"))
             cls = IntegrityError if broken else BackendError
             reason = "corrupt or unreadable LanceDB gallery" if cls is IntegrityError else f"LanceDB {action} failed"
