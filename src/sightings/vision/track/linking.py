@@ -38,12 +38,13 @@ import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from sightings.core.errors import ConfigError
+from sightings.vision.track.postprocess import TrackedBoxRow
 
 __all__ = [
     "DEFAULT_LINK_S",
@@ -65,23 +66,8 @@ MAX_SPEED_HEIGHTS_PER_S = 2.0
 _UNLINKABLE = 1e9
 
 
-class LinkableRow(Protocol):
-    """A tracked box in one frame (read-only attributes; ``label`` is read when the row has one)."""
-
-    @property
-    def frame(self) -> int: ...
-    @property
-    def t_s(self) -> float: ...
-    @property
-    def track_id(self) -> int: ...
-    @property
-    def x1(self) -> float: ...
-    @property
-    def y1(self) -> float: ...
-    @property
-    def x2(self) -> float: ...
-    @property
-    def y2(self) -> float: ...
+LinkableRow = TrackedBoxRow
+"""A tracked box in one frame (``label`` is read when the row has one): the rows gap interpolation takes too."""
 
 
 R = TypeVar("R", bound=LinkableRow)

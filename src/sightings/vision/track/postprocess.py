@@ -18,11 +18,11 @@ from typing import Protocol, TypeVar
 
 from sightings.core.errors import ConfigError
 
-__all__ = ["InterpolatableRow", "interpolate_gaps"]
+__all__ = ["InterpolatableRow", "TrackedBoxRow", "interpolate_gaps"]
 
 
-class InterpolatableRow(Protocol):
-    """A tracked box in one frame (read-only attributes; frozen dataclasses qualify)."""
+class TrackedBoxRow(Protocol):
+    """A tracked box in one frame (read-only attributes; frozen dataclasses qualify): what linking reads."""
 
     @property
     def frame(self) -> int: ...
@@ -31,8 +31,6 @@ class InterpolatableRow(Protocol):
     @property
     def track_id(self) -> int: ...
     @property
-    def score(self) -> float: ...
-    @property
     def x1(self) -> float: ...
     @property
     def y1(self) -> float: ...
@@ -40,6 +38,13 @@ class InterpolatableRow(Protocol):
     def x2(self) -> float: ...
     @property
     def y2(self) -> float: ...
+
+
+class InterpolatableRow(TrackedBoxRow, Protocol):
+    """A tracked box with its score: what gap interpolation reads (filled rows carry the neighbours' score)."""
+
+    @property
+    def score(self) -> float: ...
 
 
 R = TypeVar("R", bound=InterpolatableRow)
