@@ -70,9 +70,9 @@ def page_strings(t: Any) -> dict[str, str]:
 
 
 def _language(request: Request, lang: str | None) -> str:
-    from sightings.i18n import negotiate
+    from sightings.api.page_i18n import page_translator
 
-    return negotiate(lang if lang else request.headers.get("accept-language"), default="ru")
+    return page_translator(request, lang, default="ru").language
 
 
 @pages.get("/pets/lost/{post_id}", response_class=HTMLResponse)

@@ -154,10 +154,13 @@ def gaps(wh: Warehouse, day: Day, store: Store = None, camera: Camera = None) ->
 
 
 @pages.get("/retail", response_class=HTMLResponse)
-def retail_page(request: Request) -> HTMLResponse:
+def retail_page(request: Request, lang: Annotated[str | None, Query(max_length=16)] = None) -> HTMLResponse:
+    """The dashboard in English, or another catalogue language by ``?lang=`` / Accept-Language."""
     from sightings.api.app import TEMPLATES
+    from sightings.api.page_i18n import page_translator
 
-    return TEMPLATES.TemplateResponse(request, "retail.html", {})
+    t = page_translator(request, lang, default="en")
+    return TEMPLATES.TemplateResponse(request, "retail.html", {"_": t.gettext, "lang": t.language})
 
 
 add_static_route(pages, "/retail/static", ["retail.js", "retail.css"])

@@ -375,11 +375,15 @@ def list_species(request: Request) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------- page
 @pages.get("/wildlife", response_class=HTMLResponse)
-def wildlife_page(request: Request) -> HTMLResponse:
+def wildlife_page(request: Request, lang: Annotated[str | None, Query(max_length=16)] = None) -> HTMLResponse:
+    """The page in English, or another catalogue language by ``?lang=`` / Accept-Language."""
     from sightings.api.app import TEMPLATES
+    from sightings.api.page_i18n import page_translator
 
+    t = page_translator(request, lang, default="en")
     keys_needed = _settings(request).wildlife.keys_for_predict
-    return TEMPLATES.TemplateResponse(request, "wildlife.html", {"keys_for_predict": keys_needed})
+    context = {"keys_for_predict": keys_needed, "_": t.gettext, "lang": t.language}
+    return TEMPLATES.TemplateResponse(request, "wildlife.html", context)
 
 
 add_static_route(pages, "/wildlife/static", ["wildlife.js", "wildlife.css"])

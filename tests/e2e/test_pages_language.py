@@ -1,0 +1,38 @@
+"""The wildlife and retail pages are English-first and speak Russian on request, from the same catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sightings.api.app import create_app
+from sightings.core.config import load_settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    settings = load_settings(overrides={"data_dir": str(tmp_path / "data")}).settings
+    return TestClient(create_app(settings))
+
+
+@pytest.mark.parametrize(
+    ("path", "english", "russian"),
+    [
+        ("/wildlife", "Wildlife photo-ID", "Фотоидентификация животных"),
+        ("/retail", "Seller (chart)", "Продавец (график)"),
+    ],
+)
+def test_pages_are_english_first_and_russian_on_request(
+    client: TestClient, path: str, english: str, russian: str
+) -> None:
+    page = client.get(path)
+    assert page.status_code == 200 and english in page.text and '<html lang="en">' in page.text
+    by_query = client.get(path, params={"lang": "ru"}).text
+    by_header = client.get(path, headers={"Accept-Language": "ru-RU,ru;q=0.9"}).text
+    for text in (by_query, by_header):
+        assert russian in text and english not in text and '<html lang="ru">' in text
+    assert english in client.get(path, params={"lang": "de"}).text  # no German catalogue: English
