@@ -36,3 +36,18 @@ def test_pages_are_english_first_and_russian_on_request(
     for text in (by_query, by_header):
         assert russian in text and english not in text and '<html lang="ru">' in text
     assert english in client.get(path, params={"lang": "de"}).text  # no German catalogue: English
+
+
+def test_the_wildlife_script_sentences_come_from_the_catalogue(client: TestClient) -> None:
+    import json
+    import re
+
+    def strings(**params: str) -> dict[str, str]:
+        page = client.get("/wildlife", params=params).text
+        found = re.search(r'<script id="page-strings" type="application/json">(.*?)</script>', page, re.S)
+        assert found is not None
+        return dict(json.loads(found.group(1)))
+
+    english, russian = strings(), strings(lang="ru")
+    assert english.keys() == russian.keys() and english["new_individual"] == "New individual?"
+    assert russian["new_individual"] == "Новая особь?" and "{pct}" in russian["confidence"]

@@ -374,6 +374,25 @@ def list_species(request: Request) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------- page
+def page_strings(t: Any) -> dict[str, str]:
+    """The sentences ``wildlife.js`` writes at run time, in the page's language ({name} fields filled there)."""
+    return {
+        "no_species": t.gettext("No species enrolled yet: use `sightings wildlife enrol` first."),
+        "confidence": t.gettext("confidence {pct}%"),
+        "unreadable": t.gettext("{name}: could not be read"),
+        "rejected": t.gettext("Rejected: {reason}"),
+        "new_individual": t.gettext("New individual?"),
+        "saving": t.gettext("saving…"),
+        "not_saved": t.gettext("not saved: {error}"),
+        "confirmed": t.gettext("confirmed: {id} (added to the gallery)"),
+        "corrected": t.gettext("corrected: {id} (added to the gallery)"),
+        "type_id": t.gettext("type the right individual id first"),
+        "identifying": t.gettext("identifying {n} photo(s)…"),
+        "done": t.gettext("done: {n} result(s)"),
+        "failed": t.gettext("failed: {error}"),
+    }
+
+
 @pages.get("/wildlife", response_class=HTMLResponse)
 def wildlife_page(request: Request, lang: Annotated[str | None, Query(max_length=16)] = None) -> HTMLResponse:
     """The page in English, or another catalogue language by ``?lang=`` / Accept-Language."""
@@ -382,7 +401,7 @@ def wildlife_page(request: Request, lang: Annotated[str | None, Query(max_length
 
     t = page_translator(request, lang, default="en")
     keys_needed = _settings(request).wildlife.keys_for_predict
-    context = {"keys_for_predict": keys_needed, "_": t.gettext, "lang": t.language}
+    context = {"keys_for_predict": keys_needed, "_": t.gettext, "lang": t.language, "strings": page_strings(t)}
     return TEMPLATES.TemplateResponse(request, "wildlife.html", context)
 
 

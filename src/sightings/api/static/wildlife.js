@@ -2,6 +2,9 @@
 // review with /v1/review. No build step.
 "use strict";
 const $ = (sel, root = document) => root.querySelector(sel);
+// the page's sentences, from the message catalogue (the server renders them in the page's language)
+const S = JSON.parse($("#page-strings").textContent);
+const fmt = (text, vars) => text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
 const keyInput = $("#apikey");
 keyInput.value = localStorage.getItem("sightings-api-key") || "";
 keyInput.addEventListener("change", () => localStorage.setItem("sightings-api-key", keyInput.value));
@@ -25,7 +28,7 @@ async function loadSpecies() {
     opt.value = s.name; opt.textContent = s.vernacular_name || s.name;
     select.append(opt);
   }
-  if (!list.length) $("#status").textContent = "No species enrolled yet: use `sightings wildlife enrol` first.";
+  if (!list.length) $("#status").textContent = S.no_species;
 }
 
 function gauge(card, confidence, low) {
@@ -34,7 +37,7 @@ function gauge(card, confidence, low) {
   g.setAttribute("aria-valuenow", String(pct));
   g.classList.toggle("low", low);
   $(".fill", g).style.width = pct + "%";
-  $(".gauge-label", g).textContent = `confidence ${pct}%`;
+  $(".gauge-label", g).textContent = fmt(S.confidence, { pct });
 }
 
 function render(line) {
@@ -44,7 +47,7 @@ function render(line) {
     card.classList.add("failed", "rejected");
     card.dataset.status = "failed";
     $(".photo", card).remove();
-    $(".title", card).textContent = `${line.filename}: could not be read`;
+    $(".title", card).textContent = fmt(S.unreadable, { name: line.filename });
     $(".message", card).textContent = line.error;
     for (const el of [".gauge", ".topk", ".review"]) $(el, card).remove();
     return card;
@@ -57,11 +60,11 @@ function render(line) {
   $(".message", card).textContent = p.message;
   if (p.status === "rejected") {
     card.classList.add("rejection");
-    $(".title", card).textContent = `Rejected: ${p.reason.replaceAll("_", " ")}`;
+    $(".title", card).textContent = fmt(S.rejected, { reason: p.reason.replaceAll("_", " ") });
     card.dataset.reason = p.reason;
     for (const el of [".gauge", ".topk", ".confirm"]) $(el, card).remove();
   } else {
-    $(".title", card).textContent = p.status === "accepted" ? p.individual_id : "New individual?";
+    $(".title", card).textContent = p.status === "accepted" ? p.individual_id : S.new_individual;
     gauge(card, p.confidence, p.status !== "accepted");
     const list = $(".topk", card);
     for (const m of p.matches) {
@@ -85,22 +88,22 @@ function render(line) {
 function wireReview(card, p) {
   const status = $(".review-status", card);
   async function send(decision, individual) {
-    status.textContent = "saving…";
+    status.textContent = S.saving;
     const resp = await fetch("/v1/review", {
       method: "POST",
       headers: { "Content-Type": "application/json", ...headers() },
       body: JSON.stringify({ prediction_id: p.id, decision, individual_id: individual || null }),
     });
-    if (!resp.ok) { status.textContent = `not saved: ${await errorText(resp)}`; return; }
+    if (!resp.ok) { status.textContent = fmt(S.not_saved, { error: await errorText(resp) }); return; }
     const body = await resp.json();
-    status.textContent = `${decision}ed: ${body.individual_id} (added to the gallery)`;
+    status.textContent = fmt(decision === "confirm" ? S.confirmed : S.corrected, { id: body.individual_id });
     card.dataset.reviewed = decision;
   }
   const confirm = $(".confirm", card);
   if (confirm) confirm.addEventListener("click", () => send("confirm", p.best_candidate));
   $(".correct", card).addEventListener("click", () => {
     const id = $(".correct-id", card).value.trim();
-    if (!id) { status.textContent = "type the right individual id first"; return; }
+    if (!id) { status.textContent = S.type_id; return; }
     send("correct", id);
   });
 }
@@ -143,16 +146,16 @@ $("#upload").addEventListener("submit", async (event) => {
   if (!files.length || !species) return;
   results.innerHTML = "";
   button.disabled = true;
-  $("#status").textContent = `identifying ${files.length} photo(s)…`;
+  $("#status").textContent = fmt(S.identifying, { n: files.length });
   try {
     if (files.length === 1 && !files[0].name.toLowerCase().endsWith(".zip")) {
       results.append(render(await predictSingle(files[0], species)));
     } else {
       await predictBatch(files, species, (line) => results.append(render(line)));
     }
-    $("#status").textContent = `done: ${results.children.length} result(s)`;
+    $("#status").textContent = fmt(S.done, { n: results.children.length });
   } catch (err) {
-    $("#status").textContent = `failed: ${err}`;
+    $("#status").textContent = fmt(S.failed, { error: err });
   } finally {
     button.disabled = false;
   }
