@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -38,16 +39,21 @@ def test_pages_are_english_first_and_russian_on_request(
     assert english in client.get(path, params={"lang": "de"}).text  # no German catalogue: English
 
 
-def test_the_wildlife_script_sentences_come_from_the_catalogue(client: TestClient) -> None:
+@pytest.mark.parametrize(("path", "key", "english", "russian"), [
+    ("/wildlife", "new_individual", "New individual?", "Новая особь?"),
+    ("/retail", "no_interactions", "no interactions", "взаимодействий нет"),
+])  # fmt: skip
+def test_the_script_sentences_come_from_the_catalogue(
+    client: TestClient, path: str, key: str, english: str, russian: str
+) -> None:
     import json
     import re
 
-    def strings(**params: str) -> dict[str, str]:
-        page = client.get("/wildlife", params=params).text
+    def strings(**params: str) -> dict[str, Any]:
+        page = client.get(path, params=params).text
         found = re.search(r'<script id="page-strings" type="application/json">(.*?)</script>', page, re.S)
         assert found is not None
         return dict(json.loads(found.group(1)))
 
-    english, russian = strings(), strings(lang="ru")
-    assert english.keys() == russian.keys() and english["new_individual"] == "New individual?"
-    assert russian["new_individual"] == "Новая особь?" and "{pct}" in russian["confidence"]
+    in_english, in_russian = strings(), strings(lang="ru")
+    assert in_english.keys() == in_russian.keys() and in_english[key] == english and in_russian[key] == russian

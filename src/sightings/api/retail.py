@@ -153,6 +153,36 @@ def gaps(wh: Warehouse, day: Day, store: Store = None, camera: Camera = None) ->
     return GapsResponse(day=day.isoformat(), items=[GapOut(**r) for r in rows])
 
 
+def page_strings(t: Any) -> dict[str, Any]:
+    """The sentences and KPI labels ``retail.js`` writes at run time, in the page's language ({name} fields filled
+    there); the KPI keys (``data-kpi``) stay English."""
+    kpis = [
+        ("customers", t.gettext("customers")),
+        ("served customers", t.gettext("served customers")),
+        ("interaction ratio", t.gettext("interaction ratio")),
+        ("interactions", t.gettext("interactions")),
+        ("success rate", t.gettext("success rate")),
+        ("avg interaction", t.gettext("avg interaction")),
+        ("revenue", t.gettext("revenue")),
+        ("avg purchase, consulted", t.gettext("avg purchase, consulted")),
+        ("avg purchase, not consulted", t.gettext("avg purchase, not consulted")),
+        ("videos · gaps · alerts", t.gettext("videos · gaps · alerts")),
+    ]
+    return {
+        "kpis": dict(kpis),
+        "no_sellers": t.gettext("no sellers found for this day"),
+        "no_alerts": t.gettext("no alerts — cameras look healthy"),
+        "no_interactions": t.gettext("no interactions"),
+        "bought": t.gettext("yes {amount}"),
+        "not_bought": t.gettext("no"),
+        "no_video": t.gettext("No processed video yet: run `sightings retail run` first."),
+        "loading": t.gettext("loading…"),
+        "day_status": t.gettext("{day}: {runs} videos, {sellers} sellers, {interactions} interactions"),
+        "could_not_load": t.gettext("could not load: {error}"),
+        "day_option": t.gettext("{day} ({runs} videos)"),
+    }
+
+
 @pages.get("/retail", response_class=HTMLResponse)
 def retail_page(request: Request, lang: Annotated[str | None, Query(max_length=16)] = None) -> HTMLResponse:
     """The dashboard in English, or another catalogue language by ``?lang=`` / Accept-Language."""
@@ -160,7 +190,8 @@ def retail_page(request: Request, lang: Annotated[str | None, Query(max_length=1
     from sightings.api.page_i18n import page_translator
 
     t = page_translator(request, lang, default="en")
-    return TEMPLATES.TemplateResponse(request, "retail.html", {"_": t.gettext, "lang": t.language})
+    context = {"_": t.gettext, "lang": t.language, "strings": page_strings(t)}
+    return TEMPLATES.TemplateResponse(request, "retail.html", context)
 
 
 add_static_route(pages, "/retail/static", ["retail.js", "retail.css"])

@@ -3,6 +3,9 @@
 
 const $ = (sel) => document.querySelector(sel);
 const SVG = "http://www.w3.org/2000/svg";
+// the page's sentences, from the message catalogue (the server renders them in the page's language)
+const S = JSON.parse($("#page-strings").textContent);
+const say = (text, vars = {}) => text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
 const SERIES = [["customers", "customers"], ["interactions", "interactions"], ["successful", "successful_interactions"]];
 
 function fmt(value, digits = 0) {
@@ -67,7 +70,7 @@ function renderKpis(report) {
   $("#kpis").replaceChildren(
     ...cards.map(([k, v]) => {
       const card = el("div", { class: "kpi", "data-kpi": k });
-      card.append(el("div", { class: "v" }, v), el("div", { class: "k" }, k));
+      card.append(el("div", { class: "v" }, v), el("div", { class: "k" }, S.kpis[k] || k));
       return card;
     }),
   );
@@ -106,7 +109,7 @@ function renderSellers(sellers) {
   const body = $("#sellers tbody");
   if (!sellers.length) {
     body.replaceChildren(el("tr", {}, null));
-    body.firstChild.append(el("td", { colspan: 8, class: "empty" }, "no sellers found for this day"));
+    body.firstChild.append(el("td", { colspan: 8, class: "empty" }, S.no_sellers));
     return;
   }
   body.replaceChildren(
@@ -123,7 +126,7 @@ function renderSellers(sellers) {
 function renderAlerts(items) {
   $("#alert-count").textContent = items.length ? `${items.length}` : "";
   if (!items.length) {
-    $("#alerts").replaceChildren(el("li", { class: "empty" }, "no alerts — cameras look healthy"));
+    $("#alerts").replaceChildren(el("li", { class: "empty" }, S.no_alerts));
     return;
   }
   $("#alerts").replaceChildren(
@@ -139,13 +142,13 @@ function renderInteractions(items) {
   const body = $("#interactions tbody");
   if (!items.length) {
     body.replaceChildren(el("tr"));
-    body.firstChild.append(el("td", { colspan: 7, class: "empty" }, "no interactions"));
+    body.firstChild.append(el("td", { colspan: 7, class: "empty" }, S.no_interactions));
     return;
   }
   body.replaceChildren(
     ...items.map((i) => {
       const row = el("tr");
-      const bought = i.purchased ? `yes ${fmt(i.amount, 2)}` : "no";
+      const bought = i.purchased ? say(S.bought, { amount: fmt(i.amount, 2) }) : S.not_bought;
       row.append(
         el("td", {}, i.started_at.slice(11, 19)), el("td", {}, i.camera), el("td", {}, i.seller_id),
         el("td", {}, `#${i.customer_track}`), el("td", {}, secs(i.duration_s)), el("td", {}, i.zone || "–"),
@@ -163,11 +166,11 @@ async function loadChart() {
 
 async function loadDay() {
   if (!$("#day").value) {
-    setStatus("No processed video yet: run `sightings retail run` first.");
+    setStatus(S.no_video);
     document.body.dataset.ready = "1";
     return;
   }
-  setStatus("loading…");
+  setStatus(S.loading);
   document.body.dataset.ready = "0";
   try {
     const f = filters();
@@ -180,9 +183,9 @@ async function loadDay() {
     renderAlerts(alerts.items);
     renderInteractions(inter.items);
     await loadChart();
-    setStatus(`${f.day}: ${report.runs} videos, ${report.sellers.length} sellers, ${inter.items.length} interactions`);
+    setStatus(say(S.day_status, { day: f.day, runs: report.runs, sellers: report.sellers.length, interactions: inter.items.length }));
   } catch (err) {
-    setStatus(`could not load: ${err.message}`, true);
+    setStatus(say(S.could_not_load, { error: err.message }), true);
   }
   document.body.dataset.ready = "1";
 }
@@ -192,9 +195,9 @@ async function init() {
     const [opts, days] = await Promise.all([api("filters"), api("days")]);
     fillSelect($("#store"), opts.stores.map((s) => [s, s]));
     fillSelect($("#camera"), opts.cameras.map((c) => [c, c]));
-    fillSelect($("#day"), days.days.map((d) => [d.day, `${d.day} (${d.runs} videos)`]), false);
+    fillSelect($("#day"), days.days.map((d) => [d.day, say(S.day_option, { day: d.day, runs: d.runs })]), false);
   } catch (err) {
-    setStatus(`could not load: ${err.message}`, true);
+    setStatus(say(S.could_not_load, { error: err.message }), true);
     document.body.dataset.ready = "1";
     return;
   }
