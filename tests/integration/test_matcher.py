@@ -141,3 +141,18 @@ def test_identify_reuses_a_precomputed_vector(tmp_path: Path) -> None:
     assert m.identify(query, vector=vector) == m.identify(query)
     with pytest.raises(InputError, match="vector has dim 3"):
         m.identify(query, vector=np.zeros(3, np.float32))
+
+
+def test_enrol_reuses_a_precomputed_vector(tmp_path: Path) -> None:
+    with_vector, plain = _matcher(tmp_path / "a"), _matcher(tmp_path / "b")
+    image = _animal(2)
+    vector = with_vector.embed(image)
+    assert vector.shape == (with_vector.embedder.dim,)
+    assert with_vector.enrol(image, identity="id2", embedding_id="e2", vector=vector).added
+    plain.enrol(image, identity="id2", embedding_id="e2")
+    query = _animal(2, noise=6)
+    assert with_vector.identify(query) == plain.identify(query)
+    again = with_vector.enrol(image, identity="id2", embedding_id="e2b", vector=vector)
+    assert not again.added and again.duplicate_of == "e2"  # the near-duplicate guard sees the given vector
+    with pytest.raises(InputError, match="vector has dim 3"):
+        with_vector.enrol(image, identity="id3", embedding_id="e3", vector=np.zeros(3, np.float32))

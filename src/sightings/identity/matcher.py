@@ -164,6 +164,22 @@ class Matcher:
             raise InputError(f"embedder gave shape {vec.shape} (expected (1, {self.embedder.dim}))", where="embed")
         return vec
 
+    def embed(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """The image's global embedding (``(dim,)``): compute it once, pass it as ``vector`` to enrol and identify."""
+        vector: npt.NDArray[np.float32] = self._embed(image)[0]
+        return vector
+
+    def _vector(
+        self, image: npt.NDArray[np.uint8], vector: npt.NDArray[np.float32] | None, where: str
+    ) -> npt.NDArray[np.float32]:
+        """``(1, dim)``: the given ``vector`` checked, else the image embedded."""
+        if vector is None:
+            return self._embed(image)
+        vec = np.asarray(vector, np.float32).reshape(1, -1)
+        if vec.shape[1] != self.embedder.dim:
+            raise InputError(f"vector has dim {vec.shape[1]}, the embedder {self.embedder.dim}", where=where)
+        return vec
+
     def enrol(
         self,
         image: npt.NDArray[np.uint8],
@@ -171,11 +187,14 @@ class Matcher:
         identity: str,
         embedding_id: str,
         metadata: Mapping[str, Any] | None = None,
+        vector: npt.NDArray[np.float32] | None = None,
     ) -> EnrolResult:
-        """Add one image of ``identity`` (no retraining); a near-duplicate of an enrolled image is skipped."""
+        """Add one image of ``identity`` (no retraining); a near-duplicate of an enrolled image is skipped.
+
+        ``vector``: the image's embedding when the caller has already computed it (:meth:`embed`)."""
         if not identity:
             raise InputError("identity must not be empty", where="enrol")
-        vec = self._embed(image)
+        vec = self._vector(image, vector, "enrol")
         if self.gallery.count():
             near = self.gallery.search(vec[0], k=1, where={"identity": identity})
             if near and near[0].distance <= self.duplicate_distance:
@@ -203,12 +222,7 @@ class Matcher:
         """
         if k < 1:
             raise InputError(f"k must be >= 1, got {k}", where="identify")
-        if vector is None:
-            vec = self._embed(image)
-        else:
-            vec = np.asarray(vector, np.float32).reshape(1, -1)
-            if vec.shape[1] != self.embedder.dim:
-                raise InputError(f"vector has dim {vec.shape[1]}, the embedder {self.embedder.dim}", where="identify")
+        vec = self._vector(image, vector, "identify")
         hits = self.gallery.search(vec[0], k=self.shortlist, where=where)
         if not hits:
             return [Match(query_id, None, 0.0, 0.0, {"reason": "empty gallery"})]

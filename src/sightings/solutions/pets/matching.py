@@ -165,7 +165,7 @@ class MatchQuery:
     t: datetime
     lat: float | None
     lon: float | None
-    crops: tuple[tuple[str, npt.NDArray[np.uint8]], ...]  # (embedding id, pixels)
+    crops: tuple[tuple[str, npt.NDArray[np.uint8], npt.NDArray[np.float32]], ...]  # (embedding id, pixels, vector)
 
 
 def match_records(

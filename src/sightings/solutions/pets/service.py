@@ -277,23 +277,24 @@ class PetsService:
 
     def _enrol(
         self, record: PostRecord, crops: Sequence[AnimalCrop], *, keep_files: bool
-    ) -> tuple[list[AnimalRecord], tuple[tuple[str, npt.NDArray[np.uint8]], ...]]:
+    ) -> tuple[list[AnimalRecord], tuple[tuple[str, npt.NDArray[np.uint8], npt.NDArray[np.float32]], ...]]:
         """Crops of a lost/found post into its gallery (and crop files unless private); undone on failure."""
         if record.kind not in GALLERIES or not crops:
             return [], ()
         matcher = self.matcher(record.kind)
         animals: list[AnimalRecord] = []
-        enrolled: list[tuple[str, npt.NDArray[np.uint8]]] = []
+        enrolled: list[tuple[str, npt.NDArray[np.uint8], npt.NDArray[np.float32]]] = []
         try:
             for n, crop in enumerate(crops):
                 eid = f"{record.id}-{n}"
                 species = record.species or crop.species or "unknown"  # the post's decision: given > detector > text
                 meta = {"species": species, "t": record.posted_at, "source": "post"}
+                vector = matcher.embed(crop.image)  # once: enrolment and matching both use it
                 with self._gallery_locks[record.kind]:
-                    done = matcher.enrol(crop.image, identity=record.id, embedding_id=eid, metadata=meta)
+                    done = matcher.enrol(crop.image, identity=record.id, embedding_id=eid, metadata=meta, vector=vector)
                 if not done.added:
                     continue
-                enrolled.append((eid, crop.image))
+                enrolled.append((eid, crop.image, vector))
                 if keep_files:
                     self._save_crop(eid, crop.image)
                 animals.append(
@@ -310,7 +311,7 @@ class PetsService:
                     )
                 )
         except BaseException:
-            self._undo(record.kind, [eid for eid, _ in enrolled])
+            self._undo(record.kind, [eid for eid, _, _ in enrolled])
             raise
         return animals, tuple(enrolled)
 
@@ -343,11 +344,11 @@ class PetsService:
         matcher = self.matcher(other)
         where = self.rules.where_for("lost" if query.kind == "lost" else "found", species=query.species, t=query.t)
         best: dict[str, tuple[Any, str]] = {}
-        for eid, image in query.crops:
+        for eid, image, vector in query.crops:  # both galleries use the same embedder (pets.embedder)
             with self._gallery_locks[other]:
                 if matcher.gallery.count() == 0:
                     return []
-                found = matcher.identify(image, k=self.config.top_k * 2, where=where, query_id=eid)
+                found = matcher.identify(image, k=self.config.top_k * 2, where=where, query_id=eid, vector=vector)
             for m in found:
                 if m.candidate is None:
                     continue
@@ -392,13 +393,14 @@ class PetsService:
             draft.district,
         )
         meta = {"species": draft.species or "unknown", "t": draft.seen_at, "source": "camera"}
+        vector = matcher.embed(image)  # once: the repeat check, enrolment and matching all use it
         with self._write:  # the repeat check and the write under one lock: two copies at once store one
-            repeat = self._repeated_sighting(matcher, image, draft)
+            repeat = self._repeated_sighting(matcher, vector, draft)
             if repeat is not None:
                 matches = tuple(self.store.matches_of_target("sighting", repeat.id))
                 return SightingOutcome(repeat, matches, duplicate=True)
             with self._gallery_locks["found"]:
-                matcher.enrol(image, identity=sid, embedding_id=eid, metadata=meta)
+                matcher.enrol(image, identity=sid, embedding_id=eid, metadata=meta, vector=vector)
             try:
                 self._save_crop(eid, image)
                 animal = AnimalRecord(
@@ -408,18 +410,17 @@ class PetsService:
             except BaseException:
                 self._undo("found", [eid])
                 raise
-        query = MatchQuery("sighting", sid, draft.species, draft.seen_at, draft.lat, draft.lon, ((eid, image),))
+        query = MatchQuery("sighting", sid, draft.species, draft.seen_at, draft.lat, draft.lon, ((eid, image, vector),))
         return SightingOutcome(sighting, tuple(self._match(query)))
 
     def _repeated_sighting(
-        self, matcher: Any, image: npt.NDArray[np.uint8], draft: SightingDraft
+        self, matcher: Any, vector: npt.NDArray[np.float32], draft: SightingDraft
     ) -> CameraSighting | None:
         """A stored sighting of the same camera within ``pets.sighting_repeat_s`` whose crop is a near-duplicate
         (cosine distance ≤ ``pets.sighting_duplicate_distance``) of this one: the found gallery keeps one of them."""
         limit = self.config.sighting_duplicate_distance
         if limit <= 0 or matcher.gallery.count() == 0:
             return None
-        vector = np.asarray(matcher.embedder.embed([image]), np.float32)[0]
         for hit in matcher.gallery.search(vector, k=5, where={"source": "camera"}):
             if hit.distance > limit:
                 break

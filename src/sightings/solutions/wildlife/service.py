@@ -289,7 +289,7 @@ class WildlifeService:
         result = result.with_checks([check])
         if not result.passed:
             return result, None
-        vector = np.asarray(index.matcher.embedder.embed([image]), np.float32)[0]
+        vector = index.matcher.embed(image)
         threshold = index.calibration.ood_threshold if index.calibration else None
         result = result.with_checks([distribution_check(index.nearest_distance(vector), threshold)])
         if result.passed and self._clip is not None:
