@@ -110,3 +110,13 @@ def test_match_and_event() -> None:
     assert e.duration_s == 90 and e.actors == ("seller:1", "track:4")
     with pytest.raises(InputError, match="t_end"):
         Event("x", t0, t0 - timedelta(seconds=1))
+
+
+def test_as_utc_reads_naive_times_as_utc_and_converts_aware_ones() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sightings.core.types import as_utc
+
+    assert as_utc(datetime(2026, 3, 1, 9, 0)) == datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    moscow = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=3)))
+    assert as_utc(moscow) == datetime(2026, 3, 1, 9, 0, tzinfo=UTC) and as_utc(moscow).tzinfo is UTC

@@ -31,6 +31,7 @@ from sightings.analytics.warehouse_schema import (
     unwrap_type,
 )
 from sightings.core.errors import InputError, NotFoundError, SightingsError
+from sightings.core.types import as_utc
 
 __all__ = ["ClickHouseWarehouseBase", "clickhouse_error", "convert_json_value", "normalize_value", "sql_literal"]
 
@@ -97,7 +98,7 @@ def convert_json_value(ch_type: str, value: Any) -> Any:
 def normalize_value(value: Any) -> Any:
     """Datetimes from a driver as UTC-aware datetimes (naive ones are UTC already); anything else unchanged."""
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
     return value
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
@@ -31,6 +31,7 @@ from sightings.api.pets_schemas import (
 from sightings.api.uploads import limit_body, read_upload
 from sightings.core.config import Settings
 from sightings.core.errors import InputError, SightingsError, TooLargeError
+from sightings.core.types import as_utc
 
 __all__ = ["mount"]
 
@@ -103,7 +104,7 @@ def _utc(t: datetime | None) -> datetime | None:
     """A time from a form: naive means UTC."""
     if t is None:
         return None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    return as_utc(t)
 
 
 # ---------------------------------------------------------------------- conversions
@@ -329,7 +330,7 @@ def create_sighting(
     settings = _settings(request)
     limit_body(request, settings.server.max_upload_bytes + 65536)
     data = read_upload(crop, settings.server.max_upload_bytes, image=True)
-    seen = seen_at.replace(tzinfo=UTC) if seen_at.tzinfo is None else seen_at.astimezone(UTC)
+    seen = as_utc(seen_at)
     draft = SightingDraft(camera_id, data, seen, lat, lon, species=species, score=score, district=district)
     service = get_service(request)
     out = hold_through_outage(lambda: service.add_sighting(draft), request, where="POST /v1/pets/sightings")

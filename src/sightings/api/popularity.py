@@ -186,9 +186,9 @@ def predict(body: PredictRequest, request: Request) -> Response:
 
 
 def _utc(moment: datetime) -> datetime:
-    from datetime import UTC
+    from sightings.core.types import as_utc
 
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(moment)
 
 
 def mount(app: FastAPI) -> None:

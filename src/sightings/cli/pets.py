@@ -12,7 +12,7 @@ Everything goes through ``PetsService`` on the configured stores (the API serves
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,9 @@ def _when(text: str | None, option: str) -> datetime | None:
         t = datetime.fromisoformat(text)
     except ValueError:
         raise InputError(f"expected an ISO 8601 time, got {text!r}", where=option) from None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    from sightings.core.types import as_utc
+
+    return as_utc(t)
 
 
 @app.command("add")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -31,7 +31,13 @@ __all__ = [
     "Place",
     "Sighting",
     "Track",
+    "as_utc",
 ]
+
+
+def as_utc(t: datetime) -> datetime:
+    """``t`` in UTC, reading a naive datetime as UTC already (form fields, SQLite columns, driver values)."""
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def _require(ok: bool, field_name: str, reason: str) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sightings.core.errors import InputError
 from sightings.core.types import Box
+from sightings.identity.catalog.records import to_utc
 from sightings.media.images import ImageSource
 
 __all__ = [
@@ -58,11 +59,7 @@ def _one_of(value: str | None, allowed: Sequence[str], where: str, *, optional: 
 
 
 def _utc(t: datetime | None, where: str) -> datetime | None:
-    if t is None:
-        return None
-    if not isinstance(t, datetime) or t.tzinfo is None or t.utcoffset() is None:
-        raise InputError("must be a timezone-aware datetime (UTC)", where=where)
-    return t.astimezone(UTC)
+    return None if t is None else to_utc(t, where)
 
 
 def check_point(lat: float | None, lon: float | None, where: str) -> None:
