@@ -52,12 +52,11 @@ def _cameras(
 def _check_stream_urls(cameras: list[Any]) -> None:
     """Stream URLs go through the outbound-URL guard (docs/security.md): rtsp(s)/http(s) only; cameras on a private
     network need ``security.allowed_url_hosts`` (e.g. the camera VLAN ``10.20.0.0/16``) or ``allow_private_urls``."""
-    from sightings.core.config import get_settings
     from sightings.core.net_guard import UrlPolicy, check_url
 
     live = [c for c in cameras if "://" in c.url]  # every URL, not only stream schemes: ftp:// is refused, not opened
     if live:
-        policy = UrlPolicy.from_settings(get_settings(), schemes=("rtsp", "rtsps", "http", "https"))
+        policy = UrlPolicy.configured(schemes=("rtsp", "rtsps", "http", "https"))
         for cam in live:
             check_url(cam.url, policy, where=f"camera {cam.id}.url")
 

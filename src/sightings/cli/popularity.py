@@ -92,10 +92,9 @@ def _fetch_channels(videos: Path, channels: Path | None, url: str | None) -> Any
     wanted = {v.channel_id for v in load_videos(videos, CleaningCounts()).values() if v.channel_id}
     missing = sorted(c for c in wanted if c not in known)
     if url:  # the API key goes to this URL: the outbound guard first (security.allow_private_urls for a fake)
-        from sightings.core.config import get_settings
         from sightings.core.net_guard import UrlPolicy, check_url
 
-        check_url(url, UrlPolicy.from_settings(get_settings()), where="--youtube-url")
+        check_url(url, UrlPolicy.configured(), where="--youtube-url")
     fetched = YouTubeChannelClient(base_url=url or DEFAULT_BASE_URL).fetch(missing) if missing else {}
     console.print(f"YouTube API: {len(fetched)} of {len(missing)} missing channels found", highlight=False)
     return ChannelIndex(list(fetched.values()))

@@ -68,10 +68,9 @@ def _time_zone(text: str) -> tzinfo:
 def _check_outbound(url: str | None, where: str) -> None:
     """The outbound-URL guard (docs/security.md): http(s) only, no private/loopback host unless configured."""
     if url:
-        from sightings.core.config import get_settings
         from sightings.core.net_guard import UrlPolicy, check_url
 
-        check_url(url, UrlPolicy.from_settings(get_settings()), where=where)
+        check_url(url, UrlPolicy.configured(), where=where)
 
 
 def _download_archive(

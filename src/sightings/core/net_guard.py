@@ -75,6 +75,13 @@ class UrlPolicy:
             sec.outbound_timeout_s,
         )
 
+    @classmethod
+    def configured(cls, *, schemes: Iterable[str] = ("http", "https")) -> UrlPolicy:
+        """:meth:`from_settings` of the loaded settings (``get_settings()``): what the CLI and jobs check against."""
+        from sightings.core.config import get_settings
+
+        return cls.from_settings(get_settings(), schemes=schemes)
+
     def _host_allowed(self, host: str, addresses: Sequence[IPAddress]) -> bool:
         for entry in self.allowed_hosts:
             if "/" in entry:

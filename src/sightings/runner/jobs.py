@@ -81,10 +81,9 @@ def local_source(item: BatchItem) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="sightings-fetch-") as tmp:
         target = Path(tmp) / f"source{suffix}"
         try:
-            from sightings.core.config import get_settings
             from sightings.core.net_guard import UrlPolicy, open_url
 
-            policy = UrlPolicy.from_settings(get_settings(), schemes=("http", "https", "file"))
+            policy = UrlPolicy.configured(schemes=("http", "https", "file"))
             opened = open_url(item.source, policy, where=item.source, timeout_s=URL_TIMEOUT_S)
             with opened as resp, target.open("wb") as fh:
                 shutil.copyfileobj(resp, fh, 1 << 20)
