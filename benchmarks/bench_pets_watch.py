@@ -19,9 +19,7 @@ camera's sighting (polled every 20 ms), for track windows of 3 s (default) and 1
 from __future__ import annotations
 
 import argparse
-import socket
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,22 +47,6 @@ def _pet() -> tuple[np.ndarray, str]:
     rng = np.random.default_rng(1)
     texture = np.kron(rng.integers(0, 256, (16, 16, 3)), np.ones((8, 8, 1))).astype(np.uint8)
     return texture, "generated texture (no shared data: the SSD finds no pet, no sighting is sent)"
-
-
-def _serve(settings: Any) -> tuple[Any, threading.Thread, str]:
-    import uvicorn
-
-    from sightings.api.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def _throughput(client: PetsClient, models_dir: Path, video: Path, stride: int) -> dict[str, Any]:
@@ -122,7 +104,11 @@ def main() -> None:
     settings = load_settings(
         overrides={"data_dir": str(work / "data"), "models_dir": str(base.models_path), "pets.api_keys": [KEY]}
     ).settings
-    server, thread, url = _serve(settings)
+    from sightings.api.app import create_app
+    from sightings.testing.local_server import LocalServer
+
+    server = LocalServer(create_app(settings)).start()
+    url = server.url
     print(f"pet: {pet_name}; video {args.seconds:g} s at {args.fps:g} fps; engine {url} (LanceDB, two-stage)")
     try:
         with PetsClient(url, KEY) as client:
@@ -173,8 +159,7 @@ def main() -> None:
                     shown = "—" if r["shown_s"] is None else f"{r['shown_s']:.2f}"
                     print(f"| {window_s:g} s | {sent} | {shown} |")
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.stop()
 
 
 if __name__ == "__main__":

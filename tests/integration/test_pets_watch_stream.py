@@ -5,8 +5,6 @@ RTSP is not tested: no RTSP server installs from PyPI here (FFmpeg's rtsp muxer 
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -56,33 +54,18 @@ def test_an_http_stream_cut_mid_way_is_reopened_and_reading_goes_on(clip: Path) 
     assert indices == sorted(indices) and len(set(indices)) == len(indices)  # never back, never twice
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[tuple[str, Any]]:
-    import uvicorn
-
     from sightings.api.app import create_app
+    from sightings.testing.local_server import LocalServer
 
     pytest.importorskip("cv2")
     pytest.importorskip("sqlalchemy")
     service = pets_service(tmp_path)
     app = create_app(service.settings)
     app.state.pets = service
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", service
-    server.should_exit = True
-    thread.join(10)
+    with LocalServer(app) as local:
+        yield local.url, service
     service.close()
 
 
