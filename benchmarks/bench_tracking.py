@@ -1,7 +1,7 @@
 """Tracking benchmark on PETS09-S2L1 frames 1–400: detector × tracker × stride → HOTA, MOTA, IDF1, frames/s.
 
     SIGHTINGS_MODELS_DIR=/tmp/models-check python benchmarks/bench_tracking.py [--data DIR] [--frames 400]
-        [--detectors default] [--tune-linking]
+        [--detectors default] [--tune-linking] [--tune-smoothing]
 
 Detections are computed once per detector setting (every frame, low threshold 0.2) and cached on disk in
 ``benchmarks/.cache/pets09_detections_<key>.json`` (key: detector settings + frame count + model file), so
@@ -11,10 +11,10 @@ scored against ground truth restricted to the sampled frames. Baseline: ``tracke
 defaults. Tuning protocol (no other labelled PETS09 data exists here): the detector score threshold is chosen
 on frames 1–200 only (best mean MOTA of the default tracker over strides 1, 5 and 10),
 then reported on 201–400 and 1–400.
-The time-buffered IoU ratios and the 1 s interpolation were also chosen on frames 1–200 only (see
-docs/tracking.md); 201–400 is the held-out half. ``--tune-linking`` prints the sweep that chose the tracklet
-linker's settings (``sightings.vision.track.linking``), on frames 1–200 only (tracked and linked without frames
-201+), by the mean of MOTA and IDF1 over strides 1, 5 and 10.
+The time-buffered IoU ratios, the 1 s interpolation and the 0.2 s box smoothing (``--tune-smoothing``) were
+also chosen on frames 1–200 only (see docs/tracking.md); 201–400 is the held-out half. ``--tune-linking`` prints
+the sweep that chose the tracklet linker's settings (``sightings.vision.track.linking``), on frames 1–200 only
+(tracked and linked without frames 201+), by the mean of MOTA and IDF1 over strides 1, 5 and 10.
 """
 
 from __future__ import annotations
@@ -39,12 +39,14 @@ from sightings.vision.pipeline import TrackRow
 from sightings.vision.track.botsort import BotSortTracker
 from sightings.vision.track.bytetrack import ByteTrackTracker
 from sightings.vision.track.linking import AppearanceCollector, LinkOptions, link_tracklets
-from sightings.vision.track.postprocess import interpolate_gaps
+from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S, interpolate_gaps, smooth_tracks
 
 STRIDES = (1, 5, 10, 25)
 TUNING_STRIDES = (1, 5, 10)
 THRESHOLDS = (0.35, 0.4, 0.45, 0.5, 0.55)
 INTERPOLATE_S = 1.0  # the `sightings track` default
+SMOOTH_S = DEFAULT_SMOOTH_S  # the `sightings track --smooth-s` default (chosen with --tune-smoothing on frames 1-200)
+SMOOTH_GRID = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1.0)
 LINK = LinkOptions()  # the `sightings track --link-s` default (chosen with --tune-linking on frames 1-200)
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 
@@ -109,13 +111,21 @@ def track_rows(
 
 
 def finish(
-    rows: list[TrackRow], used: list, collector: AppearanceCollector | None, link: LinkOptions | None, interp_s: float
+    rows: list[TrackRow],
+    used: list,
+    collector: AppearanceCollector | None,
+    link: LinkOptions | None,
+    interp_s: float,
+    *,
+    smooth_s: float = 0.0,
 ) -> MotData:
-    """Link (optional) then interpolate, as ``track_video`` does, → MOT data."""
+    """Link (optional), interpolate, smooth (optional), as ``track_video`` does, → MOT data."""
     if link is not None:
         rows = link_tracklets(rows, options=link, appearance=collector.descriptors() if collector else None)
     if interp_s:
         rows = interpolate_gaps(rows, [(f.index, f.t_s) for f in used], max_gap_s=interp_s)
+    if smooth_s:
+        rows = smooth_tracks(rows, half_window_s=smooth_s)
     return _mot([(r.frame + 1, r.track_id, r.x1, r.y1, r.x2 - r.x1, r.y2 - r.y1, r.score) for r in rows])
 
 
@@ -128,11 +138,12 @@ def run_tracker(
     *,
     interpolate_s: float = 0.0,
     link: LinkOptions | None = None,
+    smooth_s: float = 0.0,
 ) -> tuple[MotData, float, list[int]]:
     appearance = link is not None and link.appearance_weight > 0
     rows, used, secs, collector = track_rows(make, frames, found, stride, thr, appearance=appearance)
     t0 = time.perf_counter()
-    mot = finish(rows, used, collector, link, interpolate_s)
+    mot = finish(rows, used, collector, link, interpolate_s, smooth_s=smooth_s)
     return mot, secs + time.perf_counter() - t0, [f.index + 1 for f in used]
 
 
@@ -190,6 +201,27 @@ def tune_linking(gt: MotData, frames: list, found: dict, thr: float, interp_s: f
     return best_opts
 
 
+def tune_smoothing(gt: MotData, frames: list, found: dict, thr: float, interp_s: float) -> float:
+    """The box-smoothing half-window: best mean MOTA over strides 1, 5, 10 on frames 1-200 (then IDF1, then HOTA)."""
+    make = lambda: ByteTrackTracker(track_activation_threshold=thr, high_conf_det_threshold=thr)  # noqa: E731
+    tracked = [track_rows(make, frames, found, s, thr, appearance=True, last=200) for s in TUNING_STRIDES]
+    best_s, best = 0.0, (-1e9, -1e9, -1e9)
+    print("| smooth_s | mean MOTA 1-200 | mean IDF1 | mean HOTA | MOTA per stride (1, 5, 10) |")
+    print("|---:|---:|---:|---:|---|")
+    for smooth_s in SMOOTH_GRID:
+        reps = []
+        for rows, used, _, collector in tracked:
+            g = restrict(gt, [f.index + 1 for f in used], 1, 200)
+            reps.append(evaluate_tracking(g, finish(rows, used, collector, LINK, interp_s, smooth_s=smooth_s)))
+        key = tuple(round(float(np.mean(v)), 4) for v in zip(*((r.mota, r.idf1, r.hota) for r in reps), strict=True))
+        per = ", ".join(f"{r.mota:.3f}" for r in reps)
+        print(f"| {smooth_s:g} | {key[0]:.4f} | {key[1]:.4f} | {key[2]:.4f} | {per} |", flush=True)
+        if key > best:
+            best_s, best = smooth_s, key
+    print(f"chosen: smooth_s = {best_s:g}")
+    return best_s
+
+
 def choose_threshold(gt: MotData, frames: list, found: dict, factory: Any, interp_s: float) -> float:
     """The detector threshold, chosen on frames 1-200 only (best mean MOTA over strides 1, 5, 10)."""
     best_thr, best = THRESHOLDS[0], -1e9
@@ -210,6 +242,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=400)
     parser.add_argument("--detectors", choices=("all", "default"), default="all", help="all rows or the default")
     parser.add_argument("--tune-linking", action="store_true", help="only the linker sweep on frames 1-200")
+    parser.add_argument("--tune-smoothing", action="store_true", help="only the smoothing sweep on frames 1-200")
     args = parser.parse_args()
     video, gt_path = args.data / "pets09" / "vtest.avi", args.data / "pets09" / "gt_1_400.txt"
     if not (video.exists() and gt_path.exists()):
@@ -224,30 +257,44 @@ def main() -> None:
         "SSD 2×2 tiles + full frame + box voting (--tiles 2x2)": {"tile": True},
         "SSD 2×2 + 2×3 tiles + full frame + box voting (default)": {"tile": "2x2,2x3"},
     }
-    if args.detectors == "default" or args.tune_linking:
+    if args.detectors == "default" or args.tune_linking or args.tune_smoothing:
         detectors = dict(list(detectors.items())[-1:])
     byte = lambda thr: lambda: ByteTrackTracker(track_activation_threshold=thr, high_conf_det_threshold=thr)  # noqa: E731
     bot = lambda thr: lambda: BotSortTracker(track_activation_threshold=thr, high_conf_det_threshold=thr)  # noqa: E731
     no_colour = dataclasses.replace(LINK, appearance_weight=0.0)
-    # (factory(thr) → tracker maker, interpolate seconds, linking); the last one is the `sightings track` default
-    trackers: dict[str, tuple[Any, float, LinkOptions | None]] = {
-        "ByteTrack, trackers defaults (baseline)": (lambda thr: ByteTrackTracker.upstream_defaults, 0.0, None),
+    # (factory(thr) → tracker maker, interpolate seconds, linking, smoothing seconds); the last one is the
+    # `sightings track` default
+    trackers: dict[str, tuple[Any, float, LinkOptions | None, float]] = {
+        "ByteTrack, trackers defaults (baseline)": (lambda thr: ByteTrackTracker.upstream_defaults, 0.0, None, 0.0),
         "ByteTrack + IoU (previous default)": (
             lambda thr: (
                 lambda: ByteTrackTracker(track_activation_threshold=thr, high_conf_det_threshold=thr, association="iou")
             ),
             0.0,
             None,
+            0.0,
         ),
-        "ByteTrack + time-BIoU": (byte, 0.0, None),
-        "BoT-SORT + colour gate + time-BIoU + interp 1 s": (bot, INTERPOLATE_S, None),
-        "BoT-SORT + colour gate + time-BIoU + interp 1 s + linking": (bot, INTERPOLATE_S, LINK),
-        "ByteTrack + time-BIoU + interp 1 s (previous default)": (byte, INTERPOLATE_S, None),
-        "ByteTrack + time-BIoU + interp 1 s + linking, no colour (MOT file only)": (byte, INTERPOLATE_S, no_colour),
-        "ByteTrack + time-BIoU + interp 1 s + linking (default)": (byte, INTERPOLATE_S, LINK),
+        "ByteTrack + time-BIoU": (byte, 0.0, None, 0.0),
+        "BoT-SORT + colour gate + time-BIoU + interp 1 s": (bot, INTERPOLATE_S, None, 0.0),
+        "BoT-SORT + colour gate + time-BIoU + interp 1 s + linking": (bot, INTERPOLATE_S, LINK, 0.0),
+        "BoT-SORT + colour gate + time-BIoU + interp 1 s + linking + smoothing": (bot, INTERPOLATE_S, LINK, SMOOTH_S),
+        "ByteTrack + time-BIoU + interp 1 s": (byte, INTERPOLATE_S, None, 0.0),
+        "ByteTrack + time-BIoU + interp 1 s + linking, no colour (MOT file only)": (
+            byte,
+            INTERPOLATE_S,
+            no_colour,
+            0.0,
+        ),
+        "ByteTrack + time-BIoU + interp 1 s + linking (previous default)": (byte, INTERPOLATE_S, LINK, 0.0),
+        "ByteTrack + time-BIoU + interp 1 s + linking + smoothing 0.2 s (default)": (
+            byte,
+            INTERPOLATE_S,
+            LINK,
+            SMOOTH_S,
+        ),
     }
-    threshold_tracker = "ByteTrack + time-BIoU + interp 1 s (previous default)"
-    if not args.tune_linking:
+    threshold_tracker = "ByteTrack + time-BIoU + interp 1 s"
+    if not (args.tune_linking or args.tune_smoothing):
         print("| detector | threshold | tracker | stride | frames | HOTA | MOTA | IDF1 | IDsw | tracker frames/s |")
         print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     det_lines = []
@@ -260,11 +307,14 @@ def main() -> None:
         for lo, hi in ((1, 200), (201, 400), (1, 400)):
             dr = evaluate_detection(restrict(gt, list(range(1, n + 1)), lo, hi), det_mot(found, lo, hi, 0.2))
             det_lines.append(f"| {dname} | {lo}–{hi} | {dr.ap50:.3f} | {dr.map50_95:.3f} | {len(frames) / det_s:.1f} |")
-        for tname, (factory, interp_s, link) in trackers.items():
+        if args.tune_smoothing:
+            tune_smoothing(gt, frames, found, best_thr, INTERPOLATE_S)
+            return
+        for tname, (factory, interp_s, link, smooth_s) in trackers.items():
             thr = best_thr
             for stride in STRIDES:
                 pred, secs, used = run_tracker(
-                    factory(thr), frames, found, stride, thr, interpolate_s=interp_s, link=link
+                    factory(thr), frames, found, stride, thr, interpolate_s=interp_s, link=link, smooth_s=smooth_s
                 )
                 for lo, hi, tag in ((1, 400, ""), (201, 400, " (201–400)")):
                     g = restrict(gt, used, lo, hi)

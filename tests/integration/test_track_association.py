@@ -19,7 +19,7 @@ from sightings.vision.pipeline import TrackRow, track_video
 from sightings.vision.track.association import TimeBufferedIoU
 from sightings.vision.track.botsort import BotSortTracker
 from sightings.vision.track.bytetrack import ByteTrackTracker
-from sightings.vision.track.postprocess import interpolate_gaps
+from sightings.vision.track.postprocess import interpolate_gaps, smooth_tracks
 
 REF = MediaRef("walkers", MediaKind.VIDEO, fps=25.0)
 IMG = np.zeros((8, 8, 3), np.uint8)
@@ -127,3 +127,38 @@ def test_pipeline_interpolates_a_missed_detection(tmp_path: Path) -> None:
     cols = filled.to_columns()
     assert sum(cols["interpolated"]) == 3
     assert dataclasses.asdict(gap[0])["label"] == "person"
+
+
+def test_smoothing_averages_each_track_over_its_time_window() -> None:
+    # track 1 jitters ±2 px around a steady walk; track 2 is far away and must not leak into track 1
+    xs = [0.0, 12.0, 18.0, 32.0, 38.0, 50.0]
+    rows = [_row(i, i / 10, 1, x) for i, x in enumerate(xs)] + [_row(i, i / 10, 2, 500.0 + i) for i in range(6)]
+    out = smooth_tracks(rows, half_window_s=0.1)
+    one = [r for r in out if r.track_id == 1]
+    assert [r.x1 for r in one] == pytest.approx([6.0, 10.0, 62 / 3, 88 / 3, 40.0, 44.0])  # edges: 2-frame means
+    assert all(r.x2 - r.x1 == pytest.approx(10.0) for r in one)  # box sizes kept (all were 10 wide)
+    assert [r.x1 for r in out if r.track_id == 2] == pytest.approx([500.5, 501.0, 502.0, 503.0, 504.0, 504.5])
+    assert [(r.frame, r.track_id, r.score) for r in out] == sorted((r.frame, r.track_id, r.score) for r in rows)
+
+
+def test_smoothing_leaves_sparse_samples_and_zero_window_alone() -> None:
+    rows = [_row(0, 0.0, 1, 0.0), _row(25, 1.0, 1, 60.0), _row(50, 2.0, 1, 90.0)]  # 1 fps: no neighbour within 0.2 s
+    assert smooth_tracks(rows, half_window_s=0.2) == rows
+    assert smooth_tracks(rows, half_window_s=0.0) == rows
+    with pytest.raises(ConfigError, match="smooth_s"):
+        smooth_tracks(rows, half_window_s=float("nan"))
+
+
+def test_pipeline_smooths_jittery_boxes(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "v.mp4", seconds=1.0, gop=10)
+    jitter = [3.0 if i % 2 else -3.0 for i in range(25)]
+    script = {i: [(10 + i + jitter[i], 10, 40 + i + jitter[i], 60, "person", 0.9)] for i in range(25)}
+    raw = track_video(video, detector=FakeDetector(script), tracker="bytetrack")
+    smooth = track_video(video, detector=FakeDetector(script), tracker="bytetrack", smooth_s=0.08)  # ±2 frames
+    steps_raw = np.diff([r.x1 for r in raw.rows])
+    steps = np.diff([r.x1 for r in smooth.rows])
+    assert len(smooth.rows) == 25 and len(smooth.tracks) == 1
+    assert np.abs(steps_raw).max() == pytest.approx(7.0)
+    assert np.abs(steps[2:-2]).max() < 2.5  # the walk (1 px a frame) shows through, the jitter mostly gone
+    with pytest.raises(ConfigError, match="smooth_s"):
+        track_video(video, detector=FakeDetector(script), tracker="bytetrack", smooth_s=-1.0)

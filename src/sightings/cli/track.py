@@ -15,6 +15,7 @@ import typer
 from sightings.cli.common import console, echo_json, track_progress
 from sightings.core.types import Frame
 from sightings.vision.track.linking import DEFAULT_LINK_S
+from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
 
 __all__ = ["track"]
 
@@ -49,6 +50,13 @@ def track(
         min=0.0,
         help="Re-join tracks broken for up to this many seconds (motion, size and colour; 0 = off), "
         "before interpolation.",
+    ),
+    smooth_s: float = typer.Option(
+        DEFAULT_SMOOTH_S,
+        "--smooth-s",
+        min=0.0,
+        help="Last, replace each box by the mean of its track's boxes within this many seconds either side "
+        "(steadier boxes; no effect when frames are further apart; 0 = off).",
     ),
     preview: Path | None = typer.Option(
         None, "--preview", help="Also draw boxes + ids into an .mp4, or a .png of the busiest frame."
@@ -102,6 +110,7 @@ def track(
             detector_options=detector_options,
             interpolate_gap_s=interpolate_s,
             link_s=link_s,
+            smooth_s=smooth_s,
             progress=show,
             on_frame=writer.add if writer is not None else None,
         )
@@ -121,6 +130,7 @@ def track(
         "tiles": tiles if tiled else "none",
         "interpolate_s": interpolate_s,
         "link_s": link_s,
+        "smooth_s": smooth_s,
         **result.summary(),
         "mot": str(mot_path),
         "parquet": str(parquet_path),

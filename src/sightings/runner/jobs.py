@@ -28,6 +28,7 @@ from sightings.core.errors import ConfigError, InputError, NotFoundError
 from sightings.core.protocols import BatchItem, BatchJob, JobResult
 from sightings.core.registry import JOBS
 from sightings.runner.manifest import config_hash
+from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
 
 __all__ = ["JobSpec", "ProbeJob", "TrackJob", "TrackOptions", "local_source", "read_job_config", "resolve_job"]
 
@@ -143,6 +144,9 @@ class TrackOptions(BaseModel):
     )
     interpolate_s: float = Field(1.0, ge=0, description="fill track gaps up to this many seconds (0 = off)")
     link_s: float = Field(3.0, ge=0, description="re-join broken tracks across gaps up to this many seconds (0 = off)")
+    smooth_s: float = Field(
+        DEFAULT_SMOOTH_S, ge=0, description="average each box with its track's boxes this many s either side (0 = off)"
+    )
     detector_options: dict[str, Any] = Field(default_factory=dict, description="extra detector factory options")
     tracker_options: dict[str, Any] = Field(default_factory=dict, description="extra tracker factory options")
 
@@ -195,6 +199,7 @@ class TrackJob:
                 classes=o.classes,
                 interpolate_gap_s=o.interpolate_s,
                 link_s=o.link_s,
+                smooth_s=o.smooth_s,
             )
         write_mot(out_dir / "tracks.txt", result.to_mot())
         write_tracks_parquet(out_dir / "tracks.parquet", result.to_columns())

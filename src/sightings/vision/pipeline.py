@@ -201,8 +201,10 @@ def _finish_rows(
     link: LinkOptions | None,
     collector: AppearanceCollector | None,
     interpolate_gap_s: float,
+    *,
+    smooth_s: float = 0.0,
 ) -> list[TrackRow]:
-    """Offline clean-up after tracking: link broken tracks, then interpolate gaps (joined ones included)."""
+    """Offline clean-up after tracking: link broken tracks, interpolate gaps (joined ones included), smooth."""
     if link is not None:
         from sightings.vision.track.linking import link_tracklets
 
@@ -212,6 +214,10 @@ def _finish_rows(
         from sightings.vision.track.postprocess import interpolate_gaps
 
         rows = interpolate_gaps(rows, frames, max_gap_s=interpolate_gap_s)
+    if smooth_s:
+        from sightings.vision.track.postprocess import smooth_tracks
+
+        rows = smooth_tracks(rows, half_window_s=smooth_s)
     return rows
 
 
@@ -234,6 +240,7 @@ def track_video(
     interpolate_gap_s: float = 0.0,
     link_s: float = 0.0,
     link_options: LinkOptions | None = None,
+    smooth_s: float = 0.0,
 ) -> TrackResult:
     """Detect and track objects in the video at ``path``, sampling ``fps`` frames/s or every ``stride``-th frame.
 
@@ -243,6 +250,8 @@ def track_video(
     (:func:`~sightings.vision.track.postprocess.interpolate_gaps`; offline use only). ``link_s`` > 0 first
     re-joins broken tracks across gaps of up to that many seconds (:mod:`~sightings.vision.track.linking`; other
     settings from ``link_options``, colour descriptors of the tracked boxes when its appearance weight is > 0).
+    ``smooth_s`` > 0 last replaces each box by its track's mean box within that many seconds either side
+    (:func:`~sightings.vision.track.postprocess.smooth_tracks`; offline use only).
     Raises :class:`ConfigError` for an unknown detector/tracker name, :class:`InputError` /
     :class:`MediaError` for bad options or an unreadable video.
     """
@@ -252,6 +261,8 @@ def track_video(
     if fps is None and stride is None:
         stride = 1
     link, collector = _link_setup(link_s, link_options)
+    if not (isinstance(smooth_s, int | float) and math.isfinite(smooth_s) and smooth_s >= 0):
+        raise ConfigError(f"must be a number of seconds >= 0, got {smooth_s!r}", where="smooth_s")
     wanted = {_normalise_label(c) for c in classes} if classes else None
     det = create_detector(detector, options=detector_options, classes=classes, threshold=threshold)
     trk = create_tracker(tracker, options=tracker_options)
@@ -290,9 +301,9 @@ def track_video(
                     collector.add(td.track_id, frame.image, d.box.xyxy)
             if on_frame is not None:
                 on_frame(frame, tracked)
-    if link is not None or interpolate_gap_s:
+    if link is not None or interpolate_gap_s or smooth_s:
         times = dict(zip(indices, frame_times, strict=True))
-        rows = _finish_rows(rows, list(times.items()), link, collector, interpolate_gap_s)
+        rows = _finish_rows(rows, list(times.items()), link, collector, interpolate_gap_s, smooth_s=smooth_s)
         per_track = {}
         for r in rows:
             box = Box(r.x1, r.y1, r.x2, r.y2)

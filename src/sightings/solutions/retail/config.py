@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sightings.core.errors import ConfigError, InputError, NotFoundError
 from sightings.solutions.retail.zones import CameraZones
 from sightings.vision.track.linking import DEFAULT_LINK_S
+from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
 
 __all__ = [
     "ArchiveOptions",
@@ -126,6 +127,9 @@ class RetailConfig(_Section):
         DEFAULT_LINK_S,
         ge=0,
         description="re-join tracks broken for up to this many seconds before interpolating (0 = off)",
+    )
+    smooth_s: float = Field(
+        DEFAULT_SMOOTH_S, ge=0, description="average each box with its track's boxes this many s either side (0 = off)"
     )
     detector_options: dict[str, Any] = Field(default_factory=dict, description="extra detector options")
     tracker_options: dict[str, Any] = Field(default_factory=dict, description="extra tracker options")

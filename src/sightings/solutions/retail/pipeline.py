@@ -341,6 +341,7 @@ def process_video(
         classes=PERSON_LABELS,
         interpolate_gap_s=config.interpolate_s,
         link_s=config.link_s,
+        smooth_s=config.smooth_s,
         on_frame=collector,
     )
     media_fps = result.media.fps if result.media else None
