@@ -10,9 +10,10 @@ plaza the *floor*. Receipts: 8 synthetic receipts, seeded (``numpy`` seed 2026),
 log-normal amounts. Thresholds are scaled to a 40-s clip (below) and fixed a priori.
 
 Reference = the metrics from the ground-truth tracks at every frame. For each stride the pipeline (the
-``retail run`` defaults: SSD-OIDv4 person detector with 2×2 + 2×3 tiles, ByteTrack, tracklet linking over gaps of
-up to ``link_s`` = 3 s, 1 s interpolation; ``--link-s 0`` = without linking) tracks the video, the same analysis
-runs on its tracks, and each metric's deviation from the reference is printed in %.
+``retail run`` defaults: SSD-OIDv4 person detector on the whole frame (``--tiles 2x2,2x3`` for tiles), ByteTrack,
+tracklet linking over gaps of up to ``link_s`` = 3 s, 1 s interpolation, 0.2 s box smoothing; ``--link-s 0`` =
+without linking) tracks the video, the same analysis runs on its tracks, and each metric's deviation from the
+reference is printed in %.
 The ground truth subsampled at the same stride is shown too: the part of the error that sampling alone causes.
 Pipeline tracks are cached per stride and tracking settings in
 ``benchmarks/.cache/retail_pets09_stride<N>_<settings hash>.json`` (``--no-cache`` recomputes them).
@@ -105,7 +106,9 @@ def gt_points(stride: int) -> list[tuple[int, TrackPoint]]:
 def pipeline_points(
     stride: int, config: RetailConfig, *, use_cache: bool
 ) -> tuple[list[tuple[int, TrackPoint]], float]:
-    settings = config.model_dump(include={"detector", "tracker", "threshold", "tiles", "interpolate_s", "link_s"})
+    settings = config.model_dump(
+        include={"detector", "tracker", "threshold", "tiles", "interpolate_s", "link_s", "smooth_s"}
+    )
     settings["linker"] = dataclasses.asdict(LinkOptions())  # the linker's other defaults
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     cache = CACHE_DIR / f"retail_pets09_stride{stride}_{key}.json"
@@ -132,6 +135,7 @@ def pipeline_points(
         end_s=FRAMES / FPS,
         interpolate_gap_s=config.interpolate_s,
         link_s=config.link_s,
+        smooth_s=config.smooth_s,
     )
     seconds = time.perf_counter() - t0
     rows = [(r.track_id, r.t_s, r.x1, r.y1, r.x2, r.y2, r.frame, r.score) for r in result.rows]
@@ -178,7 +182,10 @@ def main() -> None:
     if args.tiles is not None:
         extra["tiles"] = args.tiles
     config = config_from_mapping({**CONFIG, **extra}, where="bench")
-    print(f"tracking: tiles {config.tiles}, {config.tracker}, link {config.link_s} s, interp {config.interpolate_s} s")
+    print(
+        f"tracking: tiles {config.tiles}, {config.tracker}, link {config.link_s} s, "
+        f"interp {config.interpolate_s} s, smooth {config.smooth_s} s"
+    )
     reference = metrics_of(gt_points(1), 1, config)
     print(f"reference (ground truth, every frame): sellers {reference['_sellers']} ({reference['_method']})")
     for m in METRICS:
