@@ -137,11 +137,11 @@ def bench_engine_alone(generated: list[GeneratedPost], overrides: dict[str, Any]
 
 def bench_vk_path(generated: list[GeneratedPost], overrides: dict[str, Any]) -> str:
     from sightings.api.app import create_app
+    from sightings.api.local_server import LocalServer
     from sightings.solutions.pets.client import PetsClient
     from sightings.solutions.pets.feeds.vk import VkApiClient, VkIntake
     from sightings.solutions.pets.service import PetsService
     from sightings.testing.fake_vk import FakeVk
-    from sightings.testing.local_server import LocalServer
 
     fake = FakeVk(token="bench-vk-token")
     for post in generated:

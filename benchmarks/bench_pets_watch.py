@@ -105,7 +105,7 @@ def main() -> None:
         overrides={"data_dir": str(work / "data"), "models_dir": str(base.models_path), "pets.api_keys": [KEY]}
     ).settings
     from sightings.api.app import create_app
-    from sightings.testing.local_server import LocalServer
+    from sightings.api.local_server import LocalServer
 
     server = LocalServer(create_app(settings)).start()
     url = server.url

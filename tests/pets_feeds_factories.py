@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pets_factories import API_KEY, encode, pets_service, photo_of
-from sightings.testing.local_server import LocalServer
+from sightings.api.local_server import LocalServer
 
 
 @contextmanager

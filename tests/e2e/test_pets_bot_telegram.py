@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from pets_feeds_factories import engine_client, photo_bytes, running_engine
+from sightings.api.local_server import LocalServer
 from sightings.core.errors import ConfigError
 from sightings.solutions.pets.posts import PostDraft
 from sightings.testing.fake_telegram import FakeTelegram, TelegramCall
-from sightings.testing.local_server import LocalServer
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("aiogram", reason="needs the pets extra (aiogram)")

@@ -18,9 +18,9 @@ import pytest
 
 from pets_factories import API_KEY
 from pets_feeds_factories import engine_client, photo_bytes, running_engine
+from sightings.api.local_server import LocalServer
 from sightings.core.errors import BackendUnavailableError
 from sightings.testing.fake_vk import FakeVk
-from sightings.testing.local_server import LocalServer
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("vk_api", reason="needs the pets extra (vk-api)")

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pets_factories import encode, pets_service, pets_settings, photo_of
-from sightings.testing.local_server import LocalServer
+from sightings.api.local_server import LocalServer
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("cv2")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sightings.testing.local_server import LocalServer
+from sightings.api.local_server import LocalServer
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("chdb", reason="needs the retail extra")

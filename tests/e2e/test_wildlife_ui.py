@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sightings.testing.local_server import LocalServer
+from sightings.api.local_server import LocalServer
 from wildlife_factories import API_KEY, animal, encode, enrolled_service
 
 pytestmark = pytest.mark.e2e

@@ -57,7 +57,7 @@ def test_an_http_stream_cut_mid_way_is_reopened_and_reading_goes_on(clip: Path) 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[tuple[str, Any]]:
     from sightings.api.app import create_app
-    from sightings.testing.local_server import LocalServer
+    from sightings.api.local_server import LocalServer
 
     pytest.importorskip("cv2")
     pytest.importorskip("sqlalchemy")

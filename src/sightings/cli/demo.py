@@ -7,13 +7,10 @@ sightings demo pets --no-serve --json   # the same, then exit (scripts, tests)
 from __future__ import annotations
 
 import secrets
-import socket
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -49,12 +46,6 @@ def shared_pet_photo(role: str) -> Path | None:
     return shared_file(DEMO_PHOTOS[role])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _photos(photo: Path | None, seen: list[Path]) -> tuple[Path, list[Path]]:
     """The lost pet's photo and one photo per demo camera (given, else the shared-data lions)."""
     from sightings.core.errors import NotFoundError
@@ -73,20 +64,6 @@ def _photos(photo: Path | None, seen: list[Path]) -> tuple[Path, list[Path]]:
     return lost, others
 
 
-def _serve(settings: Any, port: int) -> tuple[Any, threading.Thread]:
-    import uvicorn
-
-    from sightings.api.app import create_app
-
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="demo-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.05)
-    return server, thread
-
-
 @app.command("pets")
 def pets(
     *,
@@ -100,6 +77,8 @@ def pets(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable summary."),
 ) -> None:
     """Create a lost pet, run the street-camera watcher over three sample videos, print the owner's page URL."""
+    from sightings.api.app import create_app
+    from sightings.api.local_server import LocalServer
     from sightings.core.config import load_settings
     from sightings.solutions.pets.client import PetsClient
     from sightings.solutions.pets.posts import PostDraft
@@ -120,9 +99,8 @@ def pets(
             "pets.ocr": False,
         }
     ).settings
-    port = port or _free_port()
-    server, thread = _serve(settings, port)
-    url = f"http://127.0.0.1:{port}"
+    server = LocalServer(create_app(settings), port=port).start(timeout_s=30)
+    url = server.url
     try:
         with PetsClient(url, key) as client:
             lost = client.add_post(
@@ -172,8 +150,6 @@ def pets(
             console.print(f"owner's page: {page_url}")
         if serve:
             err_console.print("serving the page; Ctrl-C stops")
-            while thread.is_alive():
-                thread.join(0.5)
+            server.wait()
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.stop()

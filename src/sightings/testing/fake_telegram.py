@@ -53,7 +53,7 @@ def _decode(value: str) -> Any:
 
 
 class FakeTelegram:
-    """The fake Bot API's state; serve :attr:`app` (e.g. with :class:`~sightings.testing.local_server.LocalServer`)."""
+    """The fake Bot API's state; serve :attr:`app` (e.g. with :class:`~sightings.api.local_server.LocalServer`)."""
 
     def __init__(self, token: str = "123456:TEST-token", *, bot_username: str = "pets_test_bot") -> None:
         self.token = token

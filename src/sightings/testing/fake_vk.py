@@ -40,7 +40,7 @@ class VkCall:
 
 
 class FakeVk:
-    """The fake VK's state; serve :attr:`app` (e.g. with :class:`~sightings.testing.local_server.LocalServer`)."""
+    """The fake VK's state; serve :attr:`app` (e.g. with :class:`~sightings.api.local_server.LocalServer`)."""
 
     def __init__(self, token: str = "vk-test-token", *, thumbnail: bytes = b"thumbnail") -> None:
         self.token = token

@@ -1,8 +1,9 @@
-"""Serve an ASGI app (FastAPI) with uvicorn on 127.0.0.1 in a daemon thread: the engine API and the fake platform
-APIs in the intake/bot tests and benchmarks.
+"""Serve an ASGI app (FastAPI) with uvicorn on 127.0.0.1 in a daemon thread, inside this process: the engine API
+for ``sightings demo pets``, and the engine and fake platform APIs in the intake/bot tests and benchmarks.
 
     with LocalServer(create_app(settings)) as server:
         httpx.get(f"{server.url}/health")
+        server.wait()  # until Ctrl-C (or the server stops)
 
 The socket is bound before the thread starts (port 0: the system picks a free one), so there is no port race.
 """
@@ -56,6 +57,11 @@ class LocalServer:
                 raise RuntimeError(f"the server on port {self.port} did not start")
             time.sleep(0.02)
         return self
+
+    def wait(self) -> None:
+        """Block until the server stops (joins in short steps, so Ctrl-C still interrupts)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         if self._server is not None:
