@@ -4,7 +4,8 @@ The dataset builder and prediction both call :func:`read_content_run` and :func:
 sees the same features in training and in use.
 
 Content runs are read from their files (``manifest.json`` + ``<module>.npz``, the format documented in
-docs/content.md), not through the content package: solutions do not import each other. Each module's output is
+docs/content.md) with the engine's readers (:mod:`sightings.runner.run_folders`), not through the content package:
+solutions do not import each other. Each module's output is
 reduced by a fixed aggregation table (:data:`CONTENT_AGGREGATIONS`, also in docs/popularity.md):
 
 - ``scalar``: the value as is;
@@ -18,7 +19,6 @@ whose NPZ cannot be read gives NaN in all its columns and 0 in ``content__<modul
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from sightings.core.errors import InputError, IntegrityError, NotFoundError
+from sightings.runner.run_folders import MANIFEST, load_manifest, load_module
 from sightings.solutions.popularity.channels import ChannelLookup
 from sightings.solutions.popularity.snapshots import Snapshot, VideoInfo
 
@@ -176,16 +177,9 @@ class ContentFeatures:
 
 
 def _manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "manifest.json"
-    if not run_dir.is_dir():
-        raise NotFoundError("no such content run folder", where=run_dir)
-    if not path.is_file():
-        raise NotFoundError("no manifest.json (not a content run folder)", where=run_dir)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IntegrityError(f"unreadable manifest: {exc}", where=path) from None
-    if not isinstance(data, dict) or not isinstance(data.get("modules"), dict):
+    path = run_dir / MANIFEST
+    data = load_manifest(run_dir)
+    if not isinstance(data.get("modules"), dict):
         raise IntegrityError("manifest has no 'modules' object", where=path)
     version = str(data.get("manifest_version"))
     if version not in MANIFEST_VERSIONS:
@@ -219,11 +213,9 @@ def read_content_run(run_dir: str | Path) -> ContentFeatures:
         elif str(entry.get("schema_version")) != want:
             problems.append(f"{module}: schema version {entry.get('schema_version')!r}, features need {want!r}")
         else:
-            path = folder / str(entry.get("file") or f"{module}.npz")
             try:
-                with np.load(path, allow_pickle=False) as npz:
-                    arrays = {k: npz[k] for k in _KEYS[module] if k in npz.files}
-            except (OSError, ValueError) as exc:
+                arrays = load_module(folder, module, file=str(entry.get("file") or ""), keys=_KEYS[module])
+            except (NotFoundError, IntegrityError) as exc:
                 problems.append(f"{module}: unreadable NPZ ({type(exc).__name__})")
         loaded[module] = arrays
         values[f"content__{module}__ok"] = 0.0 if arrays is None else 1.0
