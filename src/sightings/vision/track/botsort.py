@@ -172,13 +172,14 @@ class BotSortTracker(SupervisionTrackerAdapter):
             return inner.update(dets, frame=bgr, timestamp=timestamp)
         embeddings = {_key(b): hsv_embedding(frame.image, b) for b in dets.xyxy}
         inner.frame_embeddings = embeddings
-        matched: dict[int, npt.NDArray[np.float32]] = {}
+        # id(tracklet) → (tracklet, embedding): holding the tracklet keeps its id() from being reused this frame
+        matched: dict[int, tuple[Any, npt.NDArray[np.float32]]] = {}
 
         def hook(tracklet: Any, original: Any) -> Any:
             def update(bbox: Any) -> Any:
                 emb = embeddings.get(_key(bbox))
                 if emb is not None:
-                    matched[id(tracklet)] = emb
+                    matched[id(tracklet)] = (tracklet, emb)
                 return original(bbox)
 
             return update
@@ -191,7 +192,8 @@ class BotSortTracker(SupervisionTrackerAdapter):
         for t in inner.tracks:
             t.__dict__.pop("update", None)
             old = getattr(t, "sightings_embedding", None)
-            new = matched.get(id(t))
+            hit = matched.get(id(t))
+            new = hit[1] if hit is not None and hit[0] is t else None
             if old is None and new is None:
                 # born this frame: its state box is the detection box
                 new = embeddings.get(_key(t.get_state_bbox()))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -179,7 +179,9 @@ class SupervisionTrackerAdapter:
         self, inner: Any, frame: Frame, dets: Sequence[Detection], timestamp: float | None
     ) -> list[tuple[int, int]]:
         """(row in ``dets``, inner tracker id) for each tracked detection."""
-        before = {id(t) for t in inner.tracks}
+        # Keyed by id() but holding the tracklets: a track freed during this update cannot hand its id() to a
+        # newborn one (that made births depend on memory layout, i.e. on Python's hash seed).
+        before = {id(t): t for t in inner.tracks}
         if isinstance(inner.iou, TimeBufferedIoU):
             now = frame.t_s if self.use_timestamps else float(frame.index) / (self._rate or DEFAULT_FRAME_RATE)
             inner.iou.gap_s = max(0.0, now - self._last_t.get(id(inner), now))
@@ -195,7 +197,7 @@ class SupervisionTrackerAdapter:
         return [(r, t) for r, t in zip(rows, ids, strict=True) if t >= 0]
 
     def _activate_new(
-        self, inner: Any, before: set[int], *, rows: list[int], ids: list[int], dets: Sequence[Detection]
+        self, inner: Any, before: Mapping[int, Any], *, rows: list[int], ids: list[int], dets: Sequence[Detection]
     ) -> None:
         """Give tracks born on this frame their id now (``trackers`` waits for a second hit)."""
         born = [t for t in inner.tracks if id(t) not in before and t.tracker_id == -1]
