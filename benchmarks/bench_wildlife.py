@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_wildlife.py [--data .data/shared] [--duration 60] [--clients 20] [--workdir DIR]
+        [--skip-gate] [--no-rerank] [--client aiohttp|httpx]
 
 1. **Gallery**: every lions *train* crop enrolled under species ``lion`` (default LanceDB gallery, RootSIFT
    re-rank), then calibrated on itself (leave-one-out).
@@ -11,9 +12,15 @@ Usage::
    document pages, UKBench near-duplicate objects) + generated unusable photos (lion crops blurred σ=4, darkened
    ×0.12, over-exposed, blank grey/black/white, 32-px thumbnails). Precision/recall of "rejected", per reason.
    The SSD-OIDv4 animal check runs when the model is installed in the models dir (``sightings models install``).
-3. **Latency**: ``sightings serve`` in a subprocess (uvicorn, one process) on 127.0.0.1; ``--clients`` async
-   httpx clients post a 640-px JPEG (a lion crop scaled up) to ``/v1/predict-single`` in a closed loop for
-   ``--duration`` s. p50/p95/p99, errors, requests/s.
+   ``--skip-gate``: only the load and batch parts (reuse a gallery with ``--workdir``).
+3. **Latency**: ``sightings serve`` in a subprocess (uvicorn, one process) on 127.0.0.1; ``--clients`` clients post
+   a 640-px JPEG (a lion crop scaled up) to ``/v1/predict-single`` in a closed loop for ``--duration`` s, from a
+   load generator in its **own process** (aiohttp by default; ``--client httpx`` for httpx's async client).
+   p50/p95/p99, errors (any non-200 or client error), requests/s, and the CPU time per request of the server and
+   of the load generator (their sum is the machine time a request costs), with the 1-minute load average before
+   and after (other jobs on the machine show there). ``--no-rerank`` serves the global-only fast path
+   (``wildlife.rerank: false``); the gallery is calibrated for the score served when its calibration does not fit.
+   All the load comes from one address, so the per-client rate limit is raised for the server (it still runs).
 4. **Batch**: one ``/v1/predict-batch`` request with 60 lion crops (NDJSON), images/s.
 """
 
@@ -21,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import io
+import json
 import os
 import shutil
 import socket
@@ -106,30 +115,28 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _load(url: str, photo: bytes, clients: int, duration: float) -> dict[str, Any]:
-    import httpx
-
+async def _closed_loop(post: Any, clients: int, duration: float) -> dict[str, Any]:
+    """``clients`` loops, each posting again as soon as its answer is read, until ``duration`` s have passed.
+    ``post()`` returns (HTTP status, body text) or raises OSError/a client error (counted as errors)."""
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     first_errors: list[str] = []
     errors = 0
     stop = time.perf_counter() + duration
 
-    async def client(http: httpx.AsyncClient) -> None:
+    async def client() -> None:
         nonlocal errors
         while time.perf_counter() < stop:
             t0 = time.perf_counter()
             try:
-                r = await http.post(
-                    f"{url}/v1/predict-single", files={"file": ("q.jpg", photo)}, data={"species": "lion"}
-                )
-                ok = r.status_code == 200
+                code, text = await post()
+                ok = code == 200
                 if ok:
-                    status = r.json()["status"]
+                    status = json.loads(text)["status"]
                     statuses[status] = statuses.get(status, 0) + 1
                 if not ok and len(first_errors) < 3:
-                    first_errors.append(f"HTTP {r.status_code}: {r.text[:200]}")
-            except httpx.HTTPError as err:
+                    first_errors.append(f"HTTP {code}: {text[:200]}")
+            except Exception as err:  # any client-side failure is an error of the run
                 ok = False
                 if len(first_errors) < 3:
                     first_errors.append(repr(err)[:200])
@@ -138,11 +145,9 @@ async def _load(url: str, photo: bytes, clients: int, duration: float) -> dict[s
             else:
                 errors += 1
 
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(client(http) for _ in range(clients)))
-        wall = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    wall = time.perf_counter() - t0
     ms = np.array(latencies) * 1000
     return {
         "clients": clients,
@@ -155,6 +160,51 @@ async def _load(url: str, photo: bytes, clients: int, duration: float) -> dict[s
         "p95": float(np.percentile(ms, 95)) if len(ms) else None,
         "p99": float(np.percentile(ms, 99)) if len(ms) else None,
     }
+
+
+async def _load_httpx(url: str, photo: bytes, clients: int, duration: float) -> dict[str, Any]:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=clients)) as http:
+
+        async def post() -> tuple[int, str]:
+            r = await http.post(f"{url}/v1/predict-single", files={"file": ("q.jpg", photo)}, data={"species": "lion"})
+            return r.status_code, r.text
+
+        return await _closed_loop(post, clients, duration)
+
+
+async def _load_aiohttp(url: str, photo: bytes, clients: int, duration: float) -> dict[str, Any]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
+
+        async def post() -> tuple[int, str]:
+            form = aiohttp.FormData()
+            form.add_field("file", photo, filename="q.jpg", content_type="image/jpeg")
+            form.add_field("species", "lion")
+            async with http.post(f"{url}/v1/predict-single", data=form) as r:
+                return r.status, await r.text()
+
+        return await _closed_loop(post, clients, duration)
+
+
+def load_process(url: str, photo: bytes, clients: int, duration: float, kind: str) -> dict[str, Any]:
+    """The closed loop in this (child) process; adds the CPU seconds the load generator itself used."""
+    cpu0 = time.process_time()
+    run = _load_aiohttp if kind == "aiohttp" else _load_httpx
+    result = asyncio.run(run(url, photo, clients, duration))
+    return {**result, "client_cpu_s": time.process_time() - cpu0}
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process and its threads (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -183,6 +233,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the gallery here (default: a temp dir)")
     parser.add_argument("--skip-gate", action="store_true", help="only the load and batch parts (gallery in --workdir)")
+    parser.add_argument(
+        "--client",
+        choices=("aiohttp", "httpx"),
+        default="aiohttp" if importlib.util.find_spec("aiohttp") else "httpx",
+        help="load generator, in its own process (default aiohttp when installed: cheaper than httpx's client)",
+    )
+    parser.add_argument(
+        "--no-rerank", action="store_true", help="serve the global-only fast path (wildlife.rerank: false)"
+    )
     args = parser.parse_args()
 
     from sightings.evaluate.datasets import shared_data_dir
@@ -192,7 +251,16 @@ def main() -> None:
         sys.exit("needs the evaluation data (lions, ocr_opencv, neardup): make stage-data")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-wildlife-"))
     models = os.environ.get("SIGHTINGS_MODELS_DIR") or str(Path.home() / ".local/share/sightings/models")
-    env = {**os.environ, "SIGHTINGS_DATA_DIR": str(work), "SIGHTINGS_MODELS_DIR": models}
+    # one address sends all the load: the per-client rate limit (default 30/s) is raised so it does not answer 429
+    # (the limiter still runs on every request)
+    env = {
+        **os.environ,
+        "SIGHTINGS_DATA_DIR": str(work),
+        "SIGHTINGS_MODELS_DIR": models,
+        "SIGHTINGS_WILDLIFE__RERANK": "false" if args.no_rerank else "true",
+        "SIGHTINGS_SECURITY__RATE_LIMIT_PER_S": "10000",
+        "SIGHTINGS_SECURITY__RATE_LIMIT_BURST": "10000",
+    }
     os.environ.update({"SIGHTINGS_DATA_DIR": str(work), "SIGHTINGS_MODELS_DIR": models})
 
     from sightings.solutions.wildlife.service import WildlifeService
@@ -209,7 +277,23 @@ def main() -> None:
         service.close()
     else:
         gate_part(service, data, enrol_s=enrol_s, n_train=len(train))
+    calibrate_for_server(rerank=not args.no_rerank)
     load_part(args, data, env, work)
+
+
+def calibrate_for_server(*, rerank: bool) -> None:
+    """Calibrate the gallery for the score the server will use, unless its calibration already fits it."""
+    from sightings.core.config import get_settings
+    from sightings.solutions.wildlife.service import WildlifeService
+
+    settings = get_settings()
+    settings = settings.model_copy(update={"wildlife": settings.wildlife.model_copy(update={"rerank": rerank})})
+    service = WildlifeService(settings)
+    try:
+        if service.species("lion").matcher.calibrator is None:
+            service.calibrate("lion")
+    finally:
+        service.close()
 
 
 def gate_part(service: Any, data: Path, *, enrol_s: float, n_train: int) -> None:
@@ -233,6 +317,25 @@ def gate_part(service: Any, data: Path, *, enrol_s: float, n_train: int) -> None
     service.close()
 
 
+def timed_load(server_pid: int, url: str, photo: bytes, args: Any) -> dict[str, Any]:
+    """The closed loop in a child process, with the CPU time per request of the server and of the load generator
+    (machine time per request = their sum) and the machine's 1-minute load average before and after."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(time.sleep, 0).result()  # the child is started before the clock runs
+        load_before = os.getloadavg()[0]
+        cpu0 = process_cpu_s(server_pid)
+        load = pool.submit(load_process, url, photo, args.clients, args.duration, args.client).result()
+        cpu1 = process_cpu_s(server_pid)
+    n = max(load["requests"] + load["errors"], 1)
+    load["server_cpu_ms"] = None if cpu0 is None or cpu1 is None else 1000 * (cpu1 - cpu0) / n
+    load["client_cpu_ms"] = 1000 * load.pop("client_cpu_s") / n
+    load["loadavg"] = f"{load_before:.2f} → {os.getloadavg()[0]:.2f}"
+    return load
+
+
 def load_part(args: Any, data: Path, env: dict[str, str], work: Path) -> None:
     import cv2
 
@@ -253,10 +356,15 @@ def load_part(args: Any, data: Path, env: dict[str, str], work: Path) -> None:
             if answer["status"] != "rejected":
                 print(f"\nload photo: {path.name} scaled to 640 px ({len(photo)} bytes), answer {answer['status']}")
                 break
-        load = asyncio.run(_load(url, photo, args.clients, args.duration))
-        print(f"\n| /v1/predict-single, 640-px JPEG, {load['clients']} clients, {args.duration:.0f} s | value |")
+        load = timed_load(proc.pid, url, photo, args)
+        mode = "global only" if args.no_rerank else "two-stage"
+        print(
+            f"\n| /v1/predict-single ({mode}), 640-px JPEG, {load['clients']} clients ({args.client}, own process), "
+            f"{args.duration:.0f} s | value |"
+        )
         print("|---|---:|")
-        for key in ("requests", "errors", "first_errors", "statuses", "rps", "p50", "p95", "p99"):
+        keys = ("requests", "errors", "first_errors", "statuses", "rps", "p50", "p95", "p99")
+        for key in (*keys, "server_cpu_ms", "client_cpu_ms", "loadavg"):
             value = load[key]
             print(
                 f"| {key}{' (ms)' if key.startswith('p') else ''} | {value:.1f} |"

@@ -35,7 +35,14 @@ class ErrorResponse(BaseModel):
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app (uvicorn calls this as a factory)."""
+    """Build the app (uvicorn calls this as a factory).
+
+    The server's parallelism is its concurrent requests, so OpenBLAS and OpenCV calls run on one thread each in
+    this process (:func:`sightings.core.threads.single_threaded_kernels`; measured in docs/wildlife.md).
+    """
+    from sightings.core.threads import single_threaded_kernels
+
+    single_threaded_kernels()
     settings = settings or get_settings()
     app = FastAPI(
         title="sightings",

@@ -60,9 +60,12 @@ def get_service(request: Request) -> Any:
         with _OPENING:  # concurrent first requests: one service (two would hold two handles on each gallery)
             service = getattr(state, "wildlife", None)
             if service is None:
+                from sightings.core.threads import available_cores
                 from sightings.solutions.wildlife.service import WildlifeService
 
-                service = WildlifeService(_settings(request))
+                # concurrent requests are the parallelism (kernels are single-threaded in the server: create_app);
+                # at most `cores` predictions compute at once
+                service = WildlifeService(_settings(request), detector_threads=1, max_parallel=available_cores())
                 _repair(service)
                 state.wildlife = service
     return service
@@ -257,35 +260,44 @@ def predict_batch(
             items.append(BatchItem(name, data))
     items = check_batch(items, max_files=config.max_batch_files)
 
+    def line(i: int, item: BatchItem) -> str:
+        try:
+            pred = hold_through_outage(
+                lambda: service.predict(item.data, species=species, k=k, filename=item.name, origin="batch"),
+                request,
+                where="POST /v1/predict-batch",
+            )
+            out = BatchLine(
+                index=i,
+                filename=item.name,
+                ok=True,
+                prediction=prediction_out(pred),
+                error=None,
+                type=None,
+                status_code=None,
+            )
+        except SightingsError as err:
+            out = BatchLine(
+                index=i,
+                filename=item.name,
+                ok=False,
+                error=str(err),
+                type=type(err).__name__,
+                status_code=err.http_status,
+            )
+        return out.model_dump_json() + "\n"
+
     def lines() -> Iterator[str]:
-        for i, item in enumerate(items):
-            try:
-                pred = hold_through_outage(
-                    lambda item=item: service.predict(  # type: ignore[misc]
-                        item.data, species=species, k=k, filename=item.name, origin="batch"
-                    ),
-                    request,
-                    where="POST /v1/predict-batch",
-                )
-                line = BatchLine(
-                    index=i,
-                    filename=item.name,
-                    ok=True,
-                    prediction=prediction_out(pred),
-                    error=None,
-                    type=None,
-                    status_code=None,
-                )
-            except SightingsError as err:
-                line = BatchLine(
-                    index=i,
-                    filename=item.name,
-                    ok=False,
-                    error=str(err),
-                    type=type(err).__name__,
-                    status_code=err.http_status,
-                )
-            yield line.model_dump_json() + "\n"
+        # one prediction per core at a time (kernels are single-threaded when serving); lines in input order
+        from concurrent.futures import ThreadPoolExecutor
+
+        from sightings.core.threads import available_cores
+
+        pool = ThreadPoolExecutor(max_workers=available_cores(), thread_name_prefix="wildlife-batch")
+        try:
+            yield from pool.map(line, range(len(items)), items)
+        finally:  # the client went away: drop what has not started
+            pool.shutdown(wait=True, cancel_futures=True)
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import queue
 from collections import deque
 from collections.abc import Iterator
@@ -409,11 +408,9 @@ class GopPlanner:
 
 
 def default_workers() -> int:
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(4, cpus))
+    from sightings.core.threads import available_cores
+
+    return min(4, available_cores())
 
 
 def sample_gops(reader: GopReader, selector: Selector, workers: int) -> Iterator[Frame]:

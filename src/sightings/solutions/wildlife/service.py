@@ -14,9 +14,11 @@ row fails is removed from the gallery again; a prediction is one row written aft
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 from sightings.core.config import Settings, get_settings
-from sightings.core.errors import InputError, NotFoundError
+from sightings.core.errors import ConfigError, InputError, NotFoundError
+from sightings.core.threads import InstancePool
 from sightings.core.types import Place
 from sightings.identity.catalog.records import IdentityRecord, SightingRecord
 from sightings.identity.consistency import crash_point
@@ -39,6 +42,7 @@ from sightings.solutions.wildlife.gate import (
     distribution_check,
     image_quality_checks,
 )
+from sightings.solutions.wildlife.reports import WildlifeReports
 from sightings.solutions.wildlife.species import SpeciesCalibration, SpeciesIndex, check_name, project
 from sightings.solutions.wildlife.store import (
     PredictionRecord,
@@ -80,7 +84,11 @@ class WildlifeService:
         gate: GateSettings | None = None,
         use_detector: bool | None = None,
         use_clip: bool | None = None,
+        detector_threads: int = 2,
+        max_parallel: int | None = None,
     ) -> None:
+        """``detector_threads``: threads of the animal detector's interpreter; ``max_parallel``: most predictions
+        computing at once (``None``: no bound; the API server passes its core count, see ``serving``)."""
         from sightings.identity.catalog import SqlCatalog
 
         self.settings = settings or get_settings()
@@ -100,7 +108,14 @@ class WildlifeService:
         self._loaded_optional = False
         self._species: dict[str, SpeciesIndex] = {}
         self._write = threading.RLock()
-        self._detect_lock = threading.Lock()
+        self._detectors: InstancePool[Any] | None = None
+        self._detector_threads = detector_threads
+        if max_parallel is not None and max_parallel < 1:
+            raise ConfigError(f"must be >= 1 or None, got {max_parallel}", where="max_parallel")
+        self._max_parallel = max_parallel
+        self._compute: AbstractContextManager[Any] = (
+            threading.BoundedSemaphore(max_parallel) if max_parallel else contextlib.nullcontext()
+        )
 
     def close(self) -> None:
         self.catalog.close()
@@ -111,6 +126,11 @@ class WildlifeService:
         """Load the animal detector and the CLIP gate once, when their models are installed (or forced)."""
         if self._loaded_optional:
             return
+        with self._write:  # concurrent first predictions: load once
+            if not self._loaded_optional:
+                self._load_optional_models()
+
+    def _load_optional_models(self) -> None:
         from sightings.models.store import ModelStore
 
         models = self.settings.models_path
@@ -118,9 +138,17 @@ class WildlifeService:
         if self._use_detector is not False and "ssd-mobilenetv2-oidv4" in installed:
             from sightings.core.registry import DETECTORS
 
-            self._detector = DETECTORS.create(
-                "ssd-oidv4", models_dir=models, classes=("Cat", "Dog", "Cattle"), score_threshold=0.1
-            )
+            def make() -> Any:
+                return DETECTORS.create(
+                    "ssd-oidv4",
+                    models_dir=models,
+                    classes=("Cat", "Dog", "Cattle"),
+                    score_threshold=0.1,
+                    num_threads=self._detector_threads,
+                )
+
+            self._detector = make()  # one per prediction computing at once (an interpreter is not thread-safe)
+            self._detectors = InstancePool(make, self._max_parallel or 1, first=self._detector)
         if self._use_clip is not False:
             from sightings.solutions.wildlife.clip_gate import load_clip_gate
 
@@ -281,9 +309,9 @@ class WildlifeService:
         self._optional_models()
         if index.name not in self.config.detector_species:
             check = GateCheck("no_animal", True, skipped=f"the detector has no class for {index.name!r}")
-        elif self._detector is not None:
-            with self._detect_lock:
-                check = animal_check(self._detector, image, self.gate_settings)
+        elif self._detectors is not None:
+            with self._detectors.borrow() as detector:
+                check = animal_check(detector, image, self.gate_settings)
         else:
             check = animal_check(None, image, self.gate_settings)
         result = result.with_checks([check])
@@ -313,12 +341,13 @@ class WildlifeService:
     ) -> PredictionRecord:
         """Gate, then identify; the answer is stored in the sinks (one row) and returned."""
         index = self.species(species)
-        photo = self._decode(source, filename)
-        gate, vector = self.run_gate(photo.image, index)
+        with self._compute:  # the CPU-bound part; storing (disk, database) is outside the bound
+            photo = self._decode(source, filename)
+            gate, vector = self.run_gate(photo.image, index)
+            found = index.matcher.identify(photo.image, k=k or self.config.top_k, vector=vector) if gate.passed else []
         status, individual, best, confidence = "rejected", None, None, None
         matches: list[dict[str, Any]] = []
         if gate.passed:
-            found = index.matcher.identify(photo.image, k=k or self.config.top_k, vector=vector)
             unknown = found[0].candidate is None
             ranked = [m for m in found if m.candidate is not None]
             matches = [
@@ -447,72 +476,3 @@ def _answer_sentence(status: str, best: str | None, confidence: float | None) ->
     if best is None:
         return "No enrolled individual to compare with: this may be a new individual."
     return f"New individual? The closest is {best}, but not close enough (confidence {confidence or 0.0:.0%})."
-
-
-class WildlifeReports:
-    """Read-side reports of a :class:`WildlifeService`: drift, exports, evidence images."""
-
-    def __init__(self, service: WildlifeService) -> None:
-        self.service = service
-
-    def drift(self, species: str, *, window: int = 200) -> Any:
-        from sightings.solutions.wildlife.drift import drift_report
-
-        index = self.service.species(species)
-        predictions = self.service.store.list_predictions(species=species, newest_first=True, limit=window)
-        cal = index.calibration
-        return drift_report(
-            species,
-            predictions,
-            baseline_projection=cal.baseline_projection if cal else (),
-            baseline_confidence=cal.baseline_confidence if cal else None,
-            window=window,
-        )
-
-    def export_csv(self, species: str | None = None) -> str:
-        from sightings.solutions.wildlife.export import predictions_csv
-
-        store = self.service.store
-        return predictions_csv(store.list_predictions(species=species), store.latest_reviews())
-
-    def export_dwc(self, species: str | None = None, *, media_base_url: str = "") -> str:
-        from sightings.solutions.wildlife.export import DWC_COLUMNS, dwc_rows, to_csv
-
-        store = self.service.store
-        names = {s.name: s for s in store.list_species()}
-        rows = dwc_rows(
-            store.list_predictions(species=species), store.latest_reviews(), names, media_base_url=media_base_url
-        )
-        return to_csv(DWC_COLUMNS, rows)
-
-    def evidence_png(self, prediction_id: str, rank: int = 0) -> bytes:
-        """Keypoint correspondences between the prediction's photo and its rank-th candidate's gallery image."""
-        import cv2
-
-        from sightings.core.atomic import atomic_write_bytes
-        from sightings.media.images import load_image
-        from sightings.vision.explain import draw_correspondences
-
-        service = self.service
-        pred = service.store.get_prediction(check_name(prediction_id, "prediction"))
-        if not 0 <= rank < len(pred.matches):
-            raise NotFoundError(f"no candidate at rank {rank}", where=f"prediction {prediction_id}")
-        cached = service.root / "evidence" / f"{pred.id}-{rank}.png"
-        if cached.is_file():
-            return cached.read_bytes()
-        index = service.species(pred.species)
-        eid = str(pred.matches[rank].get("embedding_id"))
-        query = load_image(service.query_image_path(pred.id))
-        gallery = load_image(index.media_path(check_name(eid, "embedding")))
-        local = index.matcher.local_matcher
-        if local is None:
-            from sightings.core.registry import LOCAL_MATCHERS
-
-            local = LOCAL_MATCHERS.create("rootsift", max_side=service.config.rerank_max_side)
-        fq, fg = local.extract(query), local.extract(gallery)
-        canvas = draw_correspondences(query, gallery, fq, fg, local.match(fq, fg), height=240)
-        ok, encoded = cv2.imencode(".png", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
-        if not ok:  # pragma: no cover - OpenCV encodes any uint8 RGB image
-            raise InputError("PNG encoding failed", where=str(cached))
-        atomic_write_bytes(cached, encoded.tobytes())
-        return encoded.tobytes()

@@ -14,6 +14,7 @@ A query whose individual has no other image is an open-set "stranger". Reviewer 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -50,9 +51,16 @@ def check_name(value: str, what: str) -> str:
 def project(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     """Fixed random projections (seed 0) of embeddings to :data:`PROJECTION_DIMS` numbers, for drift statistics."""
     vectors = np.atleast_2d(np.asarray(vectors, np.float64))
-    matrix = np.random.default_rng(0).standard_normal((vectors.shape[1], PROJECTION_DIMS)) / np.sqrt(vectors.shape[1])
-    projected: npt.NDArray[np.float64] = vectors @ matrix
+    projected: npt.NDArray[np.float64] = vectors @ _projection(vectors.shape[1])
     return projected
+
+
+@functools.lru_cache(maxsize=8)
+def _projection(dim: int) -> npt.NDArray[np.float64]:
+    """The (dim, PROJECTION_DIMS) matrix, made once per dimension (every prediction projects its embedding)."""
+    matrix: npt.NDArray[np.float64] = np.random.default_rng(0).standard_normal((dim, PROJECTION_DIMS)) / np.sqrt(dim)
+    matrix.setflags(write=False)
+    return matrix
 
 
 log = logging.getLogger(__name__)
