@@ -22,6 +22,19 @@ def shared_data() -> Path:
     return path
 
 
+@pytest.fixture
+def kernel_threads() -> Iterator[None]:
+    """Put OpenCV's and BLAS's thread counts back after a test changes them for the process (``create_app`` does)."""
+    cv2 = pytest.importorskip("cv2")
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    cv2_threads = cv2.getNumThreads()
+    blas = [(i["prefix"], i["num_threads"]) for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    yield
+    cv2.setNumThreads(cv2_threads)
+    for prefix, threads in blas:
+        threadpoolctl.threadpool_limits(limits={prefix: threads})
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test gets its own data/models dirs and no stray SIGHTINGS_* variables or config file."""

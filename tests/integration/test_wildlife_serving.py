@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,20 +71,6 @@ def test_max_parallel_below_one_is_a_config_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="max_parallel"):
         WildlifeService(wildlife_settings(tmp_path), max_parallel=0)
-
-
-@pytest.fixture
-def kernel_threads() -> Iterator[None]:
-    """Put OpenCV's and BLAS's thread counts back after the server changed them for the process."""
-    import cv2
-
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    cv2_threads = cv2.getNumThreads()
-    blas = [(i["prefix"], i["num_threads"]) for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-    yield
-    cv2.setNumThreads(cv2_threads)
-    for prefix, threads in blas:
-        threadpoolctl.threadpool_limits(limits={prefix: threads})
 
 
 @pytest.mark.usefixtures("kernel_threads")

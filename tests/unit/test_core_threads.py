@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -74,19 +73,6 @@ def test_pool_size_must_be_positive() -> None:
 
 def test_available_cores_is_at_least_one() -> None:
     assert available_cores() >= 1
-
-
-@pytest.fixture
-def kernel_threads() -> Iterator[None]:
-    """Put OpenCV's and BLAS's thread counts back after a test changes them for the process."""
-    cv2 = pytest.importorskip("cv2")
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    cv2_threads = cv2.getNumThreads()
-    blas = [(i["prefix"], i["num_threads"]) for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-    yield
-    cv2.setNumThreads(cv2_threads)
-    for prefix, threads in blas:
-        threadpoolctl.threadpool_limits(limits={prefix: threads})
 
 
 @pytest.mark.usefixtures("kernel_threads")
