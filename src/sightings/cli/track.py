@@ -79,7 +79,7 @@ def track(
 
     from sightings.core.registry import DETECTORS, TRACKERS
     from sightings.evaluate.mot_io import write_mot
-    from sightings.vision.draw import PreviewWriter
+    from sightings.vision.draw import render_track_preview
     from sightings.vision.pipeline import accepts_option, track_video
     from sightings.vision.track_output import write_tracks_parquet
 
@@ -91,38 +91,27 @@ def track(
     def show(frames: Iterator[Frame], total: int | None) -> Iterable[Frame]:
         return track_progress(frames, f"tracking {video.name}", total, quiet=quiet)
 
-    writer: PreviewWriter | None = None
-    if preview is not None:
-        from sightings.media.probe import probe
-
-        native = probe(video).fps
-        rate = fps if fps is not None else native / (stride or 1)
-        writer = PreviewWriter(preview, fps=rate)
-    try:
-        result = track_video(
-            video,
-            detector=detector,
-            tracker=tracker,
-            fps=fps,
-            stride=stride,
-            classes=wanted,
-            threshold=threshold,
-            detector_options=detector_options,
-            interpolate_gap_s=interpolate_s,
-            link_s=link_s,
-            smooth_s=smooth_s,
-            progress=show,
-            on_frame=writer.add if writer is not None else None,
-        )
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        raise
-    preview_path = writer.close() if writer is not None else None
-
+    result = track_video(
+        video,
+        detector=detector,
+        tracker=tracker,
+        fps=fps,
+        stride=stride,
+        classes=wanted,
+        threshold=threshold,
+        detector_options=detector_options,
+        interpolate_gap_s=interpolate_s,
+        link_s=link_s,
+        smooth_s=smooth_s,
+        progress=show,
+    )
     out.mkdir(parents=True, exist_ok=True)
     mot_path = write_mot(out / "tracks.txt", result.to_mot())
     parquet_path = write_tracks_parquet(out / "tracks.parquet", result.to_columns())
+    # drawn from the written tracks (ids after linking, boxes after interpolation and smoothing)
+    preview_path = (
+        render_track_preview(preview, video, result.rows, fps=fps, stride=stride) if preview is not None else None
+    )
     summary: dict[str, Any] = {
         "video": str(video),
         "detector": detector,

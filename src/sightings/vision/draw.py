@@ -1,8 +1,11 @@
 """Preview rendering of tracks: boxes + ids drawn with Pillow, written as an MP4 (PyAV) or a PNG.
 
     preview = PreviewWriter("preview.mp4", fps=5)      # or "preview.png": the frame with most boxes
-    track_video(..., on_frame=preview.add)
+    track_video(..., on_frame=preview.add)             # live: the tracker's own boxes and ids
     preview.close()
+
+    render_track_preview("preview.mp4", video, result.rows, fps=1)   # the final tracks: after linking,
+                                                                     # interpolation and smoothing (as written)
 
 Drawing lives here, never inside trackers. Colours are fixed per track id.
 """
@@ -21,7 +24,7 @@ from sightings.core.errors import InputError
 from sightings.core.protocols import TrackedDetection
 from sightings.core.types import Frame
 
-__all__ = ["PreviewWriter", "draw_tracks", "track_colour"]
+__all__ = ["PreviewWriter", "draw_tracks", "render_track_preview", "track_colour"]
 
 _PALETTE = (
     (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
@@ -117,3 +120,35 @@ class PreviewWriter:
             self._container.close()
             self._container = None
         self._tmp.unlink(missing_ok=True)
+
+
+def render_track_preview(
+    path: str | os.PathLike[str],
+    video: str | os.PathLike[str],
+    rows: Sequence[Any],
+    *,
+    fps: float | None = None,
+    stride: int | None = None,
+) -> Path | None:
+    """Draw the final tracked ``rows`` (``TrackRow``-like: frame, track_id, label, score, x1..y2) on the same
+    frames they were made from (sampled again at ``fps`` or ``stride``) into ``path`` (.mp4 or .png), so the
+    preview shows the ids and boxes of the written tracks. None when no frame was drawn."""
+    from sightings.core.types import Box, Detection
+    from sightings.media.probe import probe
+    from sightings.media.sample import sample_frames
+
+    if fps is None and stride is None:
+        stride = 1
+    native = probe(video).fps
+    writer = PreviewWriter(path, fps=fps if fps is not None else native / (stride or 1))
+    by_frame: dict[int, list[TrackedDetection]] = {}
+    for r in rows:
+        box = Box(r.x1, r.y1, r.x2, r.y2)
+        by_frame.setdefault(r.frame, []).append(TrackedDetection(r.track_id, Detection(r.frame, box, r.label, r.score)))
+    try:
+        for frame in sample_frames(video, fps=fps, stride=stride):
+            writer.add(frame, sorted(by_frame.get(frame.index, []), key=lambda td: td.track_id))
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
