@@ -42,5 +42,5 @@ def test_mp4_preview_has_one_frame_per_sampled_frame(tmp_path: Path) -> None:
 
 def test_a_bad_preview_name_is_an_input_error(tmp_path: Path) -> None:
     video = make_video(tmp_path / "v.mp4", seconds=0.4, gop=10)
-    with pytest.raises(InputError, match="must end in .mp4 or .png"):
+    with pytest.raises(InputError, match=r"must end in \.mp4 or \.png"):
         render_track_preview(tmp_path / "p.gif", video, [])
