@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,vision,eval,identity,content,retail,popularity,pets]'
 	@touch $(STAMP)
 
-SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng
+SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng rtsp-server-perl
 
-system-deps:  ## Debian packages: headless Chromium (UI tests), Tesseract rus+eng (OCR); needs root, skips what is there
+system-deps:  ## Debian packages: headless Chromium (UI tests), Tesseract rus+eng (OCR), an RTSP server (stream tests); needs root, skips what is there
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "system packages present"; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null && echo "installed: $$missing"; \

@@ -338,6 +338,16 @@ def _default_options(scheme: str, read_timeout_s: float) -> dict[str, str]:
     return {}
 
 
+def _refused_transport(err: BaseException) -> bool:
+    """An RTSP answer that refuses the request itself (400 Bad Request, 461 Unsupported Transport …), not a
+    missing stream, a login failure or a network error."""
+    import av
+
+    names = ("HTTPBadRequestError", "HTTPOtherClientError")
+    refused = tuple(getattr(av.error, n) for n in names if hasattr(av.error, n))
+    return isinstance(err, refused) or "461" in str(err)
+
+
 class _DroppedError(Exception):
     """A connection ended or failed; carries the reason."""
 
@@ -358,7 +368,9 @@ class StreamSource(_Closing):
     - The end of the data stops the iteration for http(s) and files, and counts as a drop for
       rtsp/rtmp/udp/rtp/srt/tcp; ``reconnect_on_eof`` overrides that (e.g. ``True`` for an HTTP camera).
 
-    ``options`` are passed to FFmpeg (they replace the defaults: ``rtsp_transport=tcp`` and socket timeouts).
+    ``options`` are passed to FFmpeg (they replace the defaults: ``rtsp_transport=tcp`` and socket timeouts). With
+    the defaults, an RTSP server that refuses TCP transport (a 4xx answer to SETUP) is asked again for UDP, and
+    UDP is kept for the reconnects.
     ``close()`` may be called from another thread; the reading thread stops within ``read_timeout_s``.
     """
 
@@ -396,6 +408,8 @@ class StreamSource(_Closing):
         scheme = _scheme(url)
         self.reconnect_on_eof = reconnect_on_eof if reconnect_on_eof is not None else scheme in _LIVE_SCHEMES
         self.options = dict(options) if options is not None else _default_options(scheme, read_timeout_s)
+        # RTSP over TCP by default; a server that refuses interleaved TCP (4xx at SETUP) gets UDP instead, once
+        self._udp_fallback = options is None and scheme in ("rtsp", "rtsps")
         self.format = format
         self.safe_url = redact_url(url)
         self._media = MediaRef(uri=self.safe_url, kind=MediaKind.STREAM, fps=fps)
@@ -496,6 +510,11 @@ class StreamSource(_Closing):
                 f"cannot read this kind of stream: {_reason(err)}", where=self.safe_url
             ) from err
         except (av.error.FFmpegError, OSError) as err:
+            if self._udp_fallback and _refused_transport(err):
+                self._udp_fallback = False
+                self.options["rtsp_transport"] = "udp"
+                log.info("stream %s: the server refused RTSP over TCP (%s); using UDP", self.safe_url, _reason(err))
+                return self._open(av)
             raise _DroppedError(f"cannot open: {_reason(err)}") from err
         if not container.streams.video:
             container.close()

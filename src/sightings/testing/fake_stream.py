@@ -9,8 +9,8 @@
 
 The server binds 127.0.0.1 only (never the network) and serves the whole file to each request, except the first
 ``cuts`` requests, whose connection is closed after ``cut_after_bytes`` bytes — a camera dropping mid-stream.
-``bytes_per_s`` throttles it like a live source. RTSP is not served: no RTSP server installs from PyPI (FFmpeg's
-rtsp muxer only pushes to a server), see docs/pets-watch.md.
+``bytes_per_s`` throttles it like a live source. RTSP is served by a real server in its own test
+(``tests/integration/test_media_rtsp.py``, Debian's rtsp-server-perl), see docs/pets-watch.md.
 """
 
 from __future__ import annotations
