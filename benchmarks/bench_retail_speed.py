@@ -1,14 +1,15 @@
 """Retail video pass speed: × real time per camera at 1 analysis fps, and a load test over several videos.
 
     python benchmarks/bench_retail_speed.py [--minutes 30] [--load-minutes 2] [--no-load] [--no-ray]
+        [--tiles none,2x2+2x3]
 
 1. **Speed** on a generated 1280×720 H.264 video (25 fps, GOP 50, B-frames; the moving-blob scene of
    ``bench_sampling.py``, cached in ``benchmarks/.cache/``): the whole ``retail`` analysis of one video
-   (``process_video``: sample at 1 fps → SSD-OIDv4 person detector → ByteTrack → roles, episodes, metrics,
-   health statistics) with our GOP-aware sampler, side by side with the same pipeline fed by
-   ``decode_all_frames`` (decode every frame, keep one per second) — same frames, same detector. Two detector
-   settings: the ``retail run`` default (whole frame + 2×2 + 2×3 tiles: 13 detector passes per frame, for small
-   people) and whole frame only (``tiles: none``).
+   (``process_video`` with the ``RetailConfig`` defaults: sample at 1 fps → SSD-OIDv4 person detector → BoT-SORT →
+   roles, episodes, metrics, health statistics) with our GOP-aware sampler, side by side with the same pipeline
+   fed by ``decode_all_frames`` (decode every frame, keep one per second) — same frames, same detector. Two
+   detector settings (``--tiles`` picks): the ``retail run`` default, whole frame only (``tiles: none``), and
+   whole frame + 2×2 + 2×3 tiles (13 detector passes per frame, for small people).
 2. **Load test**: total wall time for 1, 2, 4 and 8 videos of ``--load-minutes`` each (copies of one generated
    video), ``retail`` analysis per video, with the local process pool (2 workers) and, if ``ray`` is installed,
    the Ray executor (a local Ray, 2 CPUs) → ``docs/img/retail_load.png``.
@@ -62,7 +63,7 @@ def _decode_every_frame() -> Iterator[None]:
         sample.sample_frames = original
 
 
-def analyse(path: str, tiles: str = "2x2,2x3") -> float:
+def analyse(path: str, tiles: str = "none") -> float:
     """One video through the retail analysis; returns its wall seconds (top level: picklable for the pools)."""
     from sightings.solutions.retail.pipeline import process_video
 
@@ -71,9 +72,13 @@ def analyse(path: str, tiles: str = "2x2,2x3") -> float:
     return time.perf_counter() - t0
 
 
-def speed(video: Path, seconds_of_video: float) -> list[tuple[str, str, float]]:
+SETTINGS = {"none": "default: whole frame only", "2x2+2x3": "whole frame + 2×2 + 2×3 tiles"}
+
+
+def speed(video: Path, seconds_of_video: float, settings: list[str]) -> list[tuple[str, str, float]]:
     rows = []
-    for tiles, label in (("2x2,2x3", "default: whole frame + 2×2 + 2×3 tiles"), ("none", "whole frame only")):
+    for key in settings:
+        tiles, label = key.replace("+", ","), SETTINGS[key]
         secs = analyse(str(video), tiles)
         rows.append((label, "ours: GOP-aware sampling", secs))
         print(f"  {label}, ours: {secs:.1f} s = {seconds_of_video / secs:.1f}× real time", file=sys.stderr)
@@ -153,6 +158,7 @@ def main() -> None:
     parser.add_argument("--load-minutes", type=float, default=2)
     parser.add_argument("--no-load", action="store_true")
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--tiles", default="none,2x2+2x3", help="detector settings to time: none, 2x2+2x3")
     args = parser.parse_args()
     from sightings.media.probe import probe
 
@@ -160,7 +166,11 @@ def main() -> None:
     info = probe(video)
     video_s = info.duration_s or args.minutes * 60
     print(f"speed: {video.name} ({info.width}×{info.height}, {video_s:.0f} s)", file=sys.stderr)
-    rows = speed(video, video_s)
+    settings = [k.strip() for k in args.tiles.split(",") if k.strip()]
+    unknown = [k for k in settings if k not in SETTINGS]
+    if unknown:
+        parser.error(f"--tiles: unknown {unknown}; known: {', '.join(SETTINGS)}")
+    rows = speed(video, video_s, settings)
     print(f"\n### Speed: one {video_s / 60:.0f}-minute {info.width}×{info.height} H.264 video, 1 analysis fps\n")
     print("| detector | input | seconds | × real time | 12-h day takes |")
     print("|---|---|---:|---:|---:|")
