@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -24,6 +23,7 @@ from sightings.core.errors import ConfigError
 from sightings.core.protocols import Detector, TrackedDetection, Tracker
 from sightings.core.registry import DETECTORS, TRACKERS
 from sightings.core.types import Box, Detection, Frame, MediaRef, Track
+from sightings.vision.track.postprocess import check_seconds
 
 if TYPE_CHECKING:
     from sightings.vision.track.linking import AppearanceCollector, LinkOptions
@@ -185,8 +185,7 @@ def _batches(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
 def _link_setup(link_s: float, options: LinkOptions | None) -> tuple[LinkOptions | None, AppearanceCollector | None]:
     """The linker's options with ``max_gap_s = link_s`` (None when ``link_s`` is 0: linking off), and a colour
     collector when the options weigh appearance."""
-    if not (isinstance(link_s, int | float) and math.isfinite(link_s) and link_s >= 0):
-        raise ConfigError(f"must be a number of seconds >= 0, got {link_s!r}", where="link_s")
+    check_seconds(link_s, "link_s")
     if not link_s:
         return None, None
     from sightings.vision.track.linking import AppearanceCollector, LinkOptions
@@ -261,8 +260,7 @@ def track_video(
     if fps is None and stride is None:
         stride = 1
     link, collector = _link_setup(link_s, link_options)
-    if not (isinstance(smooth_s, int | float) and math.isfinite(smooth_s) and smooth_s >= 0):
-        raise ConfigError(f"must be a number of seconds >= 0, got {smooth_s!r}", where="smooth_s")
+    check_seconds(smooth_s, "smooth_s")  # before any model work, like link_s
     wanted = {_normalise_label(c) for c in classes} if classes else None
     det = create_detector(detector, options=detector_options, classes=classes, threshold=threshold)
     trk = create_tracker(tracker, options=tracker_options)

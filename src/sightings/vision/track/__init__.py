@@ -8,7 +8,7 @@
   own (HSV colour histogram of the box crop, cosine similarity) added on top.
 
 Offline clean-up of finished tracks: :mod:`~sightings.vision.track.linking` re-joins broken tracks (motion, size,
-colour; Hungarian assignment), then :mod:`~sightings.vision.track.postprocess` fills short gaps.
+colour; Hungarian assignment), then :mod:`~sightings.vision.track.postprocess` fills short gaps and smooths boxes.
 
 Create them by name through ``sightings.core.registry.TRACKERS``; this package imports nothing heavy itself.
 """

@@ -23,7 +23,14 @@ from typing import Protocol, TypeVar
 
 from sightings.core.errors import ConfigError
 
-__all__ = ["DEFAULT_SMOOTH_S", "InterpolatableRow", "TrackedBoxRow", "interpolate_gaps", "smooth_tracks"]
+__all__ = [
+    "DEFAULT_SMOOTH_S",
+    "InterpolatableRow",
+    "TrackedBoxRow",
+    "check_seconds",
+    "interpolate_gaps",
+    "smooth_tracks",
+]
 
 DEFAULT_SMOOTH_S = 0.2
 """Half-window (s) of :func:`smooth_tracks` for ``sightings track``, batch and retail (chosen on PETS09 1–200)."""
@@ -55,6 +62,13 @@ class InterpolatableRow(TrackedBoxRow, Protocol):
     def score(self) -> float: ...
 
 
+def check_seconds(value: float, where: str) -> float:
+    """``value`` as a float when it is a finite number of seconds >= 0, else a ConfigError naming ``where``."""
+    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+        raise ConfigError(f"must be a number of seconds >= 0, got {value!r}", where=where)
+    return float(value)
+
+
 R = TypeVar("R", bound=InterpolatableRow)
 T = TypeVar("T", bound=TrackedBoxRow)
 
@@ -73,8 +87,7 @@ def interpolate_gaps(
     """
     import dataclasses
 
-    if not (isinstance(max_gap_s, int | float) and math.isfinite(max_gap_s) and max_gap_s >= 0):
-        raise ConfigError(f"must be a number of seconds >= 0, got {max_gap_s!r}", where="interpolate_gap_s")
+    check_seconds(max_gap_s, "interpolate_gap_s")
     out = list(rows)
     if max_gap_s > 0 and rows:
         order = [i for i, _ in frames]
@@ -119,8 +132,7 @@ def smooth_tracks(rows: Sequence[T], *, half_window_s: float) -> list[T]:
 
     import numpy as np
 
-    if not (isinstance(half_window_s, int | float) and math.isfinite(half_window_s) and half_window_s >= 0):
-        raise ConfigError(f"must be a number of seconds >= 0, got {half_window_s!r}", where="smooth_s")
+    check_seconds(half_window_s, "smooth_s")
     if not half_window_s or not rows:
         return sorted(rows, key=lambda r: (r.frame, r.track_id))
     by_track: dict[int, list[T]] = {}
