@@ -35,11 +35,11 @@ from sightings.evaluate.detection import evaluate_detection
 from sightings.evaluate.mot_io import MotData, read_mot
 from sightings.evaluate.tracking import evaluate_tracking
 from sightings.media.sample import sample_frames
-from sightings.vision.pipeline import TrackRow
+from sightings.vision.pipeline import TrackRow, finish_rows
 from sightings.vision.track.botsort import BotSortTracker
 from sightings.vision.track.bytetrack import ByteTrackTracker
-from sightings.vision.track.linking import AppearanceCollector, LinkOptions, link_tracklets
-from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S, interpolate_gaps, smooth_tracks
+from sightings.vision.track.linking import AppearanceCollector, LinkOptions
+from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
 
 STRIDES = (1, 5, 10, 25)
 TUNING_STRIDES = (1, 5, 10)
@@ -119,13 +119,8 @@ def finish(
     *,
     smooth_s: float = 0.0,
 ) -> MotData:
-    """Link (optional), interpolate, smooth (optional), as ``track_video`` does, → MOT data."""
-    if link is not None:
-        rows = link_tracklets(rows, options=link, appearance=collector.descriptors() if collector else None)
-    if interp_s:
-        rows = interpolate_gaps(rows, [(f.index, f.t_s) for f in used], max_gap_s=interp_s)
-    if smooth_s:
-        rows = smooth_tracks(rows, half_window_s=smooth_s)
+    """Link (optional), interpolate, smooth (optional) — ``track_video``'s own ``finish_rows`` — → MOT data."""
+    rows = finish_rows(rows, [(f.index, f.t_s) for f in used], link, collector, interp_s, smooth_s=smooth_s)
     return _mot([(r.frame + 1, r.track_id, r.x1, r.y1, r.x2 - r.x1, r.y2 - r.y1, r.score) for r in rows])
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "accepts_option",
     "create_detector",
     "create_tracker",
+    "finish_rows",
     "track_video",
 ]
 
@@ -194,7 +195,7 @@ def _link_setup(link_s: float, options: LinkOptions | None) -> tuple[LinkOptions
     return link, AppearanceCollector() if link.appearance_weight > 0 else None
 
 
-def _finish_rows(
+def finish_rows(
     rows: list[TrackRow],
     frames: list[tuple[int, float]],
     link: LinkOptions | None,
@@ -203,7 +204,10 @@ def _finish_rows(
     *,
     smooth_s: float = 0.0,
 ) -> list[TrackRow]:
-    """Offline clean-up after tracking: link broken tracks, interpolate gaps (joined ones included), smooth."""
+    """Offline clean-up after tracking: link broken tracks, interpolate gaps (joined ones included), smooth.
+
+    ``frames``: the analysed frames as ``(index, t_s)``. What :func:`track_video` does after the last frame (the
+    tracking benchmark calls it too, so it measures the same steps)."""
     if link is not None:
         from sightings.vision.track.linking import link_tracklets
 
@@ -301,7 +305,7 @@ def track_video(
                 on_frame(frame, tracked)
     if link is not None or interpolate_gap_s or smooth_s:
         times = dict(zip(indices, frame_times, strict=True))
-        rows = _finish_rows(rows, list(times.items()), link, collector, interpolate_gap_s, smooth_s=smooth_s)
+        rows = finish_rows(rows, list(times.items()), link, collector, interpolate_gap_s, smooth_s=smooth_s)
         per_track = {}
         for r in rows:
             box = Box(r.x1, r.y1, r.x2, r.y2)
