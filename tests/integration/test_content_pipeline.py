@@ -67,7 +67,7 @@ def test_run_folder_layout_and_manifest(run_dir: Path) -> None:
 
 
 def test_values_make_sense(run_dir: Path) -> None:
-    from sightings.solutions.content.artifacts import load_module
+    from sightings.runner.run_folders import load_module
 
     tempo = load_module(run_dir, "tempo")
     assert abs(float(tempo["bpm"]) - 120.0) < 3.0
@@ -208,7 +208,7 @@ def test_clap_with_a_tiny_generated_onnx_model(clip: Path, tmp_path: Path) -> No
     opts = ContentOptions(modules=["clap"], models_dir=str(models))
     result = run_content(clip, platform_id="p", video_id="clap", options=opts, store=tmp_path / "rs")
     assert result.statuses == {"clap": "ok"}, result.manifest["modules"]
-    from sightings.solutions.content.artifacts import load_module
+    from sightings.runner.run_folders import load_module
 
     out = load_module(result.run_dir, "clap")
     assert out["embeddings"].shape[1] == 8 and out["embeddings"].shape[0] in (20, 21)  # ~2 s at 48 kHz / 4800

@@ -3,8 +3,8 @@
 The manifest records, per module: status (``ok`` / ``skipped`` / ``failed``), reason, version, schema version,
 seconds, the NPZ file and its keys; and for the run: source video, config, config_hash, timings, warnings.
 The folder is written through :func:`~sightings.core.atomic.atomic_dir`: it appears whole or not at all. The
-readers (``load_manifest``, ``load_module``) live in the engine (:mod:`sightings.runner.run_folders`), shared with
-the popularity dataset builder.
+readers (``load_manifest``, ``load_module``) and the manifest's file name live in the engine
+(:mod:`sightings.runner.run_folders`), shared with the popularity dataset builder.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from typing import Any
 import numpy as np
 
 from sightings.core.errors import InputError
-from sightings.runner.run_folders import MANIFEST, load_manifest, load_module
 from sightings.solutions.content.spec import ModuleOutput
 
-__all__ = ["MANIFEST", "MANIFEST_VERSION", "config_hash", "load_manifest", "load_module", "npz_bytes", "run_dir_for"]
+__all__ = ["MANIFEST_VERSION", "config_hash", "npz_bytes", "run_dir_for"]
 
 MANIFEST_VERSION = "1"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")

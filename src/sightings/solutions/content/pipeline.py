@@ -27,7 +27,8 @@ from typing import Any
 from sightings import __version__
 from sightings.core.atomic import atomic_dir
 from sightings.core.errors import SightingsError
-from sightings.solutions.content.artifacts import MANIFEST, MANIFEST_VERSION, config_hash, npz_bytes, run_dir_for
+from sightings.runner.run_folders import MANIFEST
+from sightings.solutions.content.artifacts import MANIFEST_VERSION, config_hash, npz_bytes, run_dir_for
 from sightings.solutions.content.context import ContentOptions, ModuleContext, Shot
 from sightings.solutions.content.cuts import Transition, find_transitions
 from sightings.solutions.content.scan import VideoScan, scan_video

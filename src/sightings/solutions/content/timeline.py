@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from sightings.core.errors import SightingsError
-from sightings.solutions.content.artifacts import load_manifest, load_module
+from sightings.runner.run_folders import load_manifest, load_module
 
 __all__ = ["run_summary", "write_timeline"]
 

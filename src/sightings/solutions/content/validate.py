@@ -20,7 +20,8 @@ from typing import Any, Literal
 import numpy as np
 
 from sightings.core.errors import ConfigError, SightingsError
-from sightings.solutions.content.artifacts import MANIFEST_VERSION, load_manifest, load_module
+from sightings.runner.run_folders import load_manifest, load_module
+from sightings.solutions.content.artifacts import MANIFEST_VERSION
 from sightings.solutions.content.spec import FeatureModule, OutputField, get_module
 
 __all__ = ["Issue", "ValidationReport", "validate_run"]
