@@ -103,7 +103,6 @@ class WildlifeService:
         self.gate_settings = gate or GateSettings()
         self._use_detector = use_detector
         self._use_clip = use_clip
-        self._detector: Any = None
         self._clip: Any = None
         self._loaded_optional = False
         self._species: dict[str, SpeciesIndex] = {}
@@ -147,8 +146,8 @@ class WildlifeService:
                     num_threads=self._detector_threads,
                 )
 
-            self._detector = make()  # one per prediction computing at once (an interpreter is not thread-safe)
-            self._detectors = InstancePool(make, self._max_parallel or 1, first=self._detector)
+            # one per prediction computing at once (an interpreter is not thread-safe); the first made now
+            self._detectors = InstancePool(make, self._max_parallel or 1, first=make())
         if self._use_clip is not False:
             from sightings.solutions.wildlife.clip_gate import load_clip_gate
 
