@@ -156,3 +156,58 @@ def test_enrol_reuses_a_precomputed_vector(tmp_path: Path) -> None:
     assert not again.added and again.duplicate_of == "e2"  # the near-duplicate guard sees the given vector
     with pytest.raises(InputError, match="vector has dim 3"):
         with_vector.enrol(image, identity="id3", embedding_id="e3", vector=np.zeros(3, np.float32))
+
+
+class _CoarseLocalMatcher(FakeLocalMatcher):
+    """The fake local matcher with other extraction settings (another signature, other features)."""
+
+    cell = 16
+
+    @property
+    def signature(self) -> str:
+        return "fake-grid cell=16"
+
+
+def test_local_features_are_stamped_with_their_extractor_and_reextracted_after_a_change(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    m = _matcher(tmp_path)
+    for ident in range(3):
+        m.enrol(_animal(ident), identity=f"id{ident}", embedding_id=f"e{ident}")
+    store = LocalFeatureStore(tmp_path / "local", extractor=FakeLocalMatcher().signature)
+    assert store.stamp == "fake-grid cell=8" and not store.stale and store.ids() == ["e0", "e1", "e2"]
+
+    with caplog.at_level("WARNING", logger="sightings.identity.matcher"):
+        changed = Matcher(
+            FakeEmbedder(),
+            m.gallery,
+            "fake",
+            local_matcher=_CoarseLocalMatcher(),
+            local_store=LocalFeatureStore(tmp_path / "local"),
+        )
+    assert changed.local_store is not None and changed.local_store.stale
+    assert "were made by 'fake-grid cell=8', queries use 'fake-grid cell=16'" in caplog.text
+    old = changed.local_store.get("e1").descriptors.shape
+
+    done: list[int] = []
+    with pytest.raises(ConfigError, match="no local re-rank"):
+        _matcher(tmp_path / "global", local=False).reextract_local([])
+    # an id left out keeps its old features, and the store is not stamped as re-extracted
+    assert changed.reextract_local([("e0", _animal(0))]) == 1 and changed.local_store.stale
+    n = changed.reextract_local(((f"e{i}", _animal(i)) for i in range(3)), progress=done.append)
+    assert n == 3 and done == [1, 2, 3]
+    assert not changed.local_store.stale and changed.local_store.stamp == "fake-grid cell=16"
+    assert changed.local_store.get("e1").descriptors.shape != old  # 16-px cells: fewer keypoints
+
+
+def test_an_unstamped_store_with_features_is_stale(tmp_path: Path) -> None:
+    legacy = LocalFeatureStore(tmp_path / "local")  # no extractor: never stamps (as before stamps existed)
+    legacy.put("e0", FakeLocalMatcher().extract(_animal(0)))
+    assert legacy.stamp is None and not legacy.stale
+    reopened = LocalFeatureStore(tmp_path / "local", extractor="fake-grid cell=8")
+    assert reopened.stale, "what made the stored features is unknown"
+    reopened.restamp()
+    assert not reopened.stale
+    with pytest.raises(ConfigError, match="cannot be stamped"):
+        legacy.restamp()
+    assert not LocalFeatureStore(tmp_path / "empty", extractor="x").stale  # nothing stored: nothing stale

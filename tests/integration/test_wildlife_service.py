@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sightings.core.errors import InputError, NotFoundError
+from sightings.core.errors import ConfigError, InputError, NotFoundError
 from wildlife_factories import animal, encode, enrolled_service, wildlife_settings
 
 pytest.importorskip("cv2")
@@ -153,3 +154,52 @@ def test_switching_rerank_off_gives_uncalibrated_answers_until_recalibrated(
     pred = fast.predict(encode(animal(1, noise=8, shift=2)), species="lion")
     assert pred.matches[0]["calibrated"] is True
     fast.close()
+
+
+def test_reindex_after_a_rerank_size_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sightings.cli import app
+    from sightings.solutions.wildlife.service import WildlifeService
+
+    enrolled_service(tmp_path, individuals=3, photos=2, **{"wildlife.rerank_max_side": 400}).close()
+    with caplog.at_level("WARNING", logger="sightings.identity.matcher"):
+        service = WildlifeService(wildlife_settings(tmp_path, **{"wildlife.rerank_max_side": 96}))
+        local = service.species("lion").matcher.local_store
+    assert local is not None and local.stale and "max_side=400" in caplog.text and "max_side=96" in caplog.text
+    before = {eid: local.get(eid).keypoints_xy.shape for eid in local.ids()}
+    service.close()
+
+    monkeypatch.setenv("SIGHTINGS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SIGHTINGS_WILDLIFE__VECTOR_STORE", "numpy")
+    monkeypatch.setenv("SIGHTINGS_WILDLIFE__RERANK_MAX_SIDE", "96")
+    r = CliRunner().invoke(app, ["wildlife", "reindex", "lion", "-q"])
+    assert r.exit_code == 0, r.output
+    assert "6 gallery photo(s) extracted again" in r.stdout
+
+    service = WildlifeService(wildlife_settings(tmp_path, **{"wildlife.rerank_max_side": 96}))
+    lion = service.species("lion")
+    assert lion.matcher.local_store is not None and not lion.matcher.local_store.stale
+    after = {eid: lion.matcher.local_store.get(eid).keypoints_xy.shape for eid in before}
+    assert after != before, "features made at 96 px, not the 400-px ones"
+    assert lion.matcher.calibrator is not None  # re-calibrated on the new scores
+    assert service.predict(encode(animal(1, noise=8, shift=2)), species="lion").best_candidate == "L1"
+    service.close()
+    fast = WildlifeService(wildlife_settings(tmp_path, **{"wildlife.rerank": False}))
+    with pytest.raises(ConfigError, match="re-ranking is off"):
+        fast.reindex("lion")
+    fast.close()
+
+
+def test_the_stored_query_photo_is_the_uploaded_jpeg_when_it_was_not_shrunk(tmp_path: Path) -> None:
+    service = enrolled_service(tmp_path, individuals=2, photos=2)
+    jpeg = encode(animal(1, noise=8, shift=2), "JPEG", quality=90)
+    pred = service.predict(jpeg, species="lion")
+    assert service.query_image_path(pred.id).read_bytes() == jpeg
+    png = encode(animal(1, noise=8, shift=2))
+    stored = service.query_image_path(service.predict(png, species="lion").id).read_bytes()
+    assert stored.startswith(b"\xff\xd8")  # a PNG upload is stored as JPEG
+    big = encode(np.kron(animal(1), np.ones((10, 10, 1), np.uint8)), "JPEG", quality=90)  # 1280 px > max_side
+    shrunk = service.query_image_path(service.predict(big, species="lion").id).read_bytes()
+    assert shrunk != big and shrunk.startswith(b"\xff\xd8")
+    service.close()

@@ -104,6 +104,30 @@ def calibrate(
             console.print(f"{key}: {value}")
 
 
+@app.command("reindex")
+def reindex(
+    species: str = typer.Argument(..., help="Species id."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Extract the re-rank's local features of every gallery photo again, then re-calibrate.
+
+    Run it after changing `wildlife.rerank_max_side` (or upgrading from a version with other re-rank settings):
+    the server warns at start when a gallery's local features were made with other settings."""
+    from sightings.cli.common import new_progress
+    from sightings.solutions.wildlife.service import WildlifeService
+
+    service = WildlifeService()
+    try:
+        with new_progress(quiet=quiet) as progress:
+            task = progress.add_task(f"re-extracting {species}", total=None)
+            count = service.reindex(
+                species, progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+    finally:
+        service.close()
+    console.print(f"{species}: local features of {count} gallery photo(s) extracted again; calibration re-fitted")
+
+
 @app.command("predict")
 def predict(
     images: list[Path] = typer.Argument(..., help="Photos to identify."),

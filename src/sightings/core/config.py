@@ -145,10 +145,11 @@ class WildlifeSettings(_Section):
     embedder: str = Field("color-texture", description="global embedder registry name")
     rerank: bool = Field(True, description="RootSIFT re-rank of the closest gallery images (two-stage score)")
     rerank_max_side: int = Field(
-        400,
+        240,
         ge=64,
         description="RootSIFT works on photos shrunk to this longer side, pixels (gallery and query alike; "
-        "smaller is faster: ~15 ms a 640-px photo at 400)",
+        "smaller is faster: ~8 ms a 640-px photo at 240, ~28 at 400). After a change: "
+        "`sightings wildlife reindex SPECIES`",
     )
     detector_species: list[str] = Field(
         default_factory=lambda: ["lion", "leopard", "cheetah", "tiger", "jaguar", "cat", "dog", "cattle"],

@@ -113,7 +113,13 @@ class LocalMatch:
 
 @runtime_checkable
 class LocalMatcher(Protocol):
-    """Scores an image pair by verified local-feature correspondences (HotSpotter-style re-ranking)."""
+    """Scores an image pair by verified local-feature correspondences (HotSpotter-style re-ranking).
+
+    ``signature`` names the extraction settings: features stored under one signature are not comparable with
+    features extracted under another (see :class:`~sightings.identity.matcher.LocalFeatureStore`)."""
+
+    @property
+    def signature(self) -> str: ...
 
     def extract(self, image: npt.NDArray[np.uint8]) -> LocalFeatures: ...
 

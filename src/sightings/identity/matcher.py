@@ -14,8 +14,9 @@ identity by the maximum over its gallery images. Without a calibrator the confid
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from sightings.identity.rerank import RerankSettings, fuse_scores
 
 __all__ = ["EnrolResult", "LocalFeatureStore", "Matcher"]
 
+log = logging.getLogger(__name__)
+
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,200}$")
 
 
@@ -39,9 +42,17 @@ class LocalFeatureStore:
 
     The last ``cache_size`` features read or written are kept in memory (re-ranking reads the same popular
     gallery images again and again; a file read costs ~0.5 ms, a cache hit nothing).
+
+    ``extractor`` is the signature of the local matcher that extracts the features (``LocalMatcher.signature``).
+    The folder is stamped with it on the first write (``extractor.txt``); a store stamped by another extractor is
+    :attr:`stale` — its features were made with other settings (e.g. another ``rerank_max_side``) and should be
+    extracted again (:meth:`Matcher.reextract_local`). A folder of features without a stamp (written before stamps
+    existed) counts as stale too: what made them is unknown.
     """
 
-    def __init__(self, path: str | Path, *, cache_size: int = 4096) -> None:
+    STAMP = "extractor.txt"
+
+    def __init__(self, path: str | Path, *, cache_size: int = 4096, extractor: str | None = None) -> None:
         from collections import OrderedDict
 
         self.path = Path(path)
@@ -49,7 +60,33 @@ class LocalFeatureStore:
         if cache_size < 0:
             raise ConfigError(f"must be >= 0, got {cache_size}", where="cache_size")
         self.cache_size = cache_size
+        self.extractor = extractor
         self._cache: OrderedDict[str, LocalFeatures] = OrderedDict()
+
+    @property
+    def stamp(self) -> str | None:
+        """The extractor signature the stored features were made with (``None``: not stamped)."""
+        try:
+            return (self.path / self.STAMP).read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    @property
+    def stale(self) -> bool:
+        """Features are stored, and not (known to be) from :attr:`extractor`."""
+        if self.extractor is None or self.stamp == self.extractor:
+            return False
+        return any(self.path.glob("*.npz"))
+
+    def restamp(self) -> None:
+        """Mark every stored feature as made by :attr:`extractor` (after they were all extracted again)."""
+        if self.extractor is None:
+            raise ConfigError("a store without an extractor signature cannot be stamped", where=str(self.path))
+        atomic_write_bytes(self.path / self.STAMP, (self.extractor + "\n").encode("utf-8"))
+
+    def ids(self) -> list[str]:
+        """Embedding ids with stored features, sorted."""
+        return sorted(p.stem for p in self.path.glob("*.npz"))
 
     def _remember(self, embedding_id: str, features: LocalFeatures) -> None:
         if self.cache_size:
@@ -73,6 +110,8 @@ class LocalFeatureStore:
             descriptors=features.descriptors,
             image_size=np.asarray(features.image_size, np.int64),
         )
+        if self.extractor is not None and self.stamp is None and not any(self.path.glob("*.npz")):
+            self.restamp()  # the first feature of a new store
         atomic_write_bytes(self._file(embedding_id), buf.getvalue())
         self._remember(embedding_id, features)
 
@@ -144,6 +183,18 @@ class Matcher:
             raise ConfigError("local_matcher and local_store go together", where="matcher")
         if self.shortlist < 1:
             raise ConfigError(f"must be >= 1, got {self.shortlist}", where="matcher.shortlist")
+        if self.local_matcher is not None and self.local_store is not None:
+            if self.local_store.extractor is None:
+                self.local_store.extractor = self.local_matcher.signature
+            if self.local_store.stale:
+                log.warning(
+                    "%s: local features were made by %r, queries use %r; re-ranking compares features made with "
+                    "different settings until they are extracted again (Matcher.reextract_local; for a wildlife "
+                    "species: `sightings wildlife reindex SPECIES`)",
+                    self.local_store.path,
+                    self.local_store.stamp or "an unknown extractor (no stamp)",
+                    self.local_matcher.signature,
+                )
         if self.calibrator is not None:
             expected = "two-stage" if self.local_matcher is not None else "cosine"
             if self.calibrator.embedder != self.embedder_name:
@@ -204,6 +255,30 @@ class Matcher:
             self.local_store.put(embedding_id, self.local_matcher.extract(image))
         self.gallery.upsert([embedding_id], vec, [meta])
         return EnrolResult(embedding_id, identity, True)
+
+    def reextract_local(
+        self, images: Iterable[tuple[str, npt.NDArray[np.uint8]]], *, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Extract the local features of gallery images again with the current local matcher, then stamp the store.
+
+        ``images``: (embedding id, image) for every gallery image (an id missing here keeps its old features and
+        the store is not stamped). Returns how many were extracted."""
+        if self.local_matcher is None or self.local_store is None:
+            raise ConfigError("this matcher has no local re-rank stage", where="matcher")
+        done: set[str] = set()
+        for embedding_id, image in images:
+            self.local_store.put(embedding_id, self.local_matcher.extract(image))
+            done.add(embedding_id)
+            if progress is not None:
+                progress(len(done))
+        missing = [e for e in self.local_store.ids() if e not in done]
+        if missing:
+            log.warning(
+                "%d gallery image(s) kept their old local features (no image given, e.g. %s)", len(missing), missing[0]
+            )
+        else:
+            self.local_store.restamp()
+        return len(done)
 
     # -- identification ------------------------------------------------------------------------------------
     def identify(

@@ -302,6 +302,10 @@ class FakeLocalMatcher:
     def __init__(self, min_cosine: float = 0.95) -> None:
         self.min_cosine = float(min_cosine)
 
+    @property
+    def signature(self) -> str:
+        return f"fake-grid cell={self.cell}"
+
     def extract(self, image: npt.NDArray[np.uint8]) -> LocalFeatures:
         if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
             raise InputError("expected a uint8 (H, W) or (H, W, C) array", where="FakeLocalMatcher.extract")

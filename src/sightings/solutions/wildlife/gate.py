@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sightings.core.errors import ConfigError
+from sightings.vision.image_quality import laplacian_variance
 
 __all__ = ["REASONS", "GateCheck", "GateResult", "GateSettings", "image_quality_checks", "sentence"]
 
@@ -140,7 +141,7 @@ def sharpness(image: npt.NDArray[np.uint8]) -> float:
     scale = 512 / max(grey.shape)
     if scale < 1:
         grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+    return laplacian_variance(grey)
 
 
 def image_quality_checks(image: npt.NDArray[np.uint8], settings: GateSettings) -> tuple[GateCheck, ...]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +33,7 @@ from sightings.core.threads import InstancePool
 from sightings.core.types import Place
 from sightings.identity.catalog.records import IdentityRecord, SightingRecord
 from sightings.identity.consistency import crash_point
-from sightings.media.images import ImageSource, read_exif, read_image
+from sightings.media.images import ImageSource, load_image, read_exif, read_image
 from sightings.solutions.wildlife.gate import (
     GateCheck,
     GateResult,
@@ -71,6 +71,7 @@ class _Photo:
     t: datetime | None
     lat: float | None
     lon: float | None
+    jpeg: bytes | None = None  # the uploaded JPEG when it decodes to ``image`` as is (stored without re-encoding)
 
 
 class WildlifeService:
@@ -189,8 +190,13 @@ class WildlifeService:
         except InputError:
             exif = {}
         t = exif.get("datetime")
+        as_is = loaded.kind == "jpeg" and loaded.image.shape[:2] == (loaded.height, loaded.width)
         return _Photo(
-            loaded.image, t if isinstance(t, datetime) and t.tzinfo else None, exif.get("lat"), exif.get("lon")
+            loaded.image,
+            t if isinstance(t, datetime) and t.tzinfo else None,
+            exif.get("lat"),
+            exif.get("lon"),
+            bytes(source) if as_is and isinstance(source, bytes | bytearray | memoryview) else None,
         )
 
     # ------------------------------------------------------------------ individuals
@@ -286,6 +292,21 @@ class WildlifeService:
         pairs = self.review_pairs(species)
         with self._write:
             return index.calibrate([e for e in entries if e[1]], pairs, max_queries=max_queries)
+
+    def reindex(self, species: str, *, progress: Callable[[int, int], None] | None = None) -> int:
+        """Extract the re-rank's local features of every gallery photo again (from the stored photos) with the
+        current settings, then re-calibrate; after a change of ``wildlife.rerank_max_side``. Returns the count."""
+        index = self.species(species)
+        if index.matcher.local_store is None:
+            raise ConfigError("re-ranking is off (wildlife.rerank: false): there are no local features", where=species)
+        ids = [s.embedding_id for s in self.catalog.find_sightings(species=species)]
+        with self._write:
+            count = index.matcher.reextract_local(
+                ((eid, load_image(index.media_path(eid))) for eid in ids),
+                progress=None if progress is None else (lambda done: progress(done, len(ids))),
+            )
+        self.calibrate(species)
+        return count
 
     def review_pairs(self, species: str) -> list[tuple[float, bool]]:
         """(score, same individual) pairs from reviewer decisions, for re-calibration."""
@@ -387,7 +408,7 @@ class WildlifeService:
             source=origin,
         )
         if store:
-            self._save_query(pid, photo.image)
+            self._save_query(pid, photo)
             try:
                 self.store.add_predictions([record])
             except BaseException:
@@ -395,14 +416,21 @@ class WildlifeService:
                 raise
         return record
 
-    def _save_query(self, pid: str, image: npt.NDArray[np.uint8]) -> None:
+    def _save_query(self, pid: str, photo: _Photo) -> None:
+        """The photo as identified: the uploaded JPEG itself when it was not shrunk (EXIF kept, no second loss),
+        else the decoded pixels encoded at quality 92."""
         import cv2
 
         from sightings.core.atomic import atomic_write_bytes
 
-        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
-        if ok:
-            atomic_write_bytes(self.root / "queries" / f"{pid}.jpg", encoded.tobytes())
+        data = photo.jpeg
+        if data is None:
+            ok, encoded = cv2.imencode(
+                ".jpg", cv2.cvtColor(photo.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92]
+            )
+            data = encoded.tobytes() if ok else None
+        if data is not None:
+            atomic_write_bytes(self.root / "queries" / f"{pid}.jpg", data)
 
     def query_image_path(self, prediction_id: str) -> Path:
         path = self.root / "queries" / f"{check_name(prediction_id, 'prediction')}.jpg"

@@ -108,7 +108,7 @@ class SpeciesIndex:
         vector_store: str,
         rerank: bool,
         vector_store_url: str | None = None,
-        rerank_max_side: int = 400,
+        rerank_max_side: int = 240,
     ) -> None:
         from sightings.core.registry import EMBEDDERS, LOCAL_MATCHERS, VECTOR_STORES
 

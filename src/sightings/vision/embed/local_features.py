@@ -139,6 +139,14 @@ class RootSiftMatcher:
             f"ratio={self.ratio}, geometry={self.geometry!r}, weighting={self.weighting!r})"
         )
 
+    @property
+    def signature(self) -> str:
+        """The extraction settings (matching settings are left out: they do not change stored features)."""
+        return (
+            f"rootsift max_keypoints={self.max_keypoints} upscale_short_side={self.upscale_short_side} "
+            f"max_side={self.max_side} min_side={self.min_side} contrast_threshold={self.contrast_threshold:g}"
+        )
+
     # -- extraction ----------------------------------------------------------------------------------------
     def _working_scale(self, height: int, width: int) -> float:
         short, long = min(height, width), max(height, width)

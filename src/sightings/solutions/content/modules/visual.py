@@ -8,6 +8,7 @@ import numpy.typing as npt
 from sightings.solutions.content.context import ModuleContext
 from sightings.solutions.content.scan import frame_distances
 from sightings.solutions.content.spec import ModuleSkipped, OutputField, RawOutput, feature_module
+from sightings.vision.image_quality import laplacian_variance
 
 __all__ = ["image_quality"]
 
@@ -55,7 +56,7 @@ def image_quality(image: npt.NDArray[np.uint8]) -> tuple[float, float, float, fl
 
     rgb = image.astype(np.float32)
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    sharpness = float(cv2.Laplacian(gray, cv2.CV_32F).var())
+    sharpness = laplacian_variance(gray)
     exposure = float(gray.mean()) / 255.0
     clipped = float(((gray < 5) | (gray > 250)).mean())
     contrast = float(gray.std()) / 255.0
