@@ -101,3 +101,18 @@ def test_eval_reid_unknown_rerank_matcher_is_one_line(dataset: Path) -> None:
     res = runner.invoke(app, ["eval", "reid", str(dataset), "--embedder", "fake", "--rerank", "sift9000"])
     assert res.exit_code == 3
     assert "unknown local_matcher 'sift9000'; known:" in res.output
+
+
+def test_eval_reid_rerank_options(dataset: Path) -> None:
+    base = ["eval", "reid", str(dataset), "--embedder", "fake"]
+    res = runner.invoke(
+        app, [*base, "--rerank", "rootsift", "--rerank-set", "max_side=96", "--rerank-top", "2", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["score_kind"] == "two-stage"
+    res = runner.invoke(app, [*base, "--rerank-set", "max_side=96"])
+    assert res.exit_code != 0 and "--rerank-set: needs --rerank" in res.output
+    res = runner.invoke(app, [*base, "--rerank", "rootsift", "--rerank-set", "octaves=2"])
+    assert res.exit_code != 0 and "bad options ['octaves'] for local_matcher 'rootsift'" in res.output
+    res = runner.invoke(app, [*base, "--rerank", "rootsift", "--rerank-set", "max_side"])
+    assert res.exit_code != 0 and "--rerank-set: expected KEY=VALUE" in res.output

@@ -1,7 +1,8 @@
 """CI quality gate: re-ID on shared/data/lions must not fall more than 2 points below the committed baseline.
 
 The baseline is ``benchmarks/baselines/reid_lions.json`` (``sightings eval reid ../shared/data/lions --embedder
-color-texture --rerank rootsift --seed 0 --json``). The two-stage run takes ~20 s on 2 cores, so it runs in the
+color-texture --rerank rootsift --rerank-set max_side=240 --seed 0 --json``: the wildlife service's two-stage
+score at its default ``wildlife.rerank_max_side``). The two-stage run takes ~20 s on 2 cores, so it runs in the
 default suite whenever the evaluation data is present. After a deliberate improvement, re-run the command and
 commit the new figures as the baseline.
 """
@@ -30,6 +31,8 @@ def test_reid_lions_has_not_regressed(shared_data: Path, tmp_path: Path) -> None
     args = ["eval", "reid", str(lions), "--embedder", baseline["embedder"], "--seed", str(baseline["seed"])]
     if baseline["score_kind"] == "two-stage":
         args += ["--rerank", "rootsift"]
+        for key, value in baseline.get("rerank_options", {}).items():
+            args += ["--rerank-set", f"{key}={value}"]
     result = CliRunner().invoke(app, [*args, "--json", "--quiet", "--out", str(tmp_path / "reid")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "reid" / "metrics.json").is_file(), "eval reid writes metrics.json"
@@ -38,3 +41,11 @@ def test_reid_lions_has_not_regressed(shared_data: Path, tmp_path: Path) -> None
     drops = {k: baseline[k] - v for k, v in measured.items()}
     failed = {k: d for k, d in drops.items() if d > baseline["max_drop"]}
     assert not failed, f"re-ID regressed on lions: measured {measured}, baseline {baseline}, drops {failed}"
+
+
+def test_the_baseline_guards_the_served_rerank_size() -> None:
+    from sightings.core.config import WildlifeSettings
+
+    baseline = json.loads(BASELINE.read_text(encoding="utf-8"))
+    served = WildlifeSettings().rerank_max_side
+    assert baseline["rerank_options"] == {"max_side": served}, "re-baseline after changing wildlife.rerank_max_side"

@@ -30,7 +30,7 @@ _DATASET_HELP = "A folder per identity, a folder with labels.csv, or a CSV (imag
 _SET_HELP = "Embedder option KEY=VALUE (repeatable), e.g. --set head=heads/lions-lda."
 
 
-def _options(values: list[str]) -> dict[str, Any]:
+def _options(values: list[str], flag: str = "--set") -> dict[str, Any]:
     import yaml
 
     from sightings.core.errors import InputError
@@ -39,7 +39,7 @@ def _options(values: list[str]) -> dict[str, Any]:
     for item in values:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"expected KEY=VALUE, got {item!r}", where="--set")
+            raise InputError(f"expected KEY=VALUE, got {item!r}", where=flag)
         out[key.strip()] = yaml.safe_load(raw) if raw else ""
     return out
 
@@ -63,13 +63,17 @@ def _features(
 
 
 def _two_stage(
-    features: npt.NDArray[np.float32], images: list[npt.NDArray[np.uint8]], matcher_name: str, top: int
+    features: npt.NDArray[np.float32],
+    images: list[npt.NDArray[np.uint8]],
+    matcher_name: str,
+    top: int,
+    options: dict[str, Any],
 ) -> Any:
     """The matcher's scorer (global cosine + local re-rank), timed per query like the embedding scorer."""
     from sightings.core.registry import LOCAL_MATCHERS
     from sightings.identity.rerank import RerankSettings, TwoStageScorer
 
-    matcher = LOCAL_MATCHERS.create(matcher_name)
+    matcher = LOCAL_MATCHERS.create(matcher_name, **options)
     return TwoStageScorer(features, lambda i: matcher.extract(images[i]), matcher, RerankSettings(rerank=top))
 
 
@@ -101,6 +105,11 @@ def eval_reid(
         help="Second stage: re-rank each query's closest gallery images with this local matcher (e.g. rootsift).",
     ),
     rerank_top: int = typer.Option(10, "--rerank-top", help="Gallery images per query that get local matching."),
+    rerank_set: list[str] = typer.Option(
+        [],
+        "--rerank-set",
+        help="Local matcher option KEY=VALUE (repeatable), e.g. --rerank-set max_side=240 (the wildlife default).",
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for metrics.json, cmc.png, reliability.png."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -119,16 +128,19 @@ def eval_reid(
     if rerank_top < 0:
         raise InputError(f"must be >= 0, got {rerank_top}", where="--rerank-top")
     options = _options(set_)
+    rerank_options = _options(rerank_set, "--rerank-set")
     if rerank is not None:
         from sightings.core.registry import LOCAL_MATCHERS
 
-        LOCAL_MATCHERS.check(rerank)  # unknown names fail before any image is read
+        LOCAL_MATCHERS.create(rerank, **rerank_options)  # unknown names or options fail before any image is read
+    elif rerank_options:
+        raise InputError("needs --rerank (the local matcher these options are for)", where="--rerank-set")
     data = load_reid_dataset(dataset)
     split = split_reid(data, seed=seed, query_fraction=query_fraction, open_fraction=open_fraction)
     features, per_image, images = _features(data, embedder, options, quiet=quiet or json_out)
     scorer: Any = EmbeddingScorer(features, per_image)
     if rerank is not None:
-        scorer = _two_stage(features, images, rerank, rerank_top)
+        scorer = _two_stage(features, images, rerank, rerank_top, rerank_options)
     report = evaluate_reid(
         data,
         split,
