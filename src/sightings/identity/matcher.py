@@ -189,8 +189,8 @@ class Matcher:
             if self.local_store.stale:
                 log.warning(
                     "%s: local features were made by %r, queries use %r; re-ranking compares features made with "
-                    "different settings until they are extracted again (Matcher.reextract_local; for a wildlife "
-                    "species: `sightings wildlife reindex SPECIES`)",
+                    "different settings until they are extracted again (Matcher.reextract_local; wildlife galleries: "
+                    "`sightings wildlife reindex SPECIES`)",
                     self.local_store.path,
                     self.local_store.stamp or "an unknown extractor (no stamp)",
                     self.local_matcher.signature,
