@@ -23,10 +23,13 @@ from sightings.evaluate.cuts import CutScore, score_cuts
 from sightings.evaluate.datasets import shared_file
 
 
-def _ours(path: Path) -> list[int]:
-    from sightings.solutions.content.cuts import detect_cuts
+def _ours(all_frames: bool) -> Callable[[Path], list[int]]:
+    def run(path: Path) -> list[int]:
+        from sightings.solutions.content.cuts import detect_cuts
 
-    return detect_cuts(path).shot_starts
+        return detect_cuts(path, all_frames=all_frames).shot_starts
+
+    return run
 
 
 def _scenedetect(kind: str) -> Callable[[Path], list[int]]:
@@ -56,8 +59,8 @@ def _videos(data: Path | None, n_synthetic: int, tmp: Path) -> list[tuple[str, P
 
         for k in range(n_synthetic):
             vp = tmp / f"synthetic_{k}.mp4"
-            truth = make_edited_video(vp, seed=500 + k, n_shots=12, width=640, height=360).to_dict()
-            out.append((vp.name, vp, truth))
+            edit = make_edited_video(vp, seed=500 + k, n_shots=12, width=640, height=360).to_dict()
+            out.append((vp.name, vp, edit))
     return out
 
 
@@ -68,7 +71,8 @@ def main() -> int:
     parser.add_argument("--synthetic", type=int, default=0, help="also score N generated edits")
     args = parser.parse_args()
     methods: dict[str, Callable[[Path], list[int]]] = {
-        "sightings": _ours,
+        "sightings (default: reference frames)": _ours(False),
+        "sightings --all-frames": _ours(True),
         "PySceneDetect ContentDetector": _scenedetect("content"),
         "PySceneDetect AdaptiveDetector": _scenedetect("adaptive"),
     }

@@ -58,3 +58,35 @@ def test_frame_distances_range() -> None:
     hists = rng.dirichlet(np.ones(128), 3).astype(np.float16)
     d = frame_distances(grids, hists, np.array([0, 0]), np.array([0, 1]))
     assert d[0] == 0 and 0 < d[1] <= 1
+
+
+def test_reference_frames_only_by_default_all_frames_on_request(edit: tuple[Path, dict[str, object]]) -> None:
+    from sightings.solutions.content.scan import scan_video
+
+    path, truth = edit
+    fast, exact = detect_cuts(path), detect_cuts(path, all_frames=True)
+    assert exact.decoded_frames is None and exact.to_dict()["decoded_frames"] == exact.n_frames
+    assert fast.n_frames == exact.n_frames == truth["num_frames"]
+    assert fast.decoded_frames is not None and fast.decoded_frames < 0.7 * fast.n_frames
+    assert fast.change.shape == (fast.decoded_frames,)
+    # every boundary the full decode finds is found within a frame, numbered in the file's frames
+    assert len(fast.shot_starts) == len(exact.shot_starts)
+    assert all(abs(a - b) <= 1 for a, b in zip(fast.shot_starts, exact.shot_starts, strict=True))
+    scan = scan_video(path, keep_frames=False, reference_only=True)
+    full = scan_video(path, keep_frames=False)
+    assert scan.total_frames == full.n_frames and scan.n_frames == fast.decoded_frames
+    assert np.array_equal(scan.times_s, full.times_s[scan.indices])
+    assert np.array_equal(full.indices, np.arange(full.n_frames))
+
+
+def test_cli_cuts_all_frames(edit: tuple[Path, dict[str, object]]) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from sightings.cli import app
+
+    path, _ = edit
+    fast = json.loads(CliRunner().invoke(app, ["content", "cuts", str(path), "--json"]).stdout)
+    exact = json.loads(CliRunner().invoke(app, ["content", "cuts", str(path), "--json", "--all-frames"]).stdout)
+    assert fast["n_frames"] == exact["n_frames"] == exact["decoded_frames"] > fast["decoded_frames"]

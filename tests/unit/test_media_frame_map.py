@@ -111,3 +111,26 @@ def test_other_streams_are_ignored(tmp_path: Path) -> None:
     serial = map_frames(clip, _digest, workers=1)
     parallel = map_frames(clip, _digest, workers=2)
     assert len(serial.frames) > 10 and _summary(parallel) == _summary(serial)
+
+
+@pytest.mark.parametrize("name", ["bframes-gops", "open-gop"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_reference_only_skips_b_frames_and_numbers_the_rest_in_the_file(
+    videos: dict[str, Path], name: str, workers: int
+) -> None:
+    full = map_frames(videos[name], _digest, workers=workers)
+    refs = map_frames(videos[name], _digest, workers=workers, reference_only=True)
+    assert refs.reference_only and not full.reference_only
+    assert 0 < len(refs.frames) < len(full.frames), "the non-reference B-frames are skipped"
+    assert refs.frame_count == full.frame_count == len(full.frames)
+    indices = refs.indices()
+    assert indices == sorted(set(indices)) and full.indices() == list(range(len(full.frames)))
+    # each kept frame is the file's frame at its index: same time, same pixels (references decode exactly)
+    assert [(f.time, f.value) for f in refs.frames] == [(full.frames[i].time, full.frames[i].value) for i in indices]
+    assert sum(f.key_frame for f in refs.frames) == sum(f.key_frame for f in full.frames)
+
+
+def test_reference_only_on_a_stream_without_b_frames_decodes_everything(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "ip.mp4", seconds=1.0, width=96, height=64, gop=10, bframes=0)
+    refs = map_frames(path, _digest, workers=2, reference_only=True)
+    assert refs.indices() == list(range(25)) and refs.frame_count == 25

@@ -77,11 +77,19 @@ def run(
 def cuts(
     video: Path = typer.Argument(..., help="Video file."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output (transitions with confidence)."),
+    all_frames: bool = typer.Option(
+        False,
+        "--all-frames",
+        help="Decode every frame (as `content run` does) instead of the reference frames only (~1.5× slower).",
+    ),
 ) -> None:
-    """Print the frame indices where a new shot starts (0 first), one per line; --json adds kinds and confidence."""
+    """Print the frame indices where a new shot starts (0 first), one per line; --json adds kinds and confidence.
+
+    By default only reference frames are decoded (most B-frames are skipped): cuts land within a frame of where
+    they are, at about 1.5× the speed."""
     from sightings.solutions.content.cuts import detect_cuts
 
-    result = detect_cuts(video)
+    result = detect_cuts(video, all_frames=all_frames)
     if json_out:
         echo_json({"video": str(video), **result.to_dict()})
         return

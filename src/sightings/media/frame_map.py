@@ -1,6 +1,6 @@
 """Every frame of a video through a small function, GOPs decoded in parallel (for per-frame features).
 
-    map_frames(path, start_gop, workers=None, options=None) -> FrameMap
+    map_frames(path, start_gop, workers=None, options=None, reference_only=False) -> FrameMap
 
 ``start_gop(info, origin_s)`` is called once per piece of work and returns the function applied to each decoded frame
 of it, in the order the decoder returns them (presentation order); its results come back in one list, in order.
@@ -14,6 +14,11 @@ parallel (FFmpeg releases the GIL while decoding), results are merged in order. 
 data does not stop the run: a packet the decoder rejects is skipped and counted (``decode_errors``), unreadable
 data at the end stops demuxing (``truncated``). Without packet timestamps or keyframes, with ``workers=1``, or
 when the file has only one GOP, every packet goes through one decoder (FFmpeg frame threads) instead.
+
+``reference_only``: the decoder skips frames no other frame refers to (FFmpeg ``skip_frame=nonref``; in H.264/HEVC
+with B-frames most B-frames, about half the frames with x264's defaults), so only the others are mapped, at a
+fraction of the decoding. Each mapped frame still gets its presentation index in the whole file
+(:meth:`FrameMap.indices`, from the timestamps of every packet demuxed). A stream without B-frames decodes whole.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
+
+import numpy as np
 
 from sightings.core.errors import InputError, MediaError, UnsupportedMediaError
 from sightings.media.gop_decoding import (
@@ -63,6 +70,7 @@ class MappedFrame(Generic[T]):
     time: float | None
     key_frame: bool
     value: T
+    pts: int | None = None
 
 
 @dataclass(slots=True)
@@ -77,6 +85,27 @@ class FrameMap(Generic[T]):
     """demuxing stopped early on unreadable data"""
     parallel: bool = False
     """GOPs were decoded in parallel (False: one serial pass)"""
+    reference_only: bool = False
+    """non-reference frames were skipped (``map_frames(reference_only=True)``)"""
+    packet_ts: list[int] = field(default_factory=list, repr=False)
+    """the timestamp of every video packet demuxed (one per frame of the file)"""
+
+    @property
+    def frame_count(self) -> int:
+        """Frames in the file: packets with a timestamp (the mapped frames when that is unknown or smaller)."""
+        return max(len(set(self.packet_ts)), len(self.frames))
+
+    def indices(self) -> list[int]:
+        """Each mapped frame's presentation index in the whole file.
+
+        With every frame decoded, its position; with ``reference_only``, its timestamp's rank among all packets'
+        (positions again when a frame has no timestamp: then the skipped frames cannot be counted)."""
+        positions = list(range(len(self.frames)))
+        pts = [f.pts for f in self.frames if f.pts is not None]
+        if not self.reference_only or not self.packet_ts or len(pts) < len(self.frames):
+            return positions
+        ranks = np.searchsorted(np.unique(np.asarray(self.packet_ts, np.int64)), np.asarray(pts, np.int64))
+        return [int(r) for r in ranks]
 
 
 @dataclass(slots=True)
@@ -84,10 +113,15 @@ class _TolerantReader(GopReader):
     """The sampler's reader, but unreadable data ends the stream (``truncated``) instead of raising."""
 
     truncated: bool = False
+    packet_ts: list[int] = field(default_factory=list)
 
     def packets(self) -> Iterator[VideoPacket]:
         try:
-            yield from GopReader.packets(self)
+            for packet in GopReader.packets(self):
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is not None and packet.size > 0:
+                    self.packet_ts.append(int(ts))
+                yield packet
         except MediaError as err:
             log.warning("%s: demuxing stopped (%s)", self.path, err)
             self.truncated = True
@@ -116,6 +150,7 @@ def _run_job(
     job: DecodeJob,
     start_gop: Callable[[VideoInfo, float | None], FrameFunction[T]],
     origin_s: float | None,
+    reference_only: bool,
 ) -> tuple[list[MappedFrame[T]], int]:
     reader = pool.reader
     fn = start_gop(reader.info, origin_s)
@@ -130,12 +165,12 @@ def _run_job(
         for frame in frames:
             if frame.pts in job.chosen:  # open GOPs: frames of the previous GOP are only references here
                 t = _time(frame, reader)
-                out.append(MappedFrame(t, bool(frame.key_frame), fn(frame, t)))
+                out.append(MappedFrame(t, bool(frame.key_frame), fn(frame, t), frame.pts))
 
     with pool.decoder() as cc:
         for packet in job.packets:
             ts = packet.pts if packet.pts is not None else packet.dts
-            cc.skip_frame = "DEFAULT" if ts in job.chosen else "NONREF"
+            cc.skip_frame = "DEFAULT" if ts in job.chosen and not reference_only else "NONREF"
             take(_decode(reader, cc, packet))
         cc.skip_frame = "DEFAULT"
         take(_decode(reader, cc, None))
@@ -174,7 +209,7 @@ def _map_gops(
             pending: deque[Future[tuple[list[MappedFrame[T]], int]]] = deque()
             try:
                 for job in all_jobs():
-                    pending.append(executor.submit(_run_job, pool, job, start_gop, origin_s))
+                    pending.append(executor.submit(_run_job, pool, job, start_gop, origin_s, result.reference_only))
                     while len(pending) > 2 * workers or (pending and pending[0].done()):
                         collect(pending.popleft().result())
                 while pending:
@@ -192,6 +227,8 @@ def _map_serial(
     fn = start_gop(reader.info, None)
     cc = reader.cc
     reader.stream.thread_type = "AUTO"
+    if result.reference_only:
+        cc.skip_frame = "NONREF"
 
     def take(frames: list[VideoFrame] | None) -> None:
         if frames is None:
@@ -199,7 +236,7 @@ def _map_serial(
             return
         for frame in frames:
             t = _time(frame, reader)
-            result.frames.append(MappedFrame(t, bool(frame.key_frame), fn(frame, t)))
+            result.frames.append(MappedFrame(t, bool(frame.key_frame), fn(frame, t), frame.pts))
 
     for packet in reader.packets():
         if packet.size:
@@ -213,12 +250,14 @@ def map_frames(
     *,
     workers: int | None = None,
     options: dict[str, str] | None = None,
+    reference_only: bool = False,
 ) -> FrameMap[T]:
     """Apply ``start_gop(info, origin_s)``'s function to every decoded frame of ``path`` (see the module docs).
 
     ``workers``: decoding threads (default: one per CPU, at most 4); ``options``: FFmpeg decoder options such
-    as ``{"skip_loop_filter": "all"}``. The result is the same, in the same order, for any ``workers``, except
-    where damaged data decodes differently on a fresh decoder. Raises the errors of
+    as ``{"skip_loop_filter": "all"}``; ``reference_only``: skip the frames no other frame refers to. The result
+    is the same, in the same order, for any ``workers``, except where damaged data decodes differently on a fresh
+    decoder. Raises the errors of
     :func:`~sightings.media.probe.open_video` for files that cannot be opened, and
     :class:`~sightings.core.errors.UnsupportedMediaError` for a codec FFmpeg cannot decode.
     """
@@ -232,10 +271,10 @@ def map_frames(
             reader = _TolerantReader(p, container, stream, video_info(container, stream, p), SamplingStats())
             if options:
                 reader.cc.options = dict(options)
-            result: FrameMap[T] = FrameMap(reader.info)
+            result: FrameMap[T] = FrameMap(reader.info, reference_only=reference_only)
             try:
                 _map_gops(reader, start_gop, workers, result)
-                result.truncated = reader.truncated
+                result.truncated, result.packet_ts = reader.truncated, reader.packet_ts
                 return result
             except CannotPlanError as why:
                 log.debug("%s: %s; one serial pass instead", p, why)
@@ -243,7 +282,7 @@ def map_frames(
         reader = _TolerantReader(p, container, stream, video_info(container, stream, p), SamplingStats())
         if options:
             reader.cc.options = dict(options)
-        result = FrameMap(reader.info)
+        result = FrameMap(reader.info, reference_only=reference_only)
         _map_serial(reader, start_gop, result)
-        result.truncated = reader.truncated
+        result.truncated, result.packet_ts = reader.truncated, reader.packet_ts
         return result
