@@ -167,6 +167,14 @@ def test_variable_frame_rate_and_corrupt_middle(tmp_path: Path) -> None:
     assert result.manifest["source"]["decode_errors"] > 0
     assert any("corrupt video packets skipped" in w for w in result.manifest["warnings"])
 
+    # the standalone cut detector (reference frames only) on the same two files: numbered in the file's frames
+    from sightings.solutions.content.cuts import detect_cuts
+
+    fast, exact = detect_cuts(vfr), detect_cuts(vfr, all_frames=True)
+    assert fast.n_frames == exact.n_frames == 60 and fast.decoded_frames is not None and fast.decoded_frames < 60
+    assert all(0 <= s < 60 for s in fast.shot_starts)
+    assert detect_cuts(bad).n_frames > 10
+
 
 def test_failed_module_does_not_stop_others(clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace

@@ -134,3 +134,15 @@ def test_reference_only_on_a_stream_without_b_frames_decodes_everything(tmp_path
     path = make_video(tmp_path / "ip.mp4", seconds=1.0, width=96, height=64, gop=10, bframes=0)
     refs = map_frames(path, _digest, workers=2, reference_only=True)
     assert refs.indices() == list(range(25)) and refs.frame_count == 25
+
+
+def test_indices_from_packet_timestamps_even_when_they_repeat() -> None:
+    from sightings.media.frame_map import MappedFrame
+
+    info = VideoInfo.__new__(VideoInfo)  # only carried along here
+    fm: FrameMap[None] = FrameMap(info, reference_only=True, packet_ts=[133, 0, 67, 67, 200, 133, 267])
+    fm.frames = [MappedFrame(None, True, None, pts) for pts in (0, 67, 133, 133, 267)]
+    assert fm.frame_count == 7 and fm.indices() == [0, 1, 3, 4, 6]
+    fm.frames.append(MappedFrame(None, False, None, None))  # a frame without a timestamp: positions
+    assert fm.indices() == list(range(6))
+    assert FrameMap(info, packet_ts=[0, 1]).indices() == []

@@ -92,20 +92,24 @@ class FrameMap(Generic[T]):
 
     @property
     def frame_count(self) -> int:
-        """Frames in the file: packets with a timestamp (the mapped frames when that is unknown or smaller)."""
-        return max(len(set(self.packet_ts)), len(self.frames))
+        """Frames in the file: video packets with data (the mapped frames when that is unknown or smaller)."""
+        return max(len(self.packet_ts), len(self.frames))
 
     def indices(self) -> list[int]:
         """Each mapped frame's presentation index in the whole file.
 
-        With every frame decoded, its position; with ``reference_only``, its timestamp's rank among all packets'
-        (positions again when a frame has no timestamp: then the skipped frames cannot be counted)."""
+        With every frame decoded, its position. With ``reference_only``, the rank of its timestamp among all
+        packets' (the first free one when timestamps repeat, as some muxers write them); positions again when a
+        frame has no timestamp, since the skipped frames cannot be counted then."""
         positions = list(range(len(self.frames)))
         pts = [f.pts for f in self.frames if f.pts is not None]
         if not self.reference_only or not self.packet_ts or len(pts) < len(self.frames):
             return positions
-        ranks = np.searchsorted(np.unique(np.asarray(self.packet_ts, np.int64)), np.asarray(pts, np.int64))
-        return [int(r) for r in ranks]
+        ranks = np.searchsorted(np.sort(np.asarray(self.packet_ts, np.int64)), np.asarray(pts, np.int64))
+        out: list[int] = []
+        for rank in ranks.tolist():
+            out.append(max(int(rank), out[-1] + 1) if out else int(rank))
+        return out
 
 
 @dataclass(slots=True)
