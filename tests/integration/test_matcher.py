@@ -211,3 +211,15 @@ def test_an_unstamped_store_with_features_is_stale(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot be stamped"):
         legacy.restamp()
     assert not LocalFeatureStore(tmp_path / "empty", extractor="x").stale  # nothing stored: nothing stale
+
+
+def test_unstamped_features_are_taken_as_the_settings_that_wrote_them(tmp_path: Path) -> None:
+    from sightings.vision.embed.local_features import PRE_STAMP_SIGNATURE, RootSiftMatcher
+
+    LocalFeatureStore(tmp_path / "local").put("e0", FakeLocalMatcher().extract(_animal(0)))  # before stamps
+    same = LocalFeatureStore(tmp_path / "local", extractor=PRE_STAMP_SIGNATURE, unstamped_as=PRE_STAMP_SIGNATURE)
+    assert same.made_by == PRE_STAMP_SIGNATURE and not same.stale  # e.g. pets, still at 400 px: nothing to redo
+    changed = LocalFeatureStore(
+        tmp_path / "local", extractor=RootSiftMatcher(max_side=240).signature, unstamped_as=PRE_STAMP_SIGNATURE
+    )
+    assert changed.stale  # e.g. wildlife, now at 240 px: `sightings wildlife reindex`

@@ -47,12 +47,20 @@ class LocalFeatureStore:
     The folder is stamped with it on the first write (``extractor.txt``); a store stamped by another extractor is
     :attr:`stale` — its features were made with other settings (e.g. another ``rerank_max_side``) and should be
     extracted again (:meth:`Matcher.reextract_local`). A folder of features without a stamp (written before stamps
-    existed) counts as stale too: what made them is unknown.
+    existed) is taken to come from ``unstamped_as`` (the settings of the version that wrote it); without that it
+    counts as stale: what made them is unknown.
     """
 
     STAMP = "extractor.txt"
 
-    def __init__(self, path: str | Path, *, cache_size: int = 4096, extractor: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        cache_size: int = 4096,
+        extractor: str | None = None,
+        unstamped_as: str | None = None,
+    ) -> None:
         from collections import OrderedDict
 
         self.path = Path(path)
@@ -61,6 +69,7 @@ class LocalFeatureStore:
             raise ConfigError(f"must be >= 0, got {cache_size}", where="cache_size")
         self.cache_size = cache_size
         self.extractor = extractor
+        self.unstamped_as = unstamped_as
         self._cache: OrderedDict[str, LocalFeatures] = OrderedDict()
 
     @property
@@ -72,9 +81,14 @@ class LocalFeatureStore:
             return None
 
     @property
+    def made_by(self) -> str | None:
+        """The stamp, or ``unstamped_as`` for a folder written before stamps existed."""
+        return self.stamp or self.unstamped_as
+
+    @property
     def stale(self) -> bool:
         """Features are stored, and not (known to be) from :attr:`extractor`."""
-        if self.extractor is None or self.stamp == self.extractor:
+        if self.extractor is None or self.made_by == self.extractor:
             return False
         return any(self.path.glob("*.npz"))
 
@@ -192,7 +206,7 @@ class Matcher:
                     "different settings until they are extracted again (Matcher.reextract_local; wildlife galleries: "
                     "`sightings wildlife reindex SPECIES`)",
                     self.local_store.path,
-                    self.local_store.stamp or "an unknown extractor (no stamp)",
+                    self.local_store.made_by or "an unknown extractor (no stamp)",
                     self.local_matcher.signature,
                 )
         if self.calibrator is not None:

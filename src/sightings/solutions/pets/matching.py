@@ -138,6 +138,7 @@ def build_matcher(
     """A :class:`~sightings.identity.matcher.Matcher` over the gallery in ``folder`` (vectors + RootSIFT keypoints)."""
     from sightings.core.registry import EMBEDDERS, LOCAL_MATCHERS, VECTOR_STORES
     from sightings.identity.matcher import LocalFeatureStore, Matcher
+    from sightings.vision.embed.local_features import PRE_STAMP_SIGNATURE
 
     folder.mkdir(parents=True, exist_ok=True)
     if vector_store == "qdrant" and vector_store_url:
@@ -151,7 +152,7 @@ def build_matcher(
         gallery,
         embedder_name=embedder,
         local_matcher=LOCAL_MATCHERS.create("rootsift", max_side=rerank_max_side) if rerank else None,
-        local_store=LocalFeatureStore(folder / "local") if rerank else None,
+        local_store=LocalFeatureStore(folder / "local", unstamped_as=PRE_STAMP_SIGNATURE) if rerank else None,
     )
 
 

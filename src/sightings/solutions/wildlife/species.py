@@ -31,6 +31,7 @@ from sightings.core.atomic import atomic_write_bytes
 from sightings.core.errors import ConfigError, InputError, IntegrityError, NotFoundError
 from sightings.identity.matcher import LocalFeatureStore, Matcher
 from sightings.identity.rerank import fuse_scores
+from sightings.vision.embed.local_features import PRE_STAMP_SIGNATURE
 
 __all__ = ["PROJECTION_DIMS", "SpeciesCalibration", "SpeciesIndex", "check_name", "project"]
 
@@ -127,7 +128,7 @@ class SpeciesIndex:
             gallery,
             embedder_name=embedder_name,
             local_matcher=LOCAL_MATCHERS.create("rootsift", max_side=rerank_max_side) if rerank else None,
-            local_store=LocalFeatureStore(self.folder / "local") if rerank else None,
+            local_store=LocalFeatureStore(self.folder / "local", unstamped_as=PRE_STAMP_SIGNATURE) if rerank else None,
         )
         self.calibration: SpeciesCalibration | None = None
         self.reload_calibration()

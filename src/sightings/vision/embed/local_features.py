@@ -33,7 +33,16 @@ from sightings.core.errors import BackendUnavailableError, ConfigError, InputErr
 from sightings.core.protocols import LocalFeatures, LocalMatch
 from sightings.vision.embed.image_input import check_image
 
-__all__ = ["Geometry", "RootSiftMatcher", "Weighting", "empty_features", "no_match", "root_sift"]
+__all__ = [
+    "PRE_STAMP_SIGNATURE",
+    "Geometry",
+    "RootSiftMatcher",
+    "Weighting",
+    "empty_features",
+    "no_match",
+    "root_sift",
+    "rootsift_signature",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +68,26 @@ def root_sift(descriptors: npt.NDArray[np.float32], eps: float = 1e-7) -> npt.ND
     desc = desc / (np.abs(desc).sum(axis=1, keepdims=True) + eps)
     rooted: npt.NDArray[np.float32] = np.sqrt(np.maximum(desc, 0.0)).astype(np.float32)
     return rooted
+
+
+def rootsift_signature(
+    *,
+    max_keypoints: int = 1000,
+    upscale_short_side: int | None = 256,
+    max_side: int = 800,
+    min_side: int = 16,
+    contrast_threshold: float = 0.04,
+) -> str:
+    """:attr:`RootSiftMatcher.signature` for these extraction settings (without building a matcher)."""
+    return (
+        f"rootsift max_keypoints={max_keypoints} upscale_short_side={upscale_short_side} "
+        f"max_side={max_side} min_side={min_side} contrast_threshold={contrast_threshold:g}"
+    )
+
+
+#: What features written before stamps existed were extracted with: RootSIFT at the solutions' old default
+#: ``rerank_max_side`` of 400 px (wildlife and pets alike), other settings at their defaults.
+PRE_STAMP_SIGNATURE = rootsift_signature(max_side=400)
 
 
 def _cv2() -> Any:
@@ -142,9 +171,12 @@ class RootSiftMatcher:
     @property
     def signature(self) -> str:
         """The extraction settings (matching settings are left out: they do not change stored features)."""
-        return (
-            f"rootsift max_keypoints={self.max_keypoints} upscale_short_side={self.upscale_short_side} "
-            f"max_side={self.max_side} min_side={self.min_side} contrast_threshold={self.contrast_threshold:g}"
+        return rootsift_signature(
+            max_keypoints=self.max_keypoints,
+            upscale_short_side=self.upscale_short_side,
+            max_side=self.max_side,
+            min_side=self.min_side,
+            contrast_threshold=self.contrast_threshold,
         )
 
     # -- extraction ----------------------------------------------------------------------------------------
