@@ -88,7 +88,7 @@ class FrameMap(Generic[T]):
     reference_only: bool = False
     """non-reference frames were skipped (``map_frames(reference_only=True)``)"""
     packet_ts: list[int] = field(default_factory=list, repr=False)
-    """the timestamp of every video packet demuxed (one per frame of the file)"""
+    """with ``reference_only``: the timestamp of every video packet demuxed (one per frame of the file)"""
 
     @property
     def frame_count(self) -> int:
@@ -117,13 +117,14 @@ class _TolerantReader(GopReader):
     """The sampler's reader, but unreadable data ends the stream (``truncated``) instead of raising."""
 
     truncated: bool = False
+    record_ts: bool = False  # keep every packet's timestamp (to number frames when some are skipped)
     packet_ts: list[int] = field(default_factory=list)
 
     def packets(self) -> Iterator[VideoPacket]:
         try:
             for packet in GopReader.packets(self):
                 ts = packet.pts if packet.pts is not None else packet.dts
-                if ts is not None and packet.size > 0:
+                if self.record_ts and ts is not None and packet.size > 0:
                     self.packet_ts.append(int(ts))
                 yield packet
         except MediaError as err:
@@ -272,7 +273,9 @@ def map_frames(
     p = Path(path)
     if workers > 1:
         with open_video(p) as (container, stream):
-            reader = _TolerantReader(p, container, stream, video_info(container, stream, p), SamplingStats())
+            reader = _TolerantReader(
+                p, container, stream, video_info(container, stream, p), SamplingStats(), record_ts=reference_only
+            )
             if options:
                 reader.cc.options = dict(options)
             result: FrameMap[T] = FrameMap(reader.info, reference_only=reference_only)
@@ -283,7 +286,9 @@ def map_frames(
             except CannotPlanError as why:
                 log.debug("%s: %s; one serial pass instead", p, why)
     with open_video(p) as (container, stream):
-        reader = _TolerantReader(p, container, stream, video_info(container, stream, p), SamplingStats())
+        reader = _TolerantReader(
+            p, container, stream, video_info(container, stream, p), SamplingStats(), record_ts=reference_only
+        )
         if options:
             reader.cc.options = dict(options)
         result = FrameMap(reader.info, reference_only=reference_only)
