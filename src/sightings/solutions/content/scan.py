@@ -123,8 +123,13 @@ def _plane(frame: VideoFrame, k: int, h: int, w: int) -> npt.NDArray[np.uint8]:
     return buf.reshape(-1, plane.line_size)[:h, :w]
 
 
-def _lattice(frame: VideoFrame) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-    """The raw samples features are made of: a 36×64 luma lattice and the 7-bit YUV colour code of each point."""
+_Lattice = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
+"""A frame's raw samples: the 36×64 luma lattice, and the Y, U, V samples its colour codes are made of."""
+
+
+def _lattice(frame: VideoFrame) -> _Lattice:
+    """The raw samples features are made of: a 36×64 luma lattice and Y/U/V samples of the colour-code points
+    (copies; the colour codes are made for many frames at once by :func:`_codes`)."""
     fmt = frame.format.name
     if fmt not in ("yuv420p", "yuvj420p"):
         frame = frame.reformat(width=GRID_W * 8, height=GRID_H * 8, format="yuv420p")
@@ -144,12 +149,16 @@ def _lattice(frame: VideoFrame) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.u
     vs = v[::csy, ::csx]
     yq = y[::sy, ::sx]
     hh, ww = min(us.shape[0], vs.shape[0], yq.shape[0]), min(us.shape[1], vs.shape[1], yq.shape[1])
-    code = ((yq[:hh, :ww] >> 5) << 4) | ((us[:hh, :ww] >> 6) << 2) | (vs[:hh, :ww] >> 6)  # Y 8 × U 4 × V 4 bins
-    return np.array(ys, np.uint8), np.asarray(code, np.uint8)
+    return ys.copy(), yq[:hh, :ww].copy(), us[:hh, :ww].copy(), vs[:hh, :ww].copy()
+
+
+def _codes(yq: npt.NDArray[np.uint8], us: npt.NDArray[np.uint8], vs: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The 7-bit YUV colour code of each sample (Y 8 × U 4 × V 4 bins); element-wise, so for one or many frames."""
+    return np.asarray(((yq >> 5) << 4) | ((us >> 6) << 2) | (vs >> 6), np.uint8)
 
 
 def _features_of(
-    lattices: list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]],
+    lattices: list[_Lattice],
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Luma grids (n×GRID_H×GRID_W), normalised 128-bin YUV histograms and mean lumas of n frames' lattices."""
     n = len(lattices)
@@ -157,12 +166,14 @@ def _features_of(
     # The mean of each 2×2 block (sums of integers: exact in float32, whatever the order).
     grids = (ys[:, 0::2, 0::2] + ys[:, 0::2, 1::2] + ys[:, 1::2, 0::2] + ys[:, 1::2, 1::2]) / np.float32(4)
     shapes = {lat[1].shape for lat in lattices}
-    if len(shapes) == 1:  # one size throughout: all histograms in one bincount
-        codes = np.stack([lat[1].ravel() for lat in lattices]).astype(np.int32)
+    if len(shapes) == 1:  # one size throughout: all codes at once, all histograms in one bincount
+        codes = _codes(*(np.stack([lat[k] for lat in lattices]) for k in (1, 2, 3))).reshape(n, -1).astype(np.int32)
         codes += 128 * np.arange(n, dtype=np.int32)[:, None]
         hists = np.bincount(codes.ravel(), minlength=128 * n).reshape(n, 128).astype(np.float32)
     else:
-        hists = np.stack([np.bincount(lat[1].ravel(), minlength=128) for lat in lattices]).astype(np.float32)
+        hists = np.stack(
+            [np.bincount(_codes(lat[1], lat[2], lat[3]).ravel(), minlength=128) for lat in lattices]
+        ).astype(np.float32)
     hists /= np.maximum(1.0, hists.sum(axis=1, keepdims=True))
     return grids, hists, grids.mean(axis=(1, 2))
 
@@ -189,7 +200,7 @@ def _analysis_size(width: int, height: int, side: int) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-_Decoded = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], "npt.NDArray[np.uint8] | None"]
+_Decoded = tuple[_Lattice, "npt.NDArray[np.uint8] | None"]
 """What each decoding worker keeps of a frame: its lattice (see ``_lattice``), RGB image (when it may be kept)."""
 
 BOUNDARY_SLACK_S = 2e-3
@@ -280,7 +291,7 @@ def _gop_function(
         def fn(frame: VideoFrame, t: float | None) -> _Decoded:
             lattice = _lattice(frame)
             if not keep_frames:
-                return lattice[0], lattice[1], None
+                return lattice, None
             grids, hists, _ = _features_of([lattice])
             seen.append((grids[0], hists[0]))
             pair = seen[-2:]
@@ -290,7 +301,7 @@ def _gop_function(
             if maybe_kept(t, bool(frame.key_frame)):
                 small = reformatter.reformat(frame, width=size[0], height=size[1], format="rgb24")
                 image = np.ascontiguousarray(small.to_ndarray(), dtype=np.uint8)
-            return lattice[0], lattice[1], image
+            return lattice, image
 
         return fn
 
@@ -352,7 +363,7 @@ def _merge(
     """Times, kept frames and features, in presentation order; None if a kept frame lacks its image."""
     if not mapped.frames:
         return None
-    features = _features_of([(f.value[0], f.value[1]) for f in mapped.frames])
+    features = _features_of([f.value[0] for f in mapped.frames])
     jumps = _jumps(features[0], features[1])
     keeper = _Keeper(step, mapped.info.fps, keep_frames, keep_keyframes)
     kept: list[AnalysisFrame] = []
@@ -360,7 +371,7 @@ def _merge(
     for i, mf in enumerate(mapped.frames):
         reasons = keeper.add(mf.time, mf.key_frame, bool(jumps[i]))
         if reasons:
-            image = mf.value[2]
+            image = mf.value[1]
             if image is None:
                 return None
             kept.append(AnalysisFrame(indices[i], keeper.times[-1], reasons, image))
