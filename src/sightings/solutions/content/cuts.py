@@ -192,7 +192,9 @@ def _dissolves(
     scan: VideoScan, d1: npt.NDArray[np.float32], p: CutParams, taken: npt.NDArray[np.bool_]
 ) -> list[Transition]:
     n = scan.n_frames
-    grids = scan.grids.astype(np.float32)
+    grids = np.asarray(scan.grids, np.float32)
+    # A blend of two unrelated pictures has less contrast than either (a pan does not).
+    std = grids.reshape(n, -1).std(axis=1) + 1e-3
     best: list[tuple[float, int, int]] = []  # (score, centre, half)
     for h in p.dissolve_half:
         if n < 2 * h + 3:
@@ -205,10 +207,9 @@ def _dissolves(
         blend = 0.5 * (grids[centres - h] + grids[centres + h])
         spread = np.abs(grids[centres - h] - grids[centres + h]).mean(axis=(1, 2)) + 1e-3
         fit = 1.0 - np.abs(mid - blend).mean(axis=(1, 2)) / spread
-        # A blend of two unrelated pictures has less contrast than either (a pan does not).
-        std = grids.reshape(n, -1).std(axis=1) + 1e-3
         dip = std[centres] / np.minimum(std[centres - h], std[centres + h])
-        window_max = np.array([d1[max(1, c - h + 1) : c + h + 1].max() for c in centres])
+        # the largest single step inside the span: d1[c-h+1 .. c+h] for each centre c (c >= h, so from index 1)
+        window_max = np.lib.stride_tricks.sliding_window_view(d1, 2 * h)[centres - h + 1].max(axis=1)
         ok = (
             (across > p.min_dissolve)
             & (fit > p.blend_fit)
