@@ -137,7 +137,8 @@ class _TolerantReader(GopReader):
 
 def _time(frame: VideoFrame, reader: GopReader) -> float | None:
     # Frames from a bare codec context carry no time base; the stream's is the one (as PyAV's frame.time).
-    return None if frame.pts is None else float(frame.pts * reader.time_base)
+    tb = reader.time_base  # float(Fraction) without the Fraction: the same correctly rounded value
+    return None if frame.pts is None else (frame.pts * tb.numerator) / tb.denominator
 
 
 def _decode(reader: GopReader, cc: VideoCodecContext, packet: VideoPacket | None) -> list[VideoFrame] | None:

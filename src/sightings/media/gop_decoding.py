@@ -170,7 +170,9 @@ class GopReader:
 
     def seconds(self, ts: int) -> float:
         origin = self.origin if self.origin is not None else 0
-        return max(0.0, float((ts - origin) * self.time_base))
+        # float(Fraction) is the correctly rounded int division of its terms: the same value, without building a
+        # Fraction per frame (a third of the planner's time on short GOPs)
+        return max(0.0, ((ts - origin) * self.time_base.numerator) / self.time_base.denominator)
 
     @property
     def last_t_s(self) -> float:
