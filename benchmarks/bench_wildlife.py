@@ -282,7 +282,8 @@ def main() -> None:
 
 
 def calibrate_for_server(*, rerank: bool) -> None:
-    """Calibrate the gallery for the score the server will use, unless its calibration already fits it."""
+    """Calibrate the gallery for the score the server will use, unless its calibration already fits it (and
+    re-extract its keypoints first when a kept ``--workdir`` gallery was made with other re-rank settings)."""
     from sightings.core.config import get_settings
     from sightings.solutions.wildlife.service import WildlifeService
 
@@ -290,7 +291,11 @@ def calibrate_for_server(*, rerank: bool) -> None:
     settings = settings.model_copy(update={"wildlife": settings.wildlife.model_copy(update={"rerank": rerank})})
     service = WildlifeService(settings)
     try:
-        if service.species("lion").matcher.calibrator is None:
+        local = service.species("lion").matcher.local_store
+        if local is not None and local.stale:  # a kept gallery from other re-rank settings: the served ones
+            print(f"re-extracting the gallery's keypoints ({local.made_by} → {local.extractor})")
+            service.reindex("lion")
+        elif service.species("lion").matcher.calibrator is None:
             service.calibrate("lion")
     finally:
         service.close()
