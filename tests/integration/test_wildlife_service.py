@@ -176,6 +176,8 @@ def test_reindex_after_a_rerank_size_change(
     r = CliRunner().invoke(app, ["wildlife", "reindex", "lion", "-q"])
     assert r.exit_code == 0, r.output
     assert "6 gallery photo(s) extracted again" in r.stdout
+    r = CliRunner().invoke(app, ["wildlife", "reindex", "orca", "-q"])
+    assert r.exit_code == 4 and "species orca: no such species" in r.output
 
     service = WildlifeService(wildlife_settings(tmp_path, **{"wildlife.rerank_max_side": 96}))
     lion = service.species("lion")
