@@ -98,9 +98,10 @@ class FrameMap(Generic[T]):
     def indices(self) -> list[int]:
         """Each mapped frame's presentation index in the whole file.
 
-        With every frame decoded, its position. With ``reference_only``, the rank of its timestamp among all
-        packets' (the first free one when timestamps repeat, as some muxers write them); positions again when a
-        frame has no timestamp, since the skipped frames cannot be counted then."""
+        With every frame decoded, its position (so frames the decoder could not decode, e.g. before the first
+        keyframe of a file cut mid-GOP, are not counted). With ``reference_only``, the rank of its timestamp among
+        all packets' (the first free one when timestamps repeat, as some muxers write them; undecodable frames are
+        counted); positions again when a frame has no timestamp, since the skipped frames cannot be counted then."""
         positions = list(range(len(self.frames)))
         pts = [f.pts for f in self.frames if f.pts is not None]
         if not self.reference_only or not self.packet_ts or len(pts) < len(self.frames):
