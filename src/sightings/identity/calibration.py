@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from sightings.core.atomic import atomic_write_text
 from sightings.core.errors import ConfigError, InputError, IntegrityError, NotFoundError
+from sightings.core.json_files import read_json
 
 __all__ = [
     "CALIBRATION_FILE",
@@ -171,10 +172,7 @@ def load_calibrator(path: str | Path, *, embedder: str | None = None, score_kind
     target = _file_path(path)
     if not target.is_file():
         raise NotFoundError("no calibrator file", where=target)
-    try:
-        data = json.loads(target.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise IntegrityError(f"unreadable calibrator file: {err}", where=target) from err
+    data = read_json(target, "calibrator file")
     cal = Calibrator.from_dict(data, where=str(target))
     if embedder is not None and cal.embedder != embedder:
         raise ConfigError(

@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from sightings.core.atomic import atomic_write_bytes, atomic_write_text
 from sightings.core.errors import ConfigError, InputError, IntegrityError, NotFoundError
+from sightings.core.json_files import read_json
 
 __all__ = ["HEAD_METHODS", "MetricHead", "ProjectedEmbedder", "fit_head", "head_paths", "load_head"]
 
@@ -129,10 +130,7 @@ def load_head(path: str | Path) -> MetricHead:
     json_path = _locate(path)
     if not json_path.is_file():
         raise NotFoundError("no metric head here (expected NAME.json + NAME.npz)", where=json_path)
-    try:
-        meta = json.loads(json_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise IntegrityError(f"unreadable metric head: {err}", where=json_path) from err
+    meta = read_json(json_path, "metric head")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise IntegrityError("not a sightings metric head file", where=json_path)
     version = meta.get("schema_version")

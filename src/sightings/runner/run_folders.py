@@ -10,7 +10,6 @@ one reader in the engine (solutions do not import each other).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from sightings.core.errors import IntegrityError, NotFoundError
+from sightings.core.json_files import read_json
 
 __all__ = ["MANIFEST", "load_manifest", "load_module"]
 
@@ -31,10 +31,7 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
         raise NotFoundError("no such run folder", where=run_dir)
     if not path.is_file():
         raise NotFoundError("no manifest.json (not a content run folder)", where=run_dir)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IntegrityError(f"unreadable manifest: {exc}", where=path) from None
+    data = read_json(path, "manifest")
     if not isinstance(data, dict):
         raise IntegrityError("manifest is not a JSON object", where=path)
     return data

@@ -15,12 +15,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sightings.core.errors import InputError, IntegrityError, NotFoundError
+from sightings.core.json_files import read_json
 from sightings.solutions.popularity.encoding import FeatureEncoder
 from sightings.solutions.popularity.regressors import Regressor, load_regressor
 from sightings.solutions.popularity.schema import ARTIFACT_SCHEMA_VERSION, FEATURE_SCHEMA_VERSION
@@ -90,10 +90,7 @@ class ModelArtifact:
 def _json(path: Path) -> Any:
     if not path.is_file():
         raise NotFoundError("missing from the model artifact", where=path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IntegrityError(f"unreadable JSON: {exc}", where=path) from None
+    return read_json(path, "JSON")
 
 
 def load_artifact(path: str | Path) -> ModelArtifact:

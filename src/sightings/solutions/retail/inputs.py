@@ -14,13 +14,13 @@ Zero-length files are skipped with a reason; other suffixes are ignored.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 from sightings.core.errors import InputError, NotFoundError
+from sightings.core.json_files import read_json
 
 __all__ = ["FolderScan", "SkippedFile", "VideoFile", "parse_video_name", "read_video_file", "scan_folder"]
 
@@ -94,10 +94,7 @@ def parse_video_name(path: Path) -> VideoFile:
 
 
 def _read_sidecar(path: Path, sidecar: Path) -> VideoFile:
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"unreadable sidecar: {exc}", where=sidecar) from None
+    data = read_json(sidecar, "sidecar", error=InputError)
     if not isinstance(data, dict):
         raise InputError("sidecar must hold a JSON object", where=sidecar)
     values = {}
