@@ -62,18 +62,10 @@ def _features(
     return features, per_image, images
 
 
-def _two_stage(
-    features: npt.NDArray[np.float32],
-    images: list[npt.NDArray[np.uint8]],
-    matcher_name: str,
-    top: int,
-    options: dict[str, Any],
-) -> Any:
+def _two_stage(features: npt.NDArray[np.float32], images: list[npt.NDArray[np.uint8]], matcher: Any, top: int) -> Any:
     """The matcher's scorer (global cosine + local re-rank), timed per query like the embedding scorer."""
-    from sightings.core.registry import LOCAL_MATCHERS
     from sightings.identity.rerank import RerankSettings, TwoStageScorer
 
-    matcher = LOCAL_MATCHERS.create(matcher_name, **options)
     return TwoStageScorer(features, lambda i: matcher.extract(images[i]), matcher, RerankSettings(rerank=top))
 
 
@@ -129,18 +121,20 @@ def eval_reid(
         raise InputError(f"must be >= 0, got {rerank_top}", where="--rerank-top")
     options = _options(set_)
     rerank_options = _options(rerank_set, "--rerank-set")
+    local_matcher = None
     if rerank is not None:
         from sightings.core.registry import LOCAL_MATCHERS
 
-        LOCAL_MATCHERS.create(rerank, **rerank_options)  # unknown names or options fail before any image is read
+        # unknown names or options fail before any image is read
+        local_matcher = LOCAL_MATCHERS.create(rerank, **rerank_options)
     elif rerank_options:
         raise InputError("needs --rerank (the local matcher these options are for)", where="--rerank-set")
     data = load_reid_dataset(dataset)
     split = split_reid(data, seed=seed, query_fraction=query_fraction, open_fraction=open_fraction)
     features, per_image, images = _features(data, embedder, options, quiet=quiet or json_out)
     scorer: Any = EmbeddingScorer(features, per_image)
-    if rerank is not None:
-        scorer = _two_stage(features, images, rerank, rerank_top, rerank_options)
+    if local_matcher is not None:
+        scorer = _two_stage(features, images, local_matcher, rerank_top)
     report = evaluate_reid(
         data,
         split,

@@ -70,6 +70,7 @@ class LocalFeatureStore:
         self.cache_size = cache_size
         self.extractor = extractor
         self.unstamped_as = unstamped_as
+        self._first_put = True
         self._cache: OrderedDict[str, LocalFeatures] = OrderedDict()
 
     @property
@@ -124,8 +125,10 @@ class LocalFeatureStore:
             descriptors=features.descriptors,
             image_size=np.asarray(features.image_size, np.int64),
         )
-        if self.extractor is not None and self.stamp is None and not any(self.path.glob("*.npz")):
-            self.restamp()  # the first feature of a new store
+        if self._first_put and self.extractor is not None:  # checked once: later puts find a feature stored
+            if self.stamp is None and not any(self.path.glob("*.npz")):
+                self.restamp()  # the first feature of a new store
+            self._first_put = False
         atomic_write_bytes(self._file(embedding_id), buf.getvalue())
         self._remember(embedding_id, features)
 
