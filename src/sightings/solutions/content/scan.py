@@ -336,7 +336,7 @@ def scan_video(
         merged = _merge(mapped, keep_frames, keep_keyframes, step)
     if merged is None or not mapped.frames:
         raise MediaError("no decodable video frame", where=p)
-    times, kept, (grids, hists, lumas) = merged
+    times, kept, (grids, hists, lumas), indices = merged
     return VideoScan(
         info=mapped.info,
         times_s=np.asarray(times, np.float64),
@@ -349,7 +349,7 @@ def scan_video(
         decode_errors=mapped.decode_errors,
         truncated=mapped.truncated,
         seconds=time.perf_counter() - started,
-        frame_index=np.asarray(mapped.indices(), np.int64) if reference_only else None,
+        frame_index=np.asarray(indices, np.int64) if reference_only else None,
         frame_count=mapped.frame_count if reference_only else None,
     )
 
@@ -359,8 +359,8 @@ _Features = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[
 
 def _merge(
     mapped: FrameMap[_Decoded], keep_frames: bool, keep_keyframes: bool, step: float
-) -> tuple[list[float], list[AnalysisFrame], _Features] | None:
-    """Times, kept frames and features, in presentation order; None if a kept frame lacks its image."""
+) -> tuple[list[float], list[AnalysisFrame], _Features, list[int]] | None:
+    """Times, kept frames, features and frame numbers, in presentation order; None if a kept frame lacks its image."""
     if not mapped.frames:
         return None
     features = _features_of([f.value[0] for f in mapped.frames])
@@ -375,4 +375,4 @@ def _merge(
             if image is None:
                 return None
             kept.append(AnalysisFrame(indices[i], keeper.times[-1], reasons, image))
-    return keeper.times, kept, features
+    return keeper.times, kept, features, indices
