@@ -1,6 +1,7 @@
 """Retail metrics accuracy on PETS09-S2L1: every metric from the pipeline's tracks vs from the ground truth.
 
-    python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--link-s S] [--no-cache] [--oracle]
+    python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--link-s S] [--interpolate-s S]
+        [--frames 400] [--no-cache] [--oracle]
 
 Input: ``pets09/vtest.avi`` frames 1–400 (40 s at 10 fps, 768×576) and ``pets09/gt_1_400.txt`` from the evaluation
 data (``sightings.evaluate.datasets``; staged in ``.data/shared``). Zones (drawn from the scene's layout before any
@@ -18,6 +19,7 @@ The ground truth subsampled at the same stride is shown too: the part of the err
 ``--oracle`` adds a diagnostic: the pipeline's tracks relabelled with the ground-truth person each overlaps most
 (IoU > 0.3, majority over its boxes) — perfect fragment merging and no identity switches, the boxes unchanged — so
 what is left is the error of the boxes themselves (missed people, foot points).
+``--frames 200`` measures on frames 1–200 only (receipts spread over those 20 s): the part settings are *chosen* on.
 Pipeline tracks are cached per stride and tracking settings in
 ``benchmarks/.cache/retail_pets09_stride<N>_<settings hash>.json`` (``--no-cache`` recomputes them).
 """
@@ -81,9 +83,9 @@ METRICS = (
 VIDEO = VideoFile(Path("pets_pets_20260301-100000Z.mp4"), "pets", "pets", START)
 
 
-def receipts() -> list[Receipt]:
+def receipts(frames: int = FRAMES) -> list[Receipt]:
     rng = np.random.default_rng(2026)
-    times = np.sort(rng.uniform(0, FRAMES / FPS, size=8))
+    times = np.sort(rng.uniform(0, frames / FPS, size=8))
     amounts = np.round(rng.lognormal(mean=6.0, sigma=0.6, size=8), 2)
     return [
         Receipt(START + timedelta(seconds=float(t)), float(a), "till-1", f"r{i}")
@@ -91,7 +93,7 @@ def receipts() -> list[Receipt]:
     ]
 
 
-def gt_points(stride: int) -> list[tuple[int, TrackPoint]]:
+def gt_points(stride: int, frames: int = FRAMES) -> list[tuple[int, TrackPoint]]:
     path = shared_file("pets09/gt_1_400.txt")
     if path is None:
         raise SystemExit("needs pets09/gt_1_400.txt from the evaluation data (make stage-data)")
@@ -99,7 +101,7 @@ def gt_points(stride: int) -> list[tuple[int, TrackPoint]]:
     out = []
     for i in range(len(gt)):
         index = int(gt.frame[i]) - 1
-        if index % stride:
+        if index % stride or index >= frames:
             continue
         x, y, w, h = float(gt.x[i]), float(gt.y[i]), float(gt.w[i]), float(gt.h[i])
         out.append((int(gt.id[i]), TrackPoint(index / FPS, x, y, x + w, y + h, index, 1.0)))
@@ -107,14 +109,15 @@ def gt_points(stride: int) -> list[tuple[int, TrackPoint]]:
 
 
 def pipeline_points(
-    stride: int, config: RetailConfig, *, use_cache: bool
+    stride: int, config: RetailConfig, *, use_cache: bool, frames: int = FRAMES
 ) -> tuple[list[tuple[int, TrackPoint]], float]:
     settings = config.model_dump(
         include={"detector", "tracker", "threshold", "tiles", "interpolate_s", "link_s", "smooth_s"}
     )
     settings["linker"] = dataclasses.asdict(LinkOptions())  # the linker's other defaults
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    cache = CACHE_DIR / f"retail_pets09_stride{stride}_{key}.json"
+    clip = "" if frames == FRAMES else f"_frames{frames}"
+    cache = CACHE_DIR / f"retail_pets09_stride{stride}{clip}_{key}.json"
     if use_cache and cache.exists():
         data = json.loads(cache.read_text())
         return [(r[0], TrackPoint(*r[1:])) for r in data["rows"]], float(data["seconds"])
@@ -135,7 +138,7 @@ def pipeline_points(
         tracker=config.tracker,
         stride=stride,
         classes=PERSON_LABELS,
-        end_s=FRAMES / FPS,
+        end_s=frames / FPS,
         interpolate_gap_s=config.interpolate_s,
         link_s=config.link_s,
         smooth_s=config.smooth_s,
@@ -148,9 +151,11 @@ def pipeline_points(
     return [(r[0], TrackPoint(*r[1:])) for r in rows], seconds
 
 
-def metrics_of(points: list[tuple[int, TrackPoint]], stride: int, config: RetailConfig) -> dict[str, Any]:
+def metrics_of(
+    points: list[tuple[int, TrackPoint]], stride: int, config: RetailConfig, frames: int = FRAMES
+) -> dict[str, Any]:
     analysis = analyse_points(
-        points, video=VIDEO, duration_s=FRAMES / FPS, step_s=stride / FPS, config=config, receipts=receipts()
+        points, video=VIDEO, duration_s=frames / FPS, step_s=stride / FPS, config=config, receipts=receipts(frames)
     )
     totals = summarise({"seller_id": m.seller_id, "name": m.name, "value": m.value} for m in analysis.metrics).get(
         "", {}
@@ -161,13 +166,13 @@ def metrics_of(points: list[tuple[int, TrackPoint]], stride: int, config: Retail
     return out
 
 
-def oracle_relabelled(points: list[tuple[int, TrackPoint]]) -> list[tuple[int, TrackPoint]]:
+def oracle_relabelled(points: list[tuple[int, TrackPoint]], frames: int = FRAMES) -> list[tuple[int, TrackPoint]]:
     """``points`` with each track renamed to the ground-truth id it overlaps most (IoU > 0.3, majority vote over
     its boxes); tracks that overlap nobody are dropped, and one box per person and frame is kept."""
     from collections import Counter, defaultdict
 
     truth: dict[int, list[tuple[int, TrackPoint]]] = defaultdict(list)
-    for gid, g in gt_points(1):
+    for gid, g in gt_points(1, frames):
         truth[g.frame].append((gid, g))
 
     def iou(a: TrackPoint, b: TrackPoint) -> float:
@@ -203,25 +208,34 @@ def _cell(v: float | None) -> str:
     return "n/a" if v is None else f"{v:+.1f}"
 
 
+def config_of(args: argparse.Namespace) -> RetailConfig:
+    """The benchmark's retail config with the tracking settings given on the command line."""
+    options = {"link_s": args.link_s, "tiles": args.tiles, "interpolate_s": args.interpolate_s}
+    return config_from_mapping({**CONFIG, **{k: v for k, v in options.items() if v is not None}}, where="bench")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strides", default="1,5,10,25,30")
     parser.add_argument("--link-s", type=float, default=None, help="tracklet linking gap (default: RetailConfig's)")
+    parser.add_argument("--interpolate-s", type=float, default=None, help="gap filling (default: RetailConfig's)")
+    parser.add_argument("--frames", type=int, default=FRAMES, help=f"the first N frames only (at most {FRAMES})")
     parser.add_argument("--tiles", default=None, help="detector tile grids, e.g. none (default: RetailConfig's)")
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--oracle", action="store_true", help="also: tracks relabelled with the ground truth's ids")
     args = parser.parse_args()
     strides = [int(s) for s in args.strides.split(",")]
-    extra: dict[str, Any] = {} if args.link_s is None else {"link_s": args.link_s}
-    if args.tiles is not None:
-        extra["tiles"] = args.tiles
-    config = config_from_mapping({**CONFIG, **extra}, where="bench")
+    if not 1 <= args.frames <= FRAMES:
+        parser.error(f"--frames must be in 1..{FRAMES}")
+    frames = args.frames
+    config = config_of(args)
     print(
         f"tracking: tiles {config.tiles}, {config.tracker}, link {config.link_s} s, "
         f"interp {config.interpolate_s} s, smooth {config.smooth_s} s"
     )
-    reference = metrics_of(gt_points(1), 1, config)
-    print(f"reference (ground truth, every frame): sellers {reference['_sellers']} ({reference['_method']})")
+    reference = metrics_of(gt_points(1, frames), 1, config, frames)
+    sellers = f"{reference['_sellers']} ({reference['_method']})"
+    print(f"frames 1-{frames}; reference (ground truth, every frame): sellers {sellers}")
     for m in METRICS:
         v = reference[m]
         print(f"  {m:34s} {'n/a' if v is None else f'{v:.3f}'}")
@@ -231,12 +245,12 @@ def main() -> None:
     oracle: dict[int, dict[str, Any]] = {}
     seconds: dict[int, float] = {}
     for stride in strides:
-        points, secs = pipeline_points(stride, config, use_cache=not args.no_cache)
+        points, secs = pipeline_points(stride, config, use_cache=not args.no_cache, frames=frames)
         seconds[stride] = secs
-        table[stride] = metrics_of(points, stride, config)
-        sampled[stride] = metrics_of(gt_points(stride), stride, config)
+        table[stride] = metrics_of(points, stride, config, frames)
+        sampled[stride] = metrics_of(gt_points(stride, frames), stride, config, frames)
         if args.oracle:
-            oracle[stride] = metrics_of(oracle_relabelled(points), stride, config)
+            oracle[stride] = metrics_of(oracle_relabelled(points, frames), stride, config, frames)
         print(f"stride {stride}: {len(points)} tracked points, {secs:.1f} s to track", file=sys.stderr)
 
     sections = [("pipeline tracks vs ground truth", table), ("ground truth subsampled (sampling only)", sampled)]
