@@ -38,11 +38,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app (uvicorn calls this as a factory).
 
     The server's parallelism is its concurrent requests, so OpenBLAS and OpenCV calls run on one thread each in
-    this process (:func:`sightings.core.threads.single_threaded_kernels`; measured in docs/wildlife.md).
+    this process (:func:`sightings.core.threads.single_threaded_kernels`), and the allocator keeps the working
+    buffers of one request for the next (:func:`sightings.core.memory.keep_freed_memory`); both are measured in
+    docs/wildlife.md.
     """
+    from sightings.core.memory import keep_freed_memory
     from sightings.core.threads import single_threaded_kernels
 
     single_threaded_kernels()
+    keep_freed_memory()
     settings = settings or get_settings()
     app = FastAPI(
         title="sightings",
