@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_wildlife.py [--data .data/shared] [--duration 60] [--clients 20] [--workdir DIR]
-        [--skip-gate] [--no-rerank] [--client aiohttp|httpx]
+        [--skip-gate] [--no-rerank] [--client aiohttp|httpx] [--plot latency.png]
 
 1. **Gallery**: every lions *train* crop enrolled under species ``lion`` (default LanceDB gallery, RootSIFT
    re-rank), then calibrated on itself (leave-one-out).
@@ -21,6 +21,8 @@ Usage::
    and after (other jobs on the machine show there). ``--no-rerank`` serves the global-only fast path
    (``wildlife.rerank: false``); the gallery is calibrated for the score served when its calibration does not fit.
    All the load comes from one address, so the per-client rate limit is raised for the server (it still runs).
+   ``--clients 1,5,10,15,20`` runs one closed loop per count against the same server (capacity: the most clients
+   at which p95 stays within 300 ms) and prints a summary table; ``--plot`` draws p50/p95 and requests/s per count.
 4. **Batch**: one ``/v1/predict-batch`` request with 60 lion crops (NDJSON), images/s.
 """
 
@@ -230,7 +232,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None, help="evaluation data (default: the usual lookup)")
     parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument(
+        "--clients", type=_counts, default=[20], help="concurrent clients; a list (5,10,20) runs one loop each"
+    )
+    parser.add_argument("--plot", type=Path, default=None, help="PNG of latency and throughput per client count")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the gallery here (default: a temp dir)")
     parser.add_argument("--skip-gate", action="store_true", help="only the load and batch parts (gallery in --workdir)")
     parser.add_argument(
@@ -322,7 +327,14 @@ def gate_part(service: Any, data: Path, *, enrol_s: float, n_train: int) -> None
     service.close()
 
 
-def timed_load(server_pid: int, url: str, photo: bytes, args: Any) -> dict[str, Any]:
+def _counts(text: str) -> list[int]:
+    counts = [int(v) for v in text.split(",") if v.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"client counts must be >= 1, got {text!r}")
+    return counts
+
+
+def timed_load(server_pid: int, url: str, photo: bytes, args: Any, clients: int) -> dict[str, Any]:
     """The closed loop in a child process, with the CPU time per request of the server and of the load generator
     (machine time per request = their sum) and the machine's 1-minute load average before and after."""
     import multiprocessing
@@ -332,7 +344,7 @@ def timed_load(server_pid: int, url: str, photo: bytes, args: Any) -> dict[str, 
         pool.submit(time.sleep, 0).result()  # the child is started before the clock runs
         load_before = os.getloadavg()[0]
         cpu0 = process_cpu_s(server_pid)
-        load = pool.submit(load_process, url, photo, args.clients, args.duration, args.client).result()
+        load = pool.submit(load_process, url, photo, clients, args.duration, args.client).result()
         cpu1 = process_cpu_s(server_pid)
     n = max(load["requests"] + load["errors"], 1)
     load["server_cpu_ms"] = None if cpu0 is None or cpu1 is None else 1000 * (cpu1 - cpu0) / n
@@ -361,21 +373,16 @@ def load_part(args: Any, data: Path, env: dict[str, str], work: Path) -> None:
             if answer["status"] != "rejected":
                 print(f"\nload photo: {path.name} scaled to 640 px ({len(photo)} bytes), answer {answer['status']}")
                 break
-        load = timed_load(proc.pid, url, photo, args)
         mode = "global only" if args.no_rerank else "two-stage"
-        print(
-            f"\n| /v1/predict-single ({mode}), 640-px JPEG, {load['clients']} clients ({args.client}, own process), "
-            f"{args.duration:.0f} s | value |"
-        )
-        print("|---|---:|")
-        keys = ("requests", "errors", "first_errors", "statuses", "rps", "p50", "p95", "p99")
-        for key in (*keys, "server_cpu_ms", "client_cpu_ms", "loadavg"):
-            value = load[key]
-            print(
-                f"| {key}{' (ms)' if key.startswith('p') else ''} | {value:.1f} |"
-                if isinstance(value, float)
-                else f"| {key} | {value} |"
-            )
+        runs = []
+        for clients in args.clients:
+            load = timed_load(proc.pid, url, photo, args, clients)
+            runs.append(load)
+            print_load(load, mode, args)
+        if len(runs) > 1:
+            print_capacity(runs, mode, args)
+        if args.plot is not None:
+            plot_load(runs, mode, args.plot)
         batch = [("files", (p.name, p.read_bytes())) for p in sorted((data / "lions" / "val").glob("*/*.png"))[:60]]
         t0 = time.perf_counter()
         r = httpx.post(f"{url}/v1/predict-batch", files=batch, data={"species": "lion"}, timeout=600)
@@ -387,6 +394,70 @@ def load_part(args: Any, data: Path, env: dict[str, str], work: Path) -> None:
         proc.wait(10)
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def print_load(load: dict[str, Any], mode: str, args: Any) -> None:
+    print(
+        f"\n| /v1/predict-single ({mode}), 640-px JPEG, {load['clients']} clients ({args.client}, own process), "
+        f"{args.duration:.0f} s | value |"
+    )
+    print("|---|---:|")
+    keys = ("requests", "errors", "first_errors", "statuses", "rps", "p50", "p95", "p99")
+    for key in (*keys, "server_cpu_ms", "client_cpu_ms", "loadavg"):
+        value = load[key]
+        print(
+            f"| {key}{' (ms)' if key.startswith('p') else ''} | {value:.1f} |"
+            if isinstance(value, float)
+            else f"| {key} | {value} |"
+        )
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+def print_capacity(runs: list[dict[str, Any]], mode: str, args: Any, target_ms: float = 300.0) -> None:
+    """One row per client count, and the most clients served within the p95 target without errors."""
+    print(f"\n| {mode}: clients | requests/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms / request |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for r in runs:
+        cpu = "—" if r["server_cpu_ms"] is None else f"{r['server_cpu_ms']:.1f}"
+        print(
+            f"| {r['clients']} | {r['rps']:.1f} | {_ms(r['p50'])} | {_ms(r['p95'])} | {_ms(r['p99'])} "
+            f"| {r['errors']} | {cpu} |"
+        )
+    within = [r["clients"] for r in runs if r["p95"] is not None and r["p95"] <= target_ms and not r["errors"]]
+    most = max(within) if within else None
+    print(
+        f"\nmost clients with p95 ≤ {target_ms:.0f} ms and no errors ({args.duration:.0f} s each): "
+        + ("none of those tried" if most is None else str(most))
+    )
+
+
+def plot_load(runs: list[dict[str, Any]], mode: str, path: Path, target_ms: float = 300.0) -> None:
+    """p50/p95 latency and requests/s against the number of clients, with the p95 target as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    clients = [r["clients"] for r in runs]
+    fig, (lat, thr) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, style in (("p50", "o-"), ("p95", "s-")):
+        lat.plot(clients, [r[key] for r in runs], style, label=key)
+    lat.axhline(target_ms, color="red", linestyle="--", linewidth=1, label=f"target p95 {target_ms:.0f} ms")
+    lat.set(xlabel="concurrent clients", ylabel="latency, ms", title=f"/v1/predict-single ({mode})")
+    lat.legend()
+    thr.plot(clients, [r["rps"] for r in runs], "o-")
+    thr.set(xlabel="concurrent clients", ylabel="requests/s", title="throughput", ylim=(0, None))
+    for ax in (lat, thr):
+        ax.set_xticks(clients)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"plot: {path}")
 
 
 if __name__ == "__main__":
