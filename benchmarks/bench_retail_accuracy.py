@@ -1,7 +1,7 @@
 """Retail metrics accuracy on PETS09-S2L1: every metric from the pipeline's tracks vs from the ground truth.
 
     python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--link-s S] [--interpolate-s S]
-        [--frames 400] [--no-cache] [--oracle]
+        [--release-factor F] [--frames 400] [--no-cache] [--oracle]
 
 Input: ``pets09/vtest.avi`` frames 1–400 (40 s at 10 fps, 768×576) and ``pets09/gt_1_400.txt`` from the evaluation
 data (``sightings.evaluate.datasets``; staged in ``.data/shared``). Zones (drawn from the scene's layout before any
@@ -209,9 +209,12 @@ def _cell(v: float | None) -> str:
 
 
 def config_of(args: argparse.Namespace) -> RetailConfig:
-    """The benchmark's retail config with the tracking settings given on the command line."""
+    """The benchmark's retail config with the settings given on the command line."""
     options = {"link_s": args.link_s, "tiles": args.tiles, "interpolate_s": args.interpolate_s}
-    return config_from_mapping({**CONFIG, **{k: v for k, v in options.items() if v is not None}}, where="bench")
+    mapping: dict[str, Any] = {**CONFIG, **{k: v for k, v in options.items() if v is not None}}
+    if args.release_factor is not None:
+        mapping["interactions"] = {**CONFIG["interactions"], "release_factor": args.release_factor}
+    return config_from_mapping(mapping, where="bench")
 
 
 def main() -> None:
@@ -219,6 +222,7 @@ def main() -> None:
     parser.add_argument("--strides", default="1,5,10,25,30")
     parser.add_argument("--link-s", type=float, default=None, help="tracklet linking gap (default: RetailConfig's)")
     parser.add_argument("--interpolate-s", type=float, default=None, help="gap filling (default: RetailConfig's)")
+    parser.add_argument("--release-factor", type=float, default=None, help="episode hysteresis (default: none)")
     parser.add_argument("--frames", type=int, default=FRAMES, help=f"the first N frames only (at most {FRAMES})")
     parser.add_argument("--tiles", default=None, help="detector tile grids, e.g. none (default: RetailConfig's)")
     parser.add_argument("--no-cache", action="store_true")
@@ -231,7 +235,8 @@ def main() -> None:
     config = config_of(args)
     print(
         f"tracking: tiles {config.tiles}, {config.tracker}, link {config.link_s} s, "
-        f"interp {config.interpolate_s} s, smooth {config.smooth_s} s"
+        f"interp {config.interpolate_s} s, smooth {config.smooth_s} s; "
+        f"episode hysteresis × {config.interactions.release_factor:g}"
     )
     reference = metrics_of(gt_points(1, frames), 1, config, frames)
     sellers = f"{reference['_sellers']} ({reference['_method']})"

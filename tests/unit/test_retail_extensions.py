@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -153,6 +154,45 @@ def test_gaps_inside_a_file_split_episodes() -> None:
     assert len(find_episodes(traj, [1], [2], step_s=1.0, options=cfg.interactions)) == 1  # tolerance bridges it
     split = find_episodes(traj, [1], [2], step_s=1.0, options=cfg.interactions, gaps=[(29.0, 100.0)])
     assert [(e.start_s, e.end_s) for e in split] == [(0.0, 30.0), (100.0, 130.0)]
+
+
+def _jitter_pair(distances: list[float]) -> dict[int, Any]:
+    """Seller at x=100, customer at x=100+d at second t (1 fps), feet on one line."""
+    pts = [(1, _pt(t, (100, 50))) for t in range(len(distances))]
+    pts += [(2, _pt(t, (100 + d, 50))) for t, d in enumerate(distances)]
+    return build_trajectories(pts)
+
+
+def test_hysteresis_keeps_an_episode_through_jitter_around_the_threshold() -> None:
+    jitter = [110.0, 130.0] * 10  # 20 s, every second frame just over 120 px
+    options = {"distance_px": 120, "min_duration_s": 5, "gap_tolerance_s": 0}
+    plain = config_from_mapping({"interactions": {**options, "release_factor": 1.0}}, where="t").interactions
+    held = config_from_mapping({"interactions": options}, where="t").interactions  # the default: × 1.25
+    assert held.release_factor == 1.25
+    assert find_episodes(_jitter_pair(jitter), [1], [2], step_s=1.0, options=plain) == []  # 1-s pieces, dropped
+    [episode] = find_episodes(_jitter_pair(jitter), [1], [2], step_s=1.0, options=held)
+    assert (episode.start_s, episode.end_s) == (0.0, 20.0)
+    # entering needs the distance itself: 130 px all along is never close, whatever the release
+    assert find_episodes(_jitter_pair([130.0] * 20), [1], [2], step_s=1.0, options=held) == []
+    # beyond distance × release_factor (150 px) the episode ends
+    ends = find_episodes(_jitter_pair([110.0] * 8 + [160.0] * 12), [1], [2], step_s=1.0, options=held)
+    assert [(e.start_s, e.end_s) for e in ends] == [(0.0, 8.0)]
+
+
+def test_hysteresis_does_not_hold_across_a_recording_gap() -> None:
+    held = config_from_mapping(
+        {"interactions": {"distance_px": 120, "release_factor": 1.25, "min_duration_s": 3, "gap_tolerance_s": 5}},
+        where="t",
+    ).interactions
+    traj = _jitter_pair([110.0] * 5 + [130.0] * 5)
+    assert [(e.start_s, e.end_s) for e in find_episodes(traj, [1], [2], step_s=1.0, options=held)] == [(0.0, 10.0)]
+    split = find_episodes(traj, [1], [2], step_s=1.0, options=held, gaps=[(4.5, 4.9)])
+    assert [(e.start_s, e.end_s) for e in split] == [(0.0, 5.0)]  # after the gap 130 px is not close again
+
+
+def test_release_factor_below_one_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="release_factor"):
+        config_from_mapping({"interactions": {"release_factor": 0.8}}, where="t")
 
 
 def test_gaps_between_files_of_a_camera() -> None:

@@ -65,6 +65,11 @@ class InteractionOptions(_Section):
     distance_m: float = Field(
         1.5, gt=0, description="the same on the floor plane, metres: used instead for cameras with a `floor` homography"
     )
+    release_factor: float = Field(
+        1.25,
+        ge=1.0,
+        description="hysteresis: a pair already close stays close while at most distance × this apart (1 = none)",
+    )
     min_duration_s: float = Field(10.0, ge=0, description="an episode lasts at least this long, seconds")
     gap_tolerance_s: float = Field(3.0, ge=0, description="episodes of one pair closer than this are merged, s")
 

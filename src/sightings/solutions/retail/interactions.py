@@ -6,6 +6,11 @@ At every analysed frame where both tracks are seen, the pair is *close* when the
 analysis step** (each sampled frame stands for ``step_s`` seconds), so 10 close frames at 1 fps last 10 s.
 Episodes shorter than ``min_duration_s`` are dropped.
 
+Hysteresis (``release_factor`` > 1): a pair that was close at the previous analysed frame they were both seen in
+(no more than ``gap_tolerance_s`` of unseen time before, no recording gap between) stays close while its distance
+is at most ``distance × release_factor``; so foot points jittering around the threshold do not cut an episode in
+pieces. A pair becomes close only within ``distance``.
+
 With a floor plane (``to_floor``: image point → metres, from the camera's homography) the distance is measured on
 the floor and compared with ``distance_m`` instead. An episode never spans a recording gap (``gaps``: video
 seconds where there was no picture): close frames on both sides of a gap are two episodes.
@@ -42,18 +47,37 @@ class Episode:
         return self.end_s - self.start_s
 
 
+def _crosses_gap(t0: float, t1: float, gaps: Sequence[tuple[float, float]]) -> bool:
+    return any(t0 < g_end and g_start < t1 for g_start, g_end in gaps)
+
+
 def _close_times(
-    seller: Trajectory, customer: Trajectory, limit: float, to_floor: FloorProjection | None
+    seller: Trajectory,
+    customer: Trajectory,
+    *,
+    limit: float,
+    release: float,
+    held_s: float,
+    to_floor: FloorProjection | None,
+    gaps: Sequence[tuple[float, float]],
 ) -> list[tuple[float, str]]:
+    """(time, customer zone) of the frames where the pair is close: within ``limit``, or within ``release`` when
+    it was close at the previous frame both were seen in, at most ``held_s`` earlier and with no gap between."""
     at = {round(p.t_s, 3): p for p in seller.points}
-    out = []
-    for p in customer.points:
+    out: list[tuple[float, str]] = []
+    last_close: float | None = None
+    for p in customer.points:  # in time order (Trajectory)
         s = at.get(round(p.t_s, 3))
         if s is None:
             continue
         a, b = (s.foot, p.foot) if to_floor is None else (to_floor(*s.foot), to_floor(*p.foot))
-        if math.dist(a, b) <= limit:
+        held = last_close is not None and p.t_s - last_close <= held_s + 1e-9
+        held = held and not _crosses_gap(last_close or 0.0, p.t_s, gaps)
+        if math.dist(a, b) <= (release if held else limit):
             out.append((p.t_s, p.zone))
+            last_close = p.t_s
+        else:
+            last_close = None
     return out
 
 
@@ -67,7 +91,15 @@ def _pair_episodes(
     gaps: Sequence[tuple[float, float]],
 ) -> list[Episode]:
     limit = options.distance_px if to_floor is None else options.distance_m
-    close = _close_times(seller, customer, limit, to_floor)
+    close = _close_times(
+        seller,
+        customer,
+        limit=limit,
+        release=limit * options.release_factor,
+        held_s=step_s + options.gap_tolerance_s,
+        to_floor=to_floor,
+        gaps=gaps,
+    )
     episodes: list[Episode] = []
     run: list[tuple[float, str]] = []
 
@@ -80,10 +112,7 @@ def _pair_episodes(
 
     for t, zone in close:
         # a gap of g seconds between sampled frames means g - step_s seconds unobserved/apart
-        split = run and (
-            t - run[-1][0] - step_s > options.gap_tolerance_s + 1e-9
-            or any(run[-1][0] < g_end and g_start < t for g_start, g_end in gaps)
-        )
+        split = run and (t - run[-1][0] - step_s > options.gap_tolerance_s + 1e-9 or _crosses_gap(run[-1][0], t, gaps))
         if split:
             flush()
             run = []
