@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import inspect
 import json
 import statistics
 import sys
@@ -39,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from sightings.core.registry import TRACKERS
 from sightings.evaluate.datasets import shared_file
 from sightings.evaluate.mot_io import read_mot
 from sightings.solutions.retail.config import RetailConfig, config_from_mapping
@@ -112,9 +114,14 @@ def pipeline_points(
     stride: int, config: RetailConfig, *, use_cache: bool, frames: int = FRAMES
 ) -> tuple[list[tuple[int, TrackPoint]], float]:
     settings = config.model_dump(
-        include={"detector", "tracker", "threshold", "tiles", "interpolate_s", "link_s", "smooth_s"}
+        include={"detector", "tracker", "threshold", "tiles", "interpolate_s", "link_s", "smooth_s", "tracker_options"}
     )
     settings["linker"] = dataclasses.asdict(LinkOptions())  # the linker's other defaults
+    settings["tracker_defaults"] = {  # the tracker's own defaults: a changed default is another cache entry
+        name: repr(p.default)
+        for name, p in inspect.signature(TRACKERS.resolve(config.tracker)).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     clip = "" if frames == FRAMES else f"_frames{frames}"
     cache = CACHE_DIR / f"retail_pets09_stride{stride}{clip}_{key}.json"

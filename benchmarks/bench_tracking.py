@@ -1,7 +1,7 @@
 """Tracking benchmark on PETS09-S2L1 frames 1–400: detector × tracker × stride → HOTA, MOTA, IDF1, frames/s.
 
     SIGHTINGS_MODELS_DIR=/tmp/models-check python benchmarks/bench_tracking.py [--data DIR] [--frames 400]
-        [--detectors default] [--tune-linking] [--tune-smoothing]
+        [--detectors default] [--tune-linking] [--tune-smoothing] [--tune-gate]
 
 Detections are computed once per detector setting (every frame, low threshold 0.2) and cached on disk in
 ``benchmarks/.cache/pets09_detections_<key>.json`` (key: detector settings + frame count + model file), so
@@ -14,7 +14,9 @@ then reported on 201–400 and 1–400.
 The time-buffered IoU ratios, the 1 s interpolation and the 0.2 s box smoothing (``--tune-smoothing``) were
 also chosen on frames 1–200 only (see docs/tracking.md); 201–400 is the held-out half. ``--tune-linking`` prints
 the sweep that chose the tracklet linker's settings (``sightings.vision.track.linking``), on frames 1–200 only
-(tracked and linked without frames 201+), by the mean of MOTA and IDF1 over strides 1, 5 and 10.
+(tracked and linked without frames 201+), by the mean of MOTA and IDF1 over strides 1, 5 and 10. ``--tune-gate``
+prints the sweep that chose BoT-SORT's colour-gate threshold, with the whole-frame detector the retail pipeline
+uses, by the same criterion (best 3-point mean over the grid).
 """
 
 from __future__ import annotations
@@ -217,6 +219,46 @@ def tune_smoothing(gt: MotData, frames: list, found: dict, thr: float, interp_s:
     return best_s
 
 
+GATE_GRID = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def tune_gate(gt: MotData, frames: list, found: dict, thr: float, interp_s: float) -> float:
+    """BoT-SORT's colour-gate threshold on frames 1-200 only, with the retail settings (this detector, linking,
+    interpolation, smoothing): score = (mean MOTA + mean IDF1) / 2 over strides 1, 5, 10, the linker's criterion;
+    the choice is the best 3-point mean over GATE_GRID (single points are noisy). Prints the hue-binned gate of
+    before (``appearance_achromatic=False``) beside it."""
+    rows_out = []
+    scores: dict[bool, list[float]] = {}
+    for achromatic in (True, False):
+        scores[achromatic] = []
+        for gate in GATE_GRID:
+            motas, idf1s = [], []
+            for stride in TUNING_STRIDES:
+                make = lambda g=gate, a=achromatic: BotSortTracker(  # noqa: E731
+                    track_activation_threshold=thr,
+                    high_conf_det_threshold=thr,
+                    appearance_threshold=g,
+                    appearance_achromatic=a,
+                )
+                rows, used, _, collector = track_rows(make, frames, found, stride, thr, appearance=True, last=200)
+                g200 = restrict(gt, [f.index + 1 for f in used], 1, 200)
+                rep = evaluate_tracking(g200, finish(rows, used, collector, LINK, interp_s, smooth_s=SMOOTH_S))
+                motas.append(rep.mota)
+                idf1s.append(rep.idf1)
+            scores[achromatic].append((float(np.mean(motas)) + float(np.mean(idf1s))) / 2)
+            print(f"  grey bin {achromatic}, gate {gate:.2f}: {scores[achromatic][-1]:.4f}", flush=True)
+    smooth = [float(np.mean(scores[True][i - 1 : i + 2])) for i in range(1, len(GATE_GRID) - 1)]
+    best = GATE_GRID[1 + int(np.argmax(smooth))]
+    print("| gate | " + " | ".join(f"{g:g}" for g in GATE_GRID) + " |")
+    print("|---|" + "---:|" * len(GATE_GRID))
+    rows_out.append("| one hue bin for grey | " + " | ".join(f"{v:.3f}" for v in scores[True]) + " |")
+    rows_out.append("| 3-point mean | — | " + " | ".join(f"{v:.3f}" for v in smooth) + " | — |")
+    rows_out.append("| hue-binned | " + " | ".join(f"{v:.3f}" for v in scores[False]) + " |")
+    print("\n".join(rows_out))
+    print(f"chosen: appearance_threshold = {best:g} (with the grey bin)")
+    return best
+
+
 def choose_threshold(gt: MotData, frames: list, found: dict, factory: Any, interp_s: float) -> float:
     """The detector threshold, chosen on frames 1-200 only (best mean MOTA over strides 1, 5, 10)."""
     best_thr, best = THRESHOLDS[0], -1e9
@@ -238,6 +280,9 @@ def main() -> None:
     parser.add_argument("--detectors", choices=("all", "default"), default="all", help="all rows or the default")
     parser.add_argument("--tune-linking", action="store_true", help="only the linker sweep on frames 1-200")
     parser.add_argument("--tune-smoothing", action="store_true", help="only the smoothing sweep on frames 1-200")
+    parser.add_argument(
+        "--tune-gate", action="store_true", help="only BoT-SORT's colour-gate sweep on frames 1-200 (whole frame)"
+    )
     args = parser.parse_args()
     video, gt_path = args.data / "pets09" / "vtest.avi", args.data / "pets09" / "gt_1_400.txt"
     if not (video.exists() and gt_path.exists()):
@@ -252,7 +297,9 @@ def main() -> None:
         "SSD 2×2 tiles + full frame + box voting (--tiles 2x2)": {"tile": True},
         "SSD 2×2 + 2×3 tiles + full frame + box voting (default)": {"tile": "2x2,2x3"},
     }
-    if args.detectors == "default" or args.tune_linking or args.tune_smoothing:
+    if args.tune_gate:  # the retail pipeline's detector: the whole frame
+        detectors = dict(list(detectors.items())[:1])
+    elif args.detectors == "default" or args.tune_linking or args.tune_smoothing:
         detectors = dict(list(detectors.items())[-1:])
     byte = lambda thr: lambda: ByteTrackTracker(track_activation_threshold=thr, high_conf_det_threshold=thr)  # noqa: E731
     bot = lambda thr: lambda: BotSortTracker(track_activation_threshold=thr, high_conf_det_threshold=thr)  # noqa: E731
@@ -289,15 +336,16 @@ def main() -> None:
         ),
     }
     threshold_tracker = "ByteTrack + time-BIoU + interp 1 s"
-    if not (args.tune_linking or args.tune_smoothing):
+    if not (args.tune_linking or args.tune_smoothing or args.tune_gate):
         print("| detector | threshold | tracker | stride | frames | HOTA | MOTA | IDF1 | IDsw | tracker frames/s |")
         print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     det_lines = []
     for dname, dopts in detectors.items():
         found, frames, det_s = detect_all(video, n, dopts)
         best_thr = choose_threshold(gt, frames, found, *trackers[threshold_tracker][:2])
-        if args.tune_linking:
-            tune_linking(gt, frames, found, best_thr, INTERPOLATE_S)
+        sweep = tune_linking if args.tune_linking else tune_gate if args.tune_gate else None
+        if sweep is not None:
+            sweep(gt, frames, found, best_thr, INTERPOLATE_S)
             return
         for lo, hi in ((1, 200), (201, 400), (1, 400)):
             dr = evaluate_detection(restrict(gt, list(range(1, n + 1)), lo, hi), det_mot(found, lo, hi, 0.2))

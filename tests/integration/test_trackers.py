@@ -91,6 +91,27 @@ def test_appearance_gate_keeps_crossing_colours_apart() -> None:
     assert float(red @ blue) < 0.3
 
 
+def test_achromatic_bin_keeps_a_white_shirt_stable_across_colour_casts() -> None:
+    """A white shirt with a faint blue cast in one frame and a faint yellow one in the next (compression, white
+    balance): its hue jumps from blue to yellow although it is white. One hue bin for the least-saturated pixels
+    keeps the embedding, so the BoT-SORT gate (cosine ≥ 0.85) does not split the track; hue-binned it falls apart."""
+    bluish = np.zeros((100, 60, 3), np.uint8)
+    bluish[:] = (232, 234, 242)
+    yellowish = np.zeros((100, 60, 3), np.uint8)
+    yellowish[:] = (242, 240, 230)
+    box = (0, 0, 60, 100)
+    assert float(hsv_embedding(bluish, box) @ hsv_embedding(yellowish, box)) < 0.5
+    same = float(hsv_embedding(bluish, box, achromatic=True) @ hsv_embedding(yellowish, box, achromatic=True))
+    assert same == pytest.approx(1.0, abs=1e-5)
+    # saturated colours are embedded as before
+    red = np.zeros((100, 60, 3), np.uint8)
+    red[:] = (200, 30, 30)
+    assert np.array_equal(hsv_embedding(red, box), hsv_embedding(red, box, achromatic=True))
+    tracker = BotSortTracker()
+    assert tracker.appearance_achromatic
+    assert tracker.appearance_threshold == 0.85
+
+
 @pytest.mark.parametrize(
     ("options", "field"),
     [
