@@ -170,7 +170,8 @@ def _print_run(result: RunFolderResult, *, title: str) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    for col in ("video", "tracks", "sellers", "customers", "interactions", "successful", "ratio", "gaps", "alerts"):
+    columns = ("video", "tracks", "sellers", "seller by", "customers", "interactions", "successful", "ratio", "gaps")
+    for col in (*columns, "alerts"):
         table.add_column(col)
     for v in result.videos:
         ratio = v["interaction_ratio"]
@@ -178,6 +179,7 @@ def _print_run(result: RunFolderResult, *, title: str) -> None:
             Path(v["video"]).name,
             str(v["tracks"]),
             ", ".join(v["sellers"]) or "-",
+            str(v.get("role_method") or "-"),
             str(v["customers"]),
             str(v["interactions"]),
             str(v["successful_interactions"]),
@@ -186,6 +188,14 @@ def _print_run(result: RunFolderResult, *, title: str) -> None:
             str(v["alerts"]),
         )
     console.print(table)
+    weak = [Path(v["video"]).name for v in result.videos if v.get("role_method") in ("longest", "none")]
+    if weak:
+        typer.echo(
+            f"note: {len(weak)} video(s) found no seller from the counter zone or a schedule, so the longest-present "
+            "track was taken (or none): check the counter zone with `sightings retail zones --snapshot`, or pass "
+            f"--schedule. First: {weak[0]}",
+            err=True,
+        )
     for s in result.skipped:
         typer.echo(f"skipped {s.path}: {s.reason}", err=True)
     for p in result.resumed:
