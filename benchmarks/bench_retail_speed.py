@@ -1,7 +1,7 @@
 """Retail video pass speed: × real time per camera at 1 analysis fps, and a load test over several videos.
 
     python benchmarks/bench_retail_speed.py [--minutes 30] [--load-minutes 2] [--no-load] [--no-ray]
-        [--tiles none,2x2+2x3]
+        [--tiles none,2x2+2x3] [--fps 1]
 
 1. **Speed** on a generated 1280×720 H.264 video (25 fps, GOP 50, B-frames; the moving-blob scene of
    ``bench_sampling.py``, cached in ``benchmarks/.cache/``): the whole ``retail`` analysis of one video
@@ -9,7 +9,8 @@
    roles, episodes, metrics, health statistics) with our GOP-aware sampler, side by side with the same pipeline
    fed by ``decode_all_frames`` (decode every frame, keep one per second) — same frames, same detector. Two
    detector settings (``--tiles`` picks): the ``retail run`` default, whole frame only (``tiles: none``), and
-   whole frame + 2×2 + 2×3 tiles (13 detector passes per frame, for small people).
+   whole frame + 2×2 + 2×3 tiles (13 detector passes per frame, for small people). ``--fps`` sets the analysis
+   rate (default 1, the ``retail run`` default).
 2. **Load test**: total wall time for 1, 2, 4 and 8 videos of ``--load-minutes`` each (copies of one generated
    video), ``retail`` analysis per video, with the local process pool (2 workers) and, if ``ray`` is installed,
    the Ray executor (a local Ray, 2 CPUs) → ``docs/img/retail_load.png``.
@@ -36,10 +37,10 @@ PNG = Path(__file__).resolve().parent.parent / "docs" / "img" / "retail_load.png
 COUNTS = (1, 2, 4, 8)
 
 
-def _config(tiles: str) -> Any:
+def _config(tiles: str, fps: float = 1.0) -> Any:
     from sightings.solutions.retail.config import config_from_mapping
 
-    return config_from_mapping({"analysis_fps": 1.0, "tiles": tiles}, where="bench")
+    return config_from_mapping({"analysis_fps": fps, "tiles": tiles}, where="bench")
 
 
 def _video(path: Path) -> Any:
@@ -63,27 +64,27 @@ def _decode_every_frame() -> Iterator[None]:
         sample.sample_frames = original
 
 
-def analyse(path: str, tiles: str = "none") -> float:
+def analyse(path: str, tiles: str = "none", fps: float = 1.0) -> float:
     """One video through the retail analysis; returns its wall seconds (top level: picklable for the pools)."""
     from sightings.solutions.retail.pipeline import process_video
 
     t0 = time.perf_counter()
-    process_video(_video(Path(path)), config=_config(tiles))
+    process_video(_video(Path(path)), config=_config(tiles, fps))
     return time.perf_counter() - t0
 
 
 SETTINGS = {"none": "default: whole frame only", "2x2+2x3": "whole frame + 2×2 + 2×3 tiles"}
 
 
-def speed(video: Path, seconds_of_video: float, settings: list[str]) -> list[tuple[str, str, float]]:
+def speed(video: Path, seconds_of_video: float, settings: list[str], fps: float = 1.0) -> list[tuple[str, str, float]]:
     rows = []
     for key in settings:
         tiles, label = key.replace("+", ","), SETTINGS[key]
-        secs = analyse(str(video), tiles)
+        secs = analyse(str(video), tiles, fps)
         rows.append((label, "ours: GOP-aware sampling", secs))
         print(f"  {label}, ours: {secs:.1f} s = {seconds_of_video / secs:.1f}× real time", file=sys.stderr)
         with _decode_every_frame():
-            secs = analyse(str(video), tiles)
+            secs = analyse(str(video), tiles, fps)
         rows.append((label, "baseline: decode every frame", secs))
         print(f"  {label}, baseline: {secs:.1f} s = {seconds_of_video / secs:.1f}× real time", file=sys.stderr)
     return rows
@@ -159,6 +160,7 @@ def main() -> None:
     parser.add_argument("--no-load", action="store_true")
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--tiles", default="none,2x2+2x3", help="detector settings to time: none, 2x2+2x3")
+    parser.add_argument("--fps", type=float, default=1.0, help="analysis frames per second of video")
     args = parser.parse_args()
     from sightings.media.probe import probe
 
@@ -170,8 +172,11 @@ def main() -> None:
     unknown = [k for k in settings if k not in SETTINGS]
     if unknown:
         parser.error(f"--tiles: unknown {unknown}; known: {', '.join(SETTINGS)}")
-    rows = speed(video, video_s, settings)
-    print(f"\n### Speed: one {video_s / 60:.0f}-minute {info.width}×{info.height} H.264 video, 1 analysis fps\n")
+    rows = speed(video, video_s, settings, args.fps)
+    print(
+        f"\n### Speed: one {video_s / 60:.0f}-minute {info.width}×{info.height} H.264 video, "
+        f"{args.fps:g} analysis fps\n"
+    )
     print("| detector | input | seconds | × real time | 12-h day takes |")
     print("|---|---|---:|---:|---:|")
     for label, method, secs in rows:
