@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import inspect
 import json
 import statistics
 import sys
@@ -117,11 +116,7 @@ def pipeline_points(
         include={"detector", "tracker", "threshold", "tiles", "interpolate_s", "link_s", "smooth_s", "tracker_options"}
     )
     settings["linker"] = dataclasses.asdict(LinkOptions())  # the linker's other defaults
-    settings["tracker_defaults"] = {  # the tracker's own defaults: a changed default is another cache entry
-        name: repr(p.default)
-        for name, p in inspect.signature(TRACKERS.resolve(config.tracker)).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    }
+    settings["tracker_defaults"] = TRACKERS.defaults(config.tracker)  # a changed default is another cache entry
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     clip = "" if frames == FRAMES else f"_frames{frames}"
     cache = CACHE_DIR / f"retail_pets09_stride{stride}{clip}_{key}.json"

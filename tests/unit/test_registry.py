@@ -53,3 +53,32 @@ def test_executors_keep_order(name: str) -> None:
         assert list(ex.map(_square, range(7))) == [0, 1, 4, 9, 16, 25, 36]
     finally:
         ex.close()
+
+
+class _Sentinel:
+    pass
+
+
+def _made(*, size: int = 3, ratio: float = 0.5, marker: object = _Sentinel(), required: str) -> tuple[int, float]:
+    return size, ratio
+
+
+def test_defaults_are_the_factorys_keyword_defaults_without_addresses() -> None:
+    reg: Registry[object] = Registry("thing")
+    reg.register("made", f"{__name__}:_made")
+    defaults = reg.defaults("made")
+    assert defaults["size"] == "3" and defaults["ratio"] == "0.5"
+    assert "required" not in defaults
+    assert " at 0x" not in defaults["marker"] and "_Sentinel object" in defaults["marker"]
+
+
+def test_retail_analysis_hash_follows_the_trackers_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A finished retail video is analysed again after an upgrade that changes the tracker's defaults."""
+    from sightings.core.registry import TRACKERS
+    from sightings.solutions.retail.config import config_from_mapping
+
+    config = config_from_mapping({"tracker": "fake", "detector": "fake"}, where="t")
+    before = config.analysis_hash()
+    assert config.analysis_hash() == before  # stable
+    monkeypatch.setattr(TRACKERS, "defaults", lambda name: {"appearance_threshold": "0.99"})
+    assert config.analysis_hash() != before

@@ -12,6 +12,8 @@ lists the known ones; a backend whose optional dependency is missing gives a
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -35,6 +37,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,20 @@ class Registry(Generic[T]):
             raise ConfigError(f"{entry.target} does not exist", where=f"{self.kind}.{name}") from None
         self._resolved[name] = factory
         return factory
+
+    def defaults(self, name: str) -> dict[str, str]:
+        """The default options of backend ``name`` (``repr`` of each keyword default of its factory): what it does
+        when a config does not say, so a result can record it (a changed default then reads as another setting)."""
+        factory = self.resolve(name)
+        try:
+            parameters = inspect.signature(factory).parameters
+        except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+            return {}
+        return {
+            k: _ADDRESS.sub("", repr(p.default))  # no memory address in the repr of a default object
+            for k, p in parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
 
     def create(self, name: str, /, **options: Any) -> T:
         """Build the backend ``name`` with ``options`` (unknown options give a ConfigError)."""

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sightings.core.errors import ConfigError, InputError, NotFoundError
+from sightings.core.errors import ConfigError, InputError, NotFoundError, SightingsError
 from sightings.solutions.retail.zones import CameraZones
 from sightings.vision.track.linking import DEFAULT_LINK_S
 from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
@@ -183,8 +183,17 @@ class RetailConfig(_Section):
         return self.cameras.get(camera) or CameraZones.model_validate({})
 
     def analysis_hash(self) -> str:
-        """SHA-256 (16 hex) of the options that change results (not where rows go or videos come from)."""
+        """SHA-256 (16 hex) of the options that change results (not where rows go or videos come from), with the
+        detector's and tracker's own defaults: after an upgrade that changes one of them, a finished video is
+        analysed again instead of being skipped as done."""
+        from sightings.core.registry import DETECTORS, TRACKERS
+
         data = self.model_dump(mode="json", exclude={"warehouse", "archive"})
+        for kind, registry, name in (("detector", DETECTORS, self.detector), ("tracker", TRACKERS, self.tracker)):
+            try:
+                data[f"{kind}_defaults"] = registry.defaults(name)
+            except SightingsError:  # not installed or unknown: the run fails later with the real error
+                data[f"{kind}_defaults"] = None
         return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
