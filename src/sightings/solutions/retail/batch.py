@@ -47,7 +47,7 @@ class RetailJob:
         self.options: RetailConfig = config_from_mapping(dict(options), where="job retail")
 
     def config(self) -> dict[str, Any]:
-        return self.options.model_dump(mode="json", exclude={"warehouse", "archive"})  # archive: holds a token
+        return self.options.analysis_settings()  # the retail run's resume key too (no archive token in it)
 
     def run(self, item: BatchItem, out_dir: Path, *, attempt: int = 1) -> JobResult:
         from sightings.runner.jobs import local_source

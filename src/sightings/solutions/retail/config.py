@@ -182,10 +182,9 @@ class RetailConfig(_Section):
     def zones_for(self, camera: str) -> CameraZones:
         return self.cameras.get(camera) or CameraZones.model_validate({})
 
-    def analysis_hash(self) -> str:
-        """SHA-256 (16 hex) of the options that change results (not where rows go or videos come from), with the
-        detector's and tracker's own defaults: after an upgrade that changes one of them, a finished video is
-        analysed again instead of being skipped as done."""
+    def analysis_settings(self) -> dict[str, Any]:
+        """The options that change results (not where rows go or videos come from: no token either), with the
+        detector's and tracker's own defaults, so an upgrade that changes one of them reads as other settings."""
         from sightings.core.registry import DETECTORS, TRACKERS
 
         data = self.model_dump(mode="json", exclude={"warehouse", "archive"})
@@ -194,6 +193,11 @@ class RetailConfig(_Section):
                 data[f"{kind}_defaults"] = registry.defaults(name)
             except SightingsError:  # not installed or unknown: the run fails later with the real error
                 data[f"{kind}_defaults"] = None
+        return data
+
+    def analysis_hash(self) -> str:
+        """SHA-256 (16 hex) of :meth:`analysis_settings`: a finished video with the same hash is not analysed again."""
+        data = self.analysis_settings()
         return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
