@@ -82,3 +82,21 @@ def test_retail_analysis_hash_follows_the_trackers_defaults(monkeypatch: pytest.
     assert config.analysis_hash() == before  # stable
     monkeypatch.setattr(TRACKERS, "defaults", lambda name: {"appearance_threshold": "0.99"})
     assert config.analysis_hash() != before
+
+
+def test_backend_defaults_name_each_kind_and_tolerate_a_missing_backend() -> None:
+    from sightings.core.registry import backend_defaults
+
+    reg: Registry[object] = Registry("thing")
+    reg.register("made", f"{__name__}:_made")
+    reg.register("missing", "no_such_module_xyz:Thing")
+    out = backend_defaults(detector=(reg, "made"), tracker=(reg, "missing"))
+    assert out["detector_defaults"] is not None and out["detector_defaults"]["size"] == "3"
+    assert out["tracker_defaults"] is None
+
+
+def test_track_job_config_holds_the_backends_defaults() -> None:
+    from sightings.runner.jobs import TrackJob
+
+    config = TrackJob(detector="fake", tracker="fake").config()
+    assert "detector_defaults" in config and "tracker_defaults" in config

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sightings.core.errors import BackendUnavailableError, ConfigError
+from sightings.core.errors import BackendUnavailableError, ConfigError, SightingsError
 
 __all__ = [
     "DETECTORS",
@@ -133,6 +133,19 @@ class Registry(Generic[T]):
             raise ConfigError(
                 f"bad options {sorted(options)} for {self.kind} {name!r}: {exc}", where=self.kind
             ) from exc
+
+
+def backend_defaults(**backends: tuple[Registry[Any], str]) -> dict[str, dict[str, str] | None]:
+    """``{"<kind>_defaults": registry.defaults(name)}`` for each ``kind=(registry, name)``; ``None`` for a backend
+    that cannot be resolved here (not installed, unknown: using it fails later with the real error). Put in a
+    run's config hash, it makes an upgrade that changes a backend's defaults read as other settings."""
+    out: dict[str, dict[str, str] | None] = {}
+    for kind, (registry, name) in backends.items():
+        try:
+            out[f"{kind}_defaults"] = registry.defaults(name)
+        except SightingsError:
+            out[f"{kind}_defaults"] = None
+    return out
 
 
 DETECTORS: Registry[Any] = Registry("detector")

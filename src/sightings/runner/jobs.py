@@ -168,7 +168,11 @@ class TrackJob:
         self._detector: Any = None
 
     def config(self) -> dict[str, Any]:
-        return self.options.model_dump(mode="json")
+        from sightings.core.registry import DETECTORS, TRACKERS, backend_defaults
+
+        opts = self.options
+        defaults = backend_defaults(detector=(DETECTORS, opts.detector), tracker=(TRACKERS, opts.tracker))
+        return {**opts.model_dump(mode="json"), **defaults}  # a changed backend default: another config
 
     def _detector_object(self) -> Any:
         if self._detector is None:

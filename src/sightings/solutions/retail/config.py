@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sightings.core.errors import ConfigError, InputError, NotFoundError, SightingsError
+from sightings.core.errors import ConfigError, InputError, NotFoundError
 from sightings.solutions.retail.zones import CameraZones
 from sightings.vision.track.linking import DEFAULT_LINK_S
 from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
@@ -185,15 +185,10 @@ class RetailConfig(_Section):
     def analysis_settings(self) -> dict[str, Any]:
         """The options that change results (not where rows go or videos come from: no token either), with the
         detector's and tracker's own defaults, so an upgrade that changes one of them reads as other settings."""
-        from sightings.core.registry import DETECTORS, TRACKERS
+        from sightings.core.registry import DETECTORS, TRACKERS, backend_defaults
 
         data = self.model_dump(mode="json", exclude={"warehouse", "archive"})
-        for kind, registry, name in (("detector", DETECTORS, self.detector), ("tracker", TRACKERS, self.tracker)):
-            try:
-                data[f"{kind}_defaults"] = registry.defaults(name)
-            except SightingsError:  # not installed or unknown: the run fails later with the real error
-                data[f"{kind}_defaults"] = None
-        return data
+        return {**data, **backend_defaults(detector=(DETECTORS, self.detector), tracker=(TRACKERS, self.tracker))}
 
     def analysis_hash(self) -> str:
         """SHA-256 (16 hex) of :meth:`analysis_settings`: a finished video with the same hash is not analysed again."""
