@@ -47,8 +47,10 @@ class Episode:
         return self.end_s - self.start_s
 
 
-def _crosses_gap(t0: float, t1: float, gaps: Sequence[tuple[float, float]]) -> bool:
-    return any(t0 < g_end and g_start < t1 for g_start, g_end in gaps)
+def _continues(t0: float, t1: float, *, step_s: float, tolerance_s: float, gaps: Sequence[tuple[float, float]]) -> bool:
+    """Whether a pair seen close at ``t0`` and again at ``t1`` is one stretch: at most ``tolerance_s`` unobserved
+    between the two sampled frames (each stands for ``step_s``), and no recording gap between them."""
+    return t1 - t0 - step_s <= tolerance_s + 1e-9 and not any(t0 < g_end and g_start < t1 for g_start, g_end in gaps)
 
 
 def _close_times(
@@ -57,12 +59,13 @@ def _close_times(
     *,
     limit: float,
     release: float,
-    held_s: float,
+    step_s: float,
+    tolerance_s: float,
     to_floor: FloorProjection | None,
     gaps: Sequence[tuple[float, float]],
 ) -> list[tuple[float, str]]:
     """(time, customer zone) of the frames where the pair is close: within ``limit``, or within ``release`` when
-    it was close at the previous frame both were seen in, at most ``held_s`` earlier and with no gap between."""
+    it was close at the previous frame both were seen in and this frame :func:`_continues` that stretch."""
     at = {round(p.t_s, 3): p for p in seller.points}
     out: list[tuple[float, str]] = []
     last_close: float | None = None
@@ -71,8 +74,9 @@ def _close_times(
         if s is None:
             continue
         a, b = (s.foot, p.foot) if to_floor is None else (to_floor(*s.foot), to_floor(*p.foot))
-        held = last_close is not None and p.t_s - last_close <= held_s + 1e-9
-        held = held and not _crosses_gap(last_close or 0.0, p.t_s, gaps)
+        held = last_close is not None and _continues(
+            last_close, p.t_s, step_s=step_s, tolerance_s=tolerance_s, gaps=gaps
+        )
         if math.dist(a, b) <= (release if held else limit):
             out.append((p.t_s, p.zone))
             last_close = p.t_s
@@ -96,7 +100,8 @@ def _pair_episodes(
         customer,
         limit=limit,
         release=limit * options.release_factor,
-        held_s=step_s + options.gap_tolerance_s,
+        step_s=step_s,
+        tolerance_s=options.gap_tolerance_s,
         to_floor=to_floor,
         gaps=gaps,
     )
@@ -111,8 +116,7 @@ def _pair_episodes(
                 episodes.append(Episode(seller.track_id, customer.track_id, start, end, zone))
 
     for t, zone in close:
-        # a gap of g seconds between sampled frames means g - step_s seconds unobserved/apart
-        split = run and (t - run[-1][0] - step_s > options.gap_tolerance_s + 1e-9 or _crosses_gap(run[-1][0], t, gaps))
+        split = run and not _continues(run[-1][0], t, step_s=step_s, tolerance_s=options.gap_tolerance_s, gaps=gaps)
         if split:
             flush()
             run = []
