@@ -1,7 +1,7 @@
 """Retail metrics accuracy on PETS09-S2L1: every metric from the pipeline's tracks vs from the ground truth.
 
     python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--link-s S] [--interpolate-s S]
-        [--release-factor F] [--frames 400] [--no-cache] [--oracle]
+        [--release-factor F] [--resample-s S] [--frames 400] [--no-cache] [--oracle]
 
 Input: ``pets09/vtest.avi`` frames 1–400 (40 s at 10 fps, 768×576) and ``pets09/gt_1_400.txt`` from the evaluation
 data (``sightings.evaluate.datasets``; staged in ``.data/shared``). Zones (drawn from the scene's layout before any
@@ -19,6 +19,7 @@ The ground truth subsampled at the same stride is shown too: the part of the err
 ``--oracle`` adds a diagnostic: the pipeline's tracks relabelled with the ground-truth person each overlaps most
 (IoU > 0.3, majority over its boxes) — perfect fragment merging and no identity switches, the boxes unchanged — so
 what is left is the error of the boxes themselves (missed people, foot points).
+``--resample-s`` sets the analysis time grid (``resample_s``; 0 = the analysed frames only).
 ``--frames 200`` measures on frames 1–200 only (receipts spread over those 20 s): the part settings are *chosen* on.
 Pipeline tracks are cached per stride and tracking settings in
 ``benchmarks/.cache/retail_pets09_stride<N>_<settings hash>.json`` (``--no-cache`` recomputes them).
@@ -212,7 +213,12 @@ def _cell(v: float | None) -> str:
 
 def config_of(args: argparse.Namespace) -> RetailConfig:
     """The benchmark's retail config with the settings given on the command line."""
-    options = {"link_s": args.link_s, "tiles": args.tiles, "interpolate_s": args.interpolate_s}
+    options = {
+        "link_s": args.link_s,
+        "tiles": args.tiles,
+        "interpolate_s": args.interpolate_s,
+        "resample_s": args.resample_s,
+    }
     mapping: dict[str, Any] = {**CONFIG, **{k: v for k, v in options.items() if v is not None}}
     if args.release_factor is not None:
         mapping["interactions"] = {**CONFIG["interactions"], "release_factor": args.release_factor}
@@ -225,6 +231,9 @@ def main() -> None:
     parser.add_argument("--link-s", type=float, default=None, help="tracklet linking gap (default: RetailConfig's)")
     parser.add_argument("--interpolate-s", type=float, default=None, help="gap filling (default: RetailConfig's)")
     parser.add_argument("--release-factor", type=float, default=None, help="episode hysteresis (default: none)")
+    parser.add_argument(
+        "--resample-s", type=float, default=None, help="analysis time grid, 0 = off (default: RetailConfig's)"
+    )
     parser.add_argument("--frames", type=int, default=FRAMES, help=f"the first N frames only (at most {FRAMES})")
     parser.add_argument("--tiles", default=None, help="detector tile grids, e.g. none (default: RetailConfig's)")
     parser.add_argument("--no-cache", action="store_true")
@@ -238,7 +247,7 @@ def main() -> None:
     print(
         f"tracking: tiles {config.tiles}, {config.tracker}, link {config.link_s} s, "
         f"interp {config.interpolate_s} s, smooth {config.smooth_s} s; "
-        f"episode hysteresis × {config.interactions.release_factor:g}"
+        f"episode hysteresis × {config.interactions.release_factor:g}; analysis grid {config.resample_s:g} s"
     )
     reference = metrics_of(gt_points(1, frames), 1, config, frames)
     sellers = f"{reference['_sellers']} ({reference['_method']})"

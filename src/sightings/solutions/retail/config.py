@@ -144,6 +144,12 @@ class RetailConfig(_Section):
     smooth_s: float = Field(
         DEFAULT_SMOOTH_S, ge=0, description="average each box with its track's boxes this many s either side (0 = off)"
     )
+    resample_s: float = Field(
+        0.25,
+        ge=0,
+        description="analyse tracks on a grid this fine: boxes move in a straight line between analysed frames "
+        "(0 = only the analysed frames; chosen on PETS09 frames 1-200, docs/retail.md)",
+    )
     detector_options: dict[str, Any] = Field(default_factory=dict, description="extra detector options")
     tracker_options: dict[str, Any] = Field(default_factory=dict, description="extra tracker options")
     cameras: dict[str, CameraZones] = Field(default_factory=dict, description="zones per camera id")

@@ -32,7 +32,7 @@ from sightings.solutions.retail.metrics import MetricValue, compute_metrics, sum
 from sightings.solutions.retail.purchases import JoinedReceipt, Receipt, ScoredEpisode, join_receipts, score_episodes
 from sightings.solutions.retail.roles import RoleAssignment, ShiftWindow, assign_roles
 from sightings.solutions.retail.schedule import Shift, shifts_for
-from sightings.solutions.retail.trajectories import TrackPoint, Trajectory, build_trajectories
+from sightings.solutions.retail.trajectories import TrackPoint, Trajectory, build_trajectories, resample_points
 
 __all__ = [
     "PERSON_LABELS",
@@ -121,26 +121,33 @@ def analyse_points(
 ) -> RetailAnalysis:
     """Roles, episodes, receipt join and metrics from tracked points (``(track_id, point)``, ``step_s`` apart).
 
+    The analysis runs on the points resampled to ``config.resample_s`` (:func:`resample_points`); the analysis
+    keeps the tracked points themselves (``trajectories``, ``step_s``) for the warehouse and the CVAT export.
+
     ``shifts`` (None = no schedule) names the sellers (roles rule 3); ``gaps`` (video seconds) split episodes.
     """
     zones = config.zones_for(video.camera)
-    trajectories = build_trajectories(points, zones)
+    trajectories = build_trajectories(points, zones)  # what was tracked: stored and exported as it is
+    dense, sub_step = resample_points(points, step_s=step_s, grid_s=config.resample_s, gaps=gaps)
+    analysed = trajectories if sub_step == step_s else build_trajectories(dense, zones)
+    # the frame before a recording gap stands for its whole step, so on the grid the gap starts at its last sub-step
+    analysed_gaps = [(min(a + step_s - sub_step, b), b) for a, b in gaps] if sub_step != step_s else list(gaps)
     windows = None if shifts is None else _shift_windows(shifts, video, duration_s)
     roles = assign_roles(
-        trajectories, step_s=step_s, options=config.roles, has_counter=zones.has("counter"), shifts=windows
+        analysed, step_s=sub_step, options=config.roles, has_counter=zones.has("counter"), shifts=windows
     )
     episodes = find_episodes(
-        trajectories,
+        analysed,
         roles.sellers,
         roles.customers,
-        step_s=step_s,
+        step_s=sub_step,
         options=config.interactions,
         to_floor=zones.floor.to_floor if zones.floor is not None else None,
-        gaps=gaps,
+        gaps=analysed_gaps,
     )
     joined = join_receipts(
         receipts,
-        trajectories,
+        analysed,
         roles.customers,
         video_start=video.started_at,
         duration_s=duration_s,
@@ -148,7 +155,7 @@ def analyse_points(
     )
     scored = score_episodes(episodes, joined)
     metrics = compute_metrics(
-        video_start=video.started_at, trajectories=trajectories, roles=roles, episodes=scored, joined=joined
+        video_start=video.started_at, trajectories=analysed, roles=roles, episodes=scored, joined=joined
     )
     return RetailAnalysis(
         video, duration_s, step_s, trajectories, roles, tuple(scored), tuple(joined), tuple(metrics), tuple(gaps)

@@ -1,13 +1,22 @@
-"""Per-track trajectories: the tracked boxes of one person, in time order, each tagged with its zone."""
+"""Per-track trajectories: the tracked boxes of one person, in time order, each tagged with its zone.
+
+:func:`resample_points` puts sampled tracks on a finer time grid for the analysis. Each analysed frame stands
+for one analysis step (``step_s``). At 1 fps or coarser, a customer can cross the checkout between two analysed
+frames, and an episode can only start or end on a whole step. Resampling splits every step into sub-steps of
+about ``grid_s``. The box moves in a straight line toward the track's box at the next analysed frame, when that
+frame follows directly. Otherwise (the track's last frame, or a break before its next one) the box stays where it
+was. Time seen stays the same (*n* sub-steps of ``step_s / n`` per analysed frame), and a step at or below
+``grid_s`` is left as it is.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sightings.solutions.retail.zones import CameraZones, foot_point
 
-__all__ = ["TrackPoint", "Trajectory", "build_trajectories"]
+__all__ = ["TrackPoint", "Trajectory", "build_trajectories", "resample_points"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +74,54 @@ def build_trajectories(
             tagged = point
         by_id.setdefault(track_id, []).append(tagged)
     return {tid: Trajectory(tid, tuple(sorted(pts, key=lambda p: p.t_s))) for tid, pts in sorted(by_id.items())}
+
+
+def resample_points(
+    points: Sequence[tuple[int, TrackPoint]],
+    *,
+    step_s: float,
+    grid_s: float,
+    gaps: Sequence[tuple[float, float]] = (),
+) -> tuple[list[tuple[int, TrackPoint]], float]:
+    """``(track_id, point)`` pairs sampled every ``step_s`` → the same tracks on a grid of ``step_s / n`` seconds
+    (``n = round(step_s / grid_s)``), and that sub-step (see the module doc).
+
+    A point is interpolated toward the track's next point only when that point is the next analysed frame
+    (at most 1.5 steps later) and no recording gap (``gaps``, video seconds) lies between them. With ``grid_s``
+    0 or ``n`` = 1 the points come back as they are.
+    """
+    n = round(step_s / grid_s) if grid_s > 0 and step_s > 0 else 1
+    if n <= 1:
+        return list(points), step_s
+    sub = step_s / n
+    by_id: dict[int, list[TrackPoint]] = {}
+    for track_id, point in points:
+        by_id.setdefault(track_id, []).append(point)
+    out: list[tuple[int, TrackPoint]] = []
+    for track_id, track in by_id.items():
+        track.sort(key=lambda p: p.t_s)
+        for i, a in enumerate(track):
+            b = track[i + 1] if i + 1 < len(track) else None
+            moves = (
+                b is not None
+                and 0 < b.t_s - a.t_s <= 1.5 * step_s + 1e-9
+                and not any(a.t_s < g_end and g_start < b.t_s for g_start, g_end in gaps)
+            )
+            for k in range(n):
+                f = k * sub / (b.t_s - a.t_s) if moves and b is not None else 0.0
+                end = b if moves and b is not None else a
+                out.append(
+                    (
+                        track_id,
+                        TrackPoint(
+                            round(a.t_s + k * sub, 6),
+                            a.x1 + (end.x1 - a.x1) * f,
+                            a.y1 + (end.y1 - a.y1) * f,
+                            a.x2 + (end.x2 - a.x2) * f,
+                            a.y2 + (end.y2 - a.y2) * f,
+                            a.frame,
+                            a.score,
+                        ),
+                    )
+                )
+    return out, sub
