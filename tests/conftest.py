@@ -24,12 +24,21 @@ def shared_data() -> Path:
 
 @pytest.fixture
 def kernel_threads() -> Iterator[None]:
-    """Put OpenCV's and BLAS's thread counts back after a test changes them for the process (``create_app`` does)."""
+    """Put OpenCV's and BLAS's thread counts (and the thread-count variables) back after a test changes them for
+    the process (``create_app`` does)."""
+    from sightings.core.threads import THREAD_ENV
+
     cv2 = pytest.importorskip("cv2")
     threadpoolctl = pytest.importorskip("threadpoolctl")
     cv2_threads = cv2.getNumThreads()
     blas = [(i["prefix"], i["num_threads"]) for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    env = {name: os.environ.get(name) for name in THREAD_ENV}
     yield
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     cv2.setNumThreads(cv2_threads)
     for prefix, threads in blas:
         threadpoolctl.threadpool_limits(limits={prefix: threads})

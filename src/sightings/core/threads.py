@@ -28,7 +28,7 @@ from typing import Generic, TypeVar
 
 from sightings.core.errors import ConfigError
 
-__all__ = ["InstancePool", "available_cores", "single_threaded_kernels"]
+__all__ = ["THREAD_ENV", "InstancePool", "available_cores", "single_threaded_kernels"]
 
 T = TypeVar("T")
 
@@ -43,8 +43,21 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: Environment variables that BLAS/OpenMP libraries read once, when they are loaded.
+THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
 def single_threaded_kernels() -> None:
-    """One thread per OpenBLAS/BLAS and OpenCV call, for the whole process (call it once when serving)."""
+    """One thread per OpenBLAS/BLAS and OpenCV call, for the whole process (call it once when serving).
+
+    Libraries already loaded are limited at once (threadpoolctl). Those loaded later (NumPy, when the caller has
+    not imported it yet, as in a ``uvicorn --workers`` process; SciPy's own OpenBLAS) read the thread count from
+    the environment when they load, so it is set too, unless the user set it.
+    """
+    for name in THREAD_ENV:
+        os.environ.setdefault(name, "1")
+    import numpy  # noqa: F401  # load NumPy's BLAS now, so that the limit below reaches it
+
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn (identity extra)
