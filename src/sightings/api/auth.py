@@ -31,6 +31,7 @@ from fastapi import Header, HTTPException, Request
 from pydantic import SecretStr
 
 from sightings.core.errors import BackendUnavailableError, InputError, NotFoundError
+from sightings.core.sqlite_wal import enable_wal
 
 __all__ = [
     "AUDIT_SCOPE",
@@ -129,7 +130,7 @@ class KeyStore:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            enable_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=10000")
             yield db

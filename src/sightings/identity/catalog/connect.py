@@ -27,6 +27,7 @@ from sightings.core.errors import (
     IntegrityError,
     SightingsError,
 )
+from sightings.core.sqlite_wal import enable_wal
 
 __all__ = ["CATALOG_FILE", "CatalogDatabase", "database_errors", "default_catalog_path", "one_line", "open_database"]
 
@@ -96,7 +97,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(pragma)
-    cursor.execute("PRAGMA journal_mode=WAL")  # a file database stays in WAL; a memory one answers "memory"
+    enable_wal(cursor)  # a file database stays in WAL; a memory one answers "memory"
     cursor.close()
 
 
