@@ -74,6 +74,7 @@ def test_root_sift_rows_have_unit_norm() -> None:
         {"weighting": "inliers"},
         {"geometry": "none"},
         {"max_keypoints": 200},
+        {"octave_layers": 2},
     ],
 )
 def test_options_still_separate_same_from_different(options: dict[str, object], texture: np.ndarray) -> None:
@@ -116,7 +117,14 @@ def test_wrong_dtype_or_shape_is_an_input_error(matcher: RootSiftMatcher, bad: o
 
 @pytest.mark.parametrize(
     "options",
-    [{"ratio": 0.0}, {"geometry": "projective"}, {"max_keypoints": 0}, {"weighting": "lnbnn"}, {"min_side": 0}],
+    [
+        {"ratio": 0.0},
+        {"geometry": "projective"},
+        {"max_keypoints": 0},
+        {"weighting": "lnbnn"},
+        {"min_side": 0},
+        {"octave_layers": 0},
+    ],
 )
 def test_bad_options_are_config_errors(options: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
@@ -128,3 +136,14 @@ def test_grey_and_rgba_images_are_accepted(matcher: RootSiftMatcher, texture: np
     rgba = np.dstack([texture, np.full(texture.shape[:2], 255, np.uint8)])
     assert len(matcher.extract(grey)) > 50
     assert matcher.match(matcher.extract(rgba), matcher.extract(texture)).inliers > 50
+
+
+def test_octave_layers_change_the_features_and_their_stamp(texture: np.ndarray) -> None:
+    from sightings.vision.embed.local_features import PRE_STAMP_SIGNATURE
+
+    default, two = RootSiftMatcher(), RootSiftMatcher(octave_layers=2)
+    # OpenCV's default (3) is not written, so features stamped before the option existed still count as current
+    assert "octave_layers" not in default.signature
+    assert RootSiftMatcher(max_side=400).signature == PRE_STAMP_SIGNATURE
+    assert two.signature.endswith(" octave_layers=2") and two.signature != default.signature
+    assert 0 < len(two.extract(texture)) < len(default.extract(texture))  # fewer scale levels, fewer keypoints

@@ -47,5 +47,8 @@ def test_the_baseline_guards_the_served_rerank_size() -> None:
     from sightings.core.config import WildlifeSettings
 
     baseline = json.loads(BASELINE.read_text(encoding="utf-8"))
-    served = WildlifeSettings().rerank_max_side
-    assert baseline["rerank_options"] == {"max_side": served}, "re-baseline after changing wildlife.rerank_max_side"
+    settings = WildlifeSettings()
+    served: dict[str, int] = {"max_side": settings.rerank_max_side}
+    if settings.rerank_octave_layers != 3:  # OpenCV's default is left out of the command
+        served["octave_layers"] = settings.rerank_octave_layers
+    assert baseline["rerank_options"] == served, "re-baseline after changing wildlife.rerank_* settings"

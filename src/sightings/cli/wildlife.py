@@ -111,7 +111,8 @@ def reindex(
 ) -> None:
     """Extract the re-rank's local features of every gallery photo again, then re-calibrate.
 
-    Run it after changing `wildlife.rerank_max_side` (or upgrading from a version with other re-rank settings):
+    Run it after changing `wildlife.rerank_max_side` or `rerank_octave_layers` (or upgrading from a version with
+    other re-rank settings):
     the server warns at start when a gallery's local features were made with other settings."""
     from sightings.cli.common import new_progress
     from sightings.solutions.wildlife.service import WildlifeService

@@ -151,6 +151,14 @@ class WildlifeSettings(_Section):
         "smaller is faster: ~8 ms a 640-px photo at 240, ~28 at 400). After a change: "
         "`sightings wildlife reindex SPECIES`",
     )
+    rerank_octave_layers: int = Field(
+        3,
+        ge=1,
+        le=8,
+        description="scale levels per octave of RootSIFT's scale space (OpenCV's default 3; 2 saves ~1.5 ms a "
+        "request and passed the lions train rule, docs/wildlife.md). After a change: "
+        "`sightings wildlife reindex SPECIES`",
+    )
     detector_species: list[str] = Field(
         default_factory=lambda: ["lion", "leopard", "cheetah", "tiger", "jaguar", "cat", "dog", "cattle"],
         description="species the SSD-OIDv4 'no animal' check applies to (its only animal classes: cat, dog, cattle)",

@@ -73,7 +73,10 @@ class WildlifeReports:
         if local is None:
             from sightings.core.registry import LOCAL_MATCHERS
 
-            local = LOCAL_MATCHERS.create("rootsift", max_side=service.config.rerank_max_side)
+            config = service.config
+            local = LOCAL_MATCHERS.create(
+                "rootsift", max_side=config.rerank_max_side, octave_layers=config.rerank_octave_layers
+            )
         fq, fg = local.extract(query), local.extract(gallery)
         canvas = draw_correspondences(query, gallery, fq, fg, local.match(fq, fg), height=240)
         ok, encoded = cv2.imencode(".png", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))

@@ -171,6 +171,7 @@ class WildlifeService:
                     rerank=self.config.rerank,
                     vector_store_url=self.config.vector_store_url,
                     rerank_max_side=self.config.rerank_max_side,
+                    rerank_octave_layers=self.config.rerank_octave_layers,
                 )
                 self._species[name] = index
             return index
@@ -295,7 +296,8 @@ class WildlifeService:
 
     def reindex(self, species: str, *, progress: Callable[[int, int], None] | None = None) -> int:
         """Extract the re-rank's local features of every gallery photo again (from the stored photos) with the
-        current settings, then re-calibrate; after a change of ``wildlife.rerank_max_side``. Returns the count."""
+        current settings, then re-calibrate; after a change of ``wildlife.rerank_max_side`` or
+        ``rerank_octave_layers``. Returns the count."""
         index = self.species(species)
         if index.matcher.local_store is None:
             raise ConfigError("re-ranking is off (wildlife.rerank: false): there are no local features", where=species)

@@ -110,6 +110,7 @@ class SpeciesIndex:
         rerank: bool,
         vector_store_url: str | None = None,
         rerank_max_side: int = 240,
+        rerank_octave_layers: int = 3,
     ) -> None:
         from sightings.core.registry import EMBEDDERS, LOCAL_MATCHERS, VECTOR_STORES
 
@@ -127,7 +128,11 @@ class SpeciesIndex:
             EMBEDDERS.create(embedder_name),
             gallery,
             embedder_name=embedder_name,
-            local_matcher=LOCAL_MATCHERS.create("rootsift", max_side=rerank_max_side) if rerank else None,
+            local_matcher=(
+                LOCAL_MATCHERS.create("rootsift", max_side=rerank_max_side, octave_layers=rerank_octave_layers)
+                if rerank
+                else None
+            ),
             local_store=LocalFeatureStore(self.folder / "local", unstamped_as=PRE_STAMP_SIGNATURE) if rerank else None,
         )
         self.calibration: SpeciesCalibration | None = None

@@ -77,11 +77,14 @@ def rootsift_signature(
     max_side: int = 800,
     min_side: int = 16,
     contrast_threshold: float = 0.04,
+    octave_layers: int = 3,
 ) -> str:
-    """:attr:`RootSiftMatcher.signature` for these extraction settings (without building a matcher)."""
+    """:attr:`RootSiftMatcher.signature` for these extraction settings (without building a matcher). OpenCV's
+    default of 3 layers per octave is left out, so features stamped before the setting existed still match."""
+    layers = "" if octave_layers == 3 else f" octave_layers={octave_layers}"
     return (
         f"rootsift max_keypoints={max_keypoints} upscale_short_side={upscale_short_side} "
-        f"max_side={max_side} min_side={min_side} contrast_threshold={contrast_threshold:g}"
+        f"max_side={max_side} min_side={min_side} contrast_threshold={contrast_threshold:g}{layers}"
     )
 
 
@@ -115,6 +118,8 @@ class RootSiftMatcher:
         min_inliers: fewer verified inliers than this count as no match (0 inliers, score 0).
         weighting: pair score, ``inliers`` (count) or ``ratio`` (sum of ``1 - d1/d2`` over inliers).
         contrast_threshold: SIFT contrast threshold (lower finds more keypoints on low-contrast fur).
+        octave_layers: scale levels per octave of SIFT's scale space (OpenCV's default 3; 2 finds ~15 % fewer
+            keypoints, so extraction and matching are cheaper).
     """
 
     def __init__(
@@ -131,6 +136,7 @@ class RootSiftMatcher:
         min_inliers: int = 5,
         weighting: Weighting = "ratio",
         contrast_threshold: float = 0.04,
+        octave_layers: int = 3,
     ) -> None:
         if max_keypoints < 1:
             raise ConfigError(f"must be >= 1, got {max_keypoints}", where="max_keypoints")
@@ -148,6 +154,8 @@ class RootSiftMatcher:
             raise ConfigError(f"unknown weighting {weighting!r} (inliers, ratio)", where="weighting")
         if min_inliers < 0:
             raise ConfigError(f"must be >= 0, got {min_inliers}", where="min_inliers")
+        if not 1 <= octave_layers <= 8:
+            raise ConfigError(f"must be in 1..8, got {octave_layers}", where="octave_layers")
         self.max_keypoints = int(max_keypoints)
         self.upscale_short_side = upscale_short_side
         self.max_side = int(max_side)
@@ -159,8 +167,11 @@ class RootSiftMatcher:
         self.min_inliers = int(min_inliers)
         self.weighting: Weighting = weighting
         self.contrast_threshold = float(contrast_threshold)
+        self.octave_layers = int(octave_layers)
         cv2 = _cv2()
-        self._sift = cv2.SIFT_create(nfeatures=self.max_keypoints, contrastThreshold=self.contrast_threshold)
+        self._sift = cv2.SIFT_create(
+            nfeatures=self.max_keypoints, nOctaveLayers=self.octave_layers, contrastThreshold=self.contrast_threshold
+        )
 
     def __repr__(self) -> str:
         return (
@@ -177,6 +188,7 @@ class RootSiftMatcher:
             max_side=self.max_side,
             min_side=self.min_side,
             contrast_threshold=self.contrast_threshold,
+            octave_layers=self.octave_layers,
         )
 
     # -- extraction ----------------------------------------------------------------------------------------
