@@ -232,3 +232,50 @@ def test_lance_small_tables_are_searched_in_memory_and_kept_in_step(tmp_path: Pa
     assert hits[0].id == "new" and "v7" not in {h.id for h in hits}
     reopened = LanceVectorStore(tmp_path / "a")
     assert reopened.search(q, k=1)[0].id == "new" and reopened.count() == 300
+
+
+_OTHER_PROCESS = """
+import sys
+import numpy as np
+from sightings.identity.gallery.lance_store import LanceVectorStore
+store = LanceVectorStore(sys.argv[1])
+vector = np.asarray([float(v) for v in sys.argv[2].split(",")], np.float32)[None]
+store.upsert(["theirs"], vector, [{"species": "cat", "t": 1.0}])
+store.delete(sys.argv[3:])
+"""
+
+
+def _in_another_process(path: Path, vector: np.ndarray, *delete: str) -> None:
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-c", _OTHER_PROCESS, str(path), ",".join(str(float(v)) for v in vector), *delete]
+    subprocess.run(args, check=True, capture_output=True, timeout=120)
+
+
+def test_lance_follows_what_another_process_writes(tmp_path: Path) -> None:
+    """API workers share a gallery folder: rows one writes must be found by the others' next search."""
+    from sightings.identity.gallery.lance_store import LanceVectorStore
+
+    data = _clustered(50, 8, 4)
+    ids = [f"v{i}" for i in range(len(data))]
+    store = LanceVectorStore(tmp_path / "g")
+    store.upsert(ids, data)
+    q = data[7] + 0.01
+    assert store.search(q, k=1)[0].id == "v7" and store._mirror is not None  # served from the in-memory copy
+    _in_another_process(tmp_path / "g", data[7] * 1.0001, "v7")
+    hits = store.search(q, k=2)
+    assert hits[0].id == "theirs" and "v7" not in {h.id for h in hits}
+    assert store.count() == 50 and store._mirror is not None  # the copy was loaded again
+    store.upsert(["mine"], data[8:9] * 1.0001)  # its own writes still keep the copy in step, without a reload
+    mirror = store._mirror
+    assert store.search(data[8], k=1)[0].id in {"mine", "v8"} and store._mirror is mirror and store.count() == 51
+
+
+def test_lance_opened_empty_finds_the_table_another_process_creates(tmp_path: Path) -> None:
+    from sightings.identity.gallery.lance_store import LanceVectorStore
+
+    store = LanceVectorStore(tmp_path / "g")
+    assert store.count() == 0 and store.search(np.ones(4, np.float32), k=1) == []
+    _in_another_process(tmp_path / "g", np.ones(4, np.float32))
+    assert [h.id for h in store.search(np.ones(4, np.float32), k=1)] == ["theirs"] and store.count() == 1

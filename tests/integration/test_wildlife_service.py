@@ -205,3 +205,24 @@ def test_the_stored_query_photo_is_the_uploaded_jpeg_when_it_was_not_shrunk(tmp_
     shrunk = service.query_image_path(service.predict(big, species="lion").id).read_bytes()
     assert shrunk != big and shrunk.startswith(b"\xff\xd8")
     service.close()
+
+
+def test_two_services_on_one_folder_see_each_others_enrolments_and_calibration(tmp_path: Path) -> None:
+    """Two API worker processes share the data dir: what one enrols or re-calibrates, the other answers with."""
+    from sightings.solutions.wildlife.service import WildlifeService
+
+    pytest.importorskip("lancedb")
+    first = enrolled_service(tmp_path, individuals=3, photos=3, **{"wildlife.vector_store": "lancedb"})
+    second = WildlifeService(wildlife_settings(tmp_path, **{"wildlife.vector_store": "lancedb"}))
+    assert second.predict(encode(animal(1, noise=8, shift=2)), species="lion").individual_id == "L1"  # loads its copy
+    unseen = second.predict(encode(animal(5, noise=8, shift=2)), species="lion")
+    assert unseen.best_candidate != "L5"
+    for photo in range(3):
+        first.enrol(encode(animal(5, noise=4 + 3 * photo, shift=4 * photo)), species="lion", individual="L5")
+    seen_before = second.species("lion")._calibration_seen
+    first.calibrate("lion")
+    pred = second.predict(encode(animal(5, noise=8, shift=2)), species="lion")
+    assert pred.best_candidate == "L5"  # the other service's rows, found by this one's next search
+    assert second.species("lion")._calibration_seen != seen_before  # and its new calibration, loaded
+    first.close()
+    second.close()

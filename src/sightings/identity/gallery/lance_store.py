@@ -6,6 +6,11 @@ index is built (``index_type``, IVF-HNSW-SQ by default, chosen by benchmarks/ben
 rows added later are folded into it by ``optimize`` once they pass ``reindex_fraction`` of the indexed rows (until
 then LanceDB scans them flat, so they are always found). ``nprobes`` / ``ef`` / ``refine_factor`` trade speed for
 recall; the defaults reach recall@10 ≥ 0.95 on the benchmark.
+
+Several processes may share one gallery folder (API workers, a CLI enrolling while the server runs). Before each
+read, the store looks at the table's ``_versions`` folder (one ``stat``): when another process has committed
+since, it moves to the newest version and drops its in-memory copy, so rows others added are found by the next
+search.
 """
 
 from __future__ import annotations
@@ -84,7 +89,9 @@ class LanceVectorStore(VectorStoreBase):
             raise ConfigError(f"must be >= 0, got {memory_cache_below}", where="memory_cache_below")
         self.memory_cache_below = memory_cache_below
         self._mirror: NumpyVectorStore | None = None  # exact in-memory copy of a small table (see _cached)
+        self._mirror_version: int | None = None  # the table version the copy shows
         self._too_large = False  # the table was found above memory_cache_below (until a delete may shrink it)
+        self._seen: tuple[int, int] | None = None  # the versions folder as last looked at (see _follow_others)
         if self.path.exists() and not self.path.is_dir():
             raise InputError("is a file; a LanceDB gallery is a folder", where=self.path)
         self._dim = dim
@@ -100,6 +107,7 @@ class LanceVectorStore(VectorStoreBase):
     # -- protocol -------------------------------------------------------------------------------------------------
 
     def count(self) -> int:
+        self._follow_others()
         if self._table is None:
             return 0
         with self._errors("count"):
@@ -107,6 +115,7 @@ class LanceVectorStore(VectorStoreBase):
 
     def ids(self) -> list[str]:
         """Every stored id (consistency repair compares them with the catalog)."""
+        self._follow_others()
         if self._table is None:
             return []
         with self._errors("ids"):
@@ -118,9 +127,11 @@ class LanceVectorStore(VectorStoreBase):
         rows = prepare_rows(ids, vectors, metadata, dim=self._dim, metric=self.metric)
         if not rows.ids:
             return
+        self._follow_others()
         with self._errors("upsert"):
             if self._table is None:
                 self._create(rows.vectors.shape[1])
+            before = self._table.version
             dim = rows.vectors.shape[1]
             columns: dict[str, Any] = {
                 "id": pa.array(rows.ids, pa.string()),
@@ -135,24 +146,34 @@ class LanceVectorStore(VectorStoreBase):
                 self._table.add(data)
             else:
                 (self._table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
+            after = self._table.version
             self._maybe_index()
-        if self._mirror is not None:
-            self._mirror.upsert(ids, vectors, metadata)
+        if self._mirror is not None and self._mirror_version == before and after == before + 1:
+            self._mirror.upsert(ids, vectors, metadata)  # only our commit since the copy was made: update it
+            self._mirror_version = self._table.version
             if self._mirror.count() > self.memory_cache_below:
-                self._mirror = None
+                self._drop_mirror()
                 self._too_large = True
+        else:
+            self._drop_mirror()  # another process committed in between: load the copy again when searched
 
     def delete(self, ids: Sequence[str]) -> None:
         if self._table is None:
             return
         unique = sorted(set(ids))
+        self._follow_others()
+        before = self._table.version
         with self._errors("delete"):
             for start in range(0, len(unique), _DELETE_CHUNK):
                 chunk = unique[start : start + _DELETE_CHUNK]
                 quoted = ", ".join("'" + str(i).replace("'", "''") + "'" for i in chunk)
                 self._table.delete(f"id IN ({quoted})")
-        if self._mirror is not None:
+        commits = -(-len(unique) // _DELETE_CHUNK)
+        if self._mirror is not None and self._mirror_version == before and self._table.version == before + commits:
             self._mirror.delete(unique)
+            self._mirror_version = self._table.version
+        else:
+            self._drop_mirror()
         self._too_large = False  # it may have shrunk below the threshold
 
     def search_many(
@@ -161,6 +182,7 @@ class LanceVectorStore(VectorStoreBase):
         k = check_k(k)
         conditions = parse_where(where)
         queries = prepare_queries(vectors, self._dim, self.metric)
+        self._follow_others()
         if self._table is None or matches_nothing(conditions):
             return [[] for _ in range(len(queries))]
         mirror = self._cached()
@@ -198,12 +220,15 @@ class LanceVectorStore(VectorStoreBase):
         with self._errors("create_index"):
             self._table.create_index("vector", config=config, replace=True)
         self._indexed = True
+        self._mirror_version = self._table.version if self._mirror is not None else None  # rows are the same
 
     def optimize(self) -> None:
         """Compact small files and fold rows added since the index was built into it."""
         if self._table is not None:
             with self._errors("optimize"):
                 self._table.optimize()
+            if self._mirror is not None:
+                self._mirror_version = self._table.version  # compaction moves rows, it does not change them
 
     def _maybe_index(self) -> None:
         rows = self._table.count_rows()
@@ -241,6 +266,7 @@ class LanceVectorStore(VectorStoreBase):
             if self._table.count_rows() > self.memory_cache_below:
                 self._too_large = True  # do not count the rows again on every search
                 return None
+            version = self._table.version
             data = self._table.to_arrow().select(["id", "vector", "metadata"])
         mirror = NumpyVectorStore(metric=self.metric, dim=self._dim)
         ids = data.column("id").to_pylist()
@@ -249,7 +275,42 @@ class LanceVectorStore(VectorStoreBase):
             vectors = np.asarray(flat, np.float32).reshape(len(ids), -1)
             mirror.upsert(ids, vectors, [json.loads(m) for m in data.column("metadata").to_pylist()])
         self._mirror = mirror
+        self._mirror_version = version
         return mirror
+
+    def _drop_mirror(self) -> None:
+        self._mirror = None
+        self._mirror_version = None
+
+    def _versions_seen(self) -> tuple[int, int] | None:
+        """(mtime, inode) of the table's versions folder, or of the database folder before the table exists."""
+        folder = self.path / f"{self.table_name}.lance" / "_versions" if self._table is not None else self.path
+        try:
+            st = folder.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_ino
+
+    def _follow_others(self) -> None:
+        """Move to the newest version when the versions folder changed since the last look (another process, or
+        this one, committed); drop the in-memory copy when it no longer shows that version."""
+        seen = self._versions_seen()
+        if seen == self._seen:
+            return
+        self._seen = seen
+        with self._errors("refresh"):
+            if self._table is None:
+                if self.table_name in self._table_names():  # another process made the first rows
+                    self._open_existing(self._dim)
+                    self._seen = self._versions_seen()
+                return
+            before = self._table.version
+            self._table.checkout_latest()
+            if self._table.version != before:  # another process wrote: rows, maybe an index
+                self._indexed = self._vector_index_name() is not None
+                self._too_large = False
+            if self._mirror is not None and self._table.version != self._mirror_version:
+                self._drop_mirror()
 
     def _search_one(self, query: npt.NDArray[np.float32], k: int, sql: str | None) -> list[SearchHit]:
         import json

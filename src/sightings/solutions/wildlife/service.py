@@ -174,6 +174,8 @@ class WildlifeService:
                     rerank_octave_layers=self.config.rerank_octave_layers,
                 )
                 self._species[name] = index
+            else:
+                index.follow_calibration()  # another process may have re-calibrated it
             return index
 
     def _decode(self, source: ImageSource, where: str | None) -> _Photo:
