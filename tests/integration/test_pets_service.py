@@ -265,6 +265,23 @@ def test_feedback_is_stored_and_recalibrates_once_there_is_enough(
     assert again.matches and again.matches[0].calibrated
 
 
+def test_a_calibration_another_process_fits_is_used_by_the_next_match(tmp_path: Path) -> None:
+    """The API, the bots and the watcher are separate processes on one folder: a refit by one reaches the others."""
+    from sightings.identity.calibration import fit_calibrator
+
+    service = pets_service(tmp_path)
+    first = service.matcher("lost").calibrator
+    assert service.calibration_source == "prior"
+    refit = fit_calibrator(  # what PetsService.calibrate() in another process writes
+        [0.2, 0.3, 0.4, 0.6, 0.7, 0.9], [False, False, True, False, True, True], method="platt",
+        embedder=service.config.embedder, score_kind=service.score_kind,
+    )  # fmt: skip
+    refit.save(service.root)
+    assert service.matcher("found").calibrator is not first and service.calibration_source == "feedback"
+    assert service.matcher("lost").calibrator == service.matcher("found").calibrator == refit
+    service.close()
+
+
 def test_without_detector_photos_are_used_whole(tmp_path: Path) -> None:
     service = pets_service(tmp_path, detector=False)
     out = service.add_post(lost(3, photos=(encode(poster(2)),)))

@@ -219,10 +219,10 @@ def test_two_services_on_one_folder_see_each_others_enrolments_and_calibration(t
     assert unseen.best_candidate != "L5"
     for photo in range(3):
         first.enrol(encode(animal(5, noise=4 + 3 * photo, shift=4 * photo)), species="lion", individual="L5")
-    seen_before = second.species("lion")._calibration_seen
+    calibrator_before = second.species("lion").matcher.calibrator
     first.calibrate("lion")
     pred = second.predict(encode(animal(5, noise=8, shift=2)), species="lion")
     assert pred.best_candidate == "L5"  # the other service's rows, found by this one's next search
-    assert second.species("lion")._calibration_seen != seen_before  # and its new calibration, loaded
+    assert second.species("lion").matcher.calibrator is not calibrator_before  # and its new calibration, loaded
     first.close()
     second.close()

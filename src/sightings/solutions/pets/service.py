@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from sightings.core.config import Settings, get_settings
 from sightings.core.errors import InputError, NotFoundError
+from sightings.core.file_stamps import FileStamps
 from sightings.core.types import Box
 from sightings.solutions.pets.animals import AnimalCrop, AnimalFinder, create_animal_detector
 from sightings.solutions.pets.dedup import DuplicateIndex, text_signature
@@ -111,6 +112,7 @@ class PetsService:
         self._setup = threading.Lock()
         self._dedup: DuplicateIndex | None = None
         self.calibration_source = "none"
+        self._calibration_file = FileStamps(self.root / "calibration.json")
 
     def close(self) -> None:
         self.store.close()
@@ -125,6 +127,12 @@ class PetsService:
         if gallery not in GALLERIES:
             raise InputError(f"must be one of {', '.join(GALLERIES)}, got {gallery!r}", where="gallery")
         with self._setup:
+            if self._calibration_file.changed() and self._matchers:  # another process (API, bot) refitted it
+                calibrator, self.calibration_source = load_calibrator_or_prior(
+                    self.root, embedder=self.config.embedder, score_kind=self.score_kind
+                )
+                for loaded in self._matchers.values():
+                    loaded.calibrator = calibrator
             if gallery not in self._matchers:
                 matcher = build_matcher(
                     self.root / gallery,
@@ -520,6 +528,7 @@ class PetsService:
         )
         cal.save(self.root)
         with self._setup:
+            self._calibration_file.mark()  # its own write: nothing to load again
             for matcher in self._matchers.values():
                 matcher.calibrator = cal
             self.calibration_source = "feedback"

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from sightings.core.atomic import atomic_write_bytes
 from sightings.core.errors import ConfigError, InputError, IntegrityError, NotFoundError
+from sightings.core.file_stamps import FileStamps
 from sightings.identity.matcher import LocalFeatureStore, Matcher
 from sightings.identity.rerank import fuse_scores
 from sightings.vision.embed.local_features import PRE_STAMP_SIGNATURE
@@ -136,28 +137,17 @@ class SpeciesIndex:
             local_store=LocalFeatureStore(self.folder / "local", unstamped_as=PRE_STAMP_SIGNATURE) if rerank else None,
         )
         self.calibration: SpeciesCalibration | None = None
-        self._calibration_seen: tuple[int | None, int | None] = (None, None)
+        self._calibration_files = FileStamps(self.folder / "gate.json", self.folder / "calibration.json")
         self.reload_calibration()
 
     @property
     def score_kind(self) -> str:
         return "two-stage" if self.matcher.local_matcher is not None else "cosine"
 
-    def _calibration_stamps(self) -> tuple[int | None, int | None]:
-        """Modification times of ``gate.json`` and ``calibration.json`` (None: not there)."""
-
-        def mtime(path: Path) -> int | None:
-            try:
-                return path.stat().st_mtime_ns
-            except OSError:
-                return None
-
-        return mtime(self.folder / "gate.json"), mtime(self.folder / "calibration.json")
-
     def follow_calibration(self) -> bool:
         """Load the calibration again when its files changed since it was loaded (another process — an API worker,
         ``sightings wildlife calibrate`` — fitted a new one); True when it did. Two ``stat`` calls otherwise."""
-        if self._calibration_stamps() == self._calibration_seen:
+        if not self._calibration_files.changed():
             return False
         self.reload_calibration()
         return True
@@ -165,7 +155,7 @@ class SpeciesIndex:
     def reload_calibration(self) -> None:
         from sightings.identity.calibration import load_calibrator
 
-        self._calibration_seen = self._calibration_stamps()  # before reading: a write meanwhile shows next time
+        self._calibration_files.mark()  # before reading: a write meanwhile shows next time
         self.calibration = SpeciesCalibration.load(self.folder / "gate.json")
         calibrator = None
         if (self.folder / "calibration.json").is_file():

@@ -1,0 +1,25 @@
+"""FileStamps: a write, a new file or a removed one since the last mark is a change; nothing else is."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sightings.core.file_stamps import FileStamps
+
+
+def test_changes_are_writes_appearances_and_removals(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text("1")
+    stamps = FileStamps(a, b)
+    assert not stamps.changed()
+    b.write_text("new")  # appeared
+    assert stamps.changed() and not stamps.changed()  # reported once
+    st = a.stat()
+    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # rewritten (a later modification time)
+    assert stamps.changed()
+    b.unlink()  # went
+    assert stamps.changed()
+    a.write_text("2")
+    stamps.mark()  # one's own write, taken as seen
+    assert not stamps.changed()
