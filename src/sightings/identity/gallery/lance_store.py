@@ -150,7 +150,7 @@ class LanceVectorStore(VectorStoreBase):
             self._maybe_index()
         if self._mirror is not None and self._mirror_version == before and after == before + 1:
             self._mirror.upsert(ids, vectors, metadata)  # only our commit since the copy was made: update it
-            self._mirror_version = self._table.version
+            self._mirror_version = after  # an index/compaction commit after it reloads the copy (rare, and safe)
             if self._mirror.count() > self.memory_cache_below:
                 self._drop_mirror()
                 self._too_large = True
