@@ -220,15 +220,12 @@ class LanceVectorStore(VectorStoreBase):
         with self._errors("create_index"):
             self._table.create_index("vector", config=config, replace=True)
         self._indexed = True
-        self._mirror_version = self._table.version if self._mirror is not None else None  # rows are the same
 
     def optimize(self) -> None:
         """Compact small files and fold rows added since the index was built into it."""
         if self._table is not None:
             with self._errors("optimize"):
                 self._table.optimize()
-            if self._mirror is not None:
-                self._mirror_version = self._table.version  # compaction moves rows, it does not change them
 
     def _maybe_index(self) -> None:
         rows = self._table.count_rows()
