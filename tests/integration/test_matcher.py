@@ -223,3 +223,19 @@ def test_unstamped_features_are_taken_as_the_settings_that_wrote_them(tmp_path: 
         tmp_path / "local", extractor=RootSiftMatcher(max_side=240).signature, unstamped_as=PRE_STAMP_SIGNATURE
     )
     assert changed.stale  # e.g. wildlife, now at 240 px: `sightings wildlife reindex`
+
+
+def test_a_worker_drops_cached_features_after_another_process_re_extracts_them(tmp_path: Path) -> None:
+    from sightings.core.protocols import LocalFeatures
+
+    def features(value: float) -> LocalFeatures:
+        return LocalFeatures(np.zeros((3, 2), np.float32), np.full((3, 128), value, np.float32), (10, 10))
+
+    reindexer = LocalFeatureStore(tmp_path / "local", extractor="rootsift v2")
+    worker = LocalFeatureStore(tmp_path / "local", extractor="rootsift v2")
+    reindexer.put("e1", features(1.0))
+    assert worker.get("e1").descriptors[0, 0] == 1.0  # now cached by the worker
+    reindexer.put("e1", features(2.0))
+    assert worker.get("e1").descriptors[0, 0] == 1.0  # one file rewritten: the worker's cache still answers
+    reindexer.restamp()  # `sightings wildlife reindex` ends by stamping the folder again
+    assert worker.get("e1").descriptors[0, 0] == 2.0

@@ -23,3 +23,14 @@ def test_changes_are_writes_appearances_and_removals(tmp_path: Path) -> None:
     a.write_text("2")
     stamps.mark()  # one's own write, taken as seen
     assert not stamps.changed()
+
+
+def test_two_atomic_writes_within_one_clock_tick_both_count(tmp_path: Path) -> None:
+    from sightings.core.atomic import atomic_write_bytes
+
+    path = tmp_path / "calibration.json"
+    atomic_write_bytes(path, b"{}")
+    stamps = FileStamps(path)
+    for body in (b'{"a": 1}', b'{"a": 2}'):  # same size, back to back: a new inode each time
+        atomic_write_bytes(path, body)
+        assert stamps.changed()

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from sightings.core.atomic import atomic_write_bytes
 from sightings.core.errors import ConfigError, InputError, IntegrityError, NotFoundError
+from sightings.core.file_stamps import FileStamps
 from sightings.core.protocols import Embedder, LocalFeatures, LocalMatcher, VectorStore
 from sightings.core.types import Match
 from sightings.identity.rerank import RerankSettings, fuse_scores
@@ -41,7 +42,9 @@ class LocalFeatureStore:
     """Keypoints + descriptors of gallery images, one ``.npz`` per embedding id in a folder (atomic writes).
 
     The last ``cache_size`` features read or written are kept in memory (re-ranking reads the same popular
-    gallery images again and again; a file read costs ~0.5 ms, a cache hit nothing).
+    gallery images again and again; a file read costs ~0.5 ms, a cache hit nothing). When another process stamps
+    the folder again (it re-extracted every feature: ``sightings wildlife reindex`` while API workers run), the
+    cache is emptied before the next read (one ``stat`` of the stamp per read).
 
     ``extractor`` is the signature of the local matcher that extracts the features (``LocalMatcher.signature``).
     The folder is stamped with it on the first write (``extractor.txt``); a store stamped by another extractor is
@@ -72,6 +75,7 @@ class LocalFeatureStore:
         self.unstamped_as = unstamped_as
         self._first_put = True
         self._cache: OrderedDict[str, LocalFeatures] = OrderedDict()
+        self._stamp_file = FileStamps(self.path / self.STAMP)
 
     @property
     def stamp(self) -> str | None:
@@ -98,6 +102,7 @@ class LocalFeatureStore:
         if self.extractor is None:
             raise ConfigError("a store without an extractor signature cannot be stamped", where=str(self.path))
         atomic_write_bytes(self.path / self.STAMP, (self.extractor + "\n").encode("utf-8"))
+        self._stamp_file.mark()  # its own stamp: its cache holds what it extracted
 
     def ids(self) -> list[str]:
         """Embedding ids with stored features, sorted."""
@@ -134,6 +139,8 @@ class LocalFeatureStore:
 
     def get(self, embedding_id: str) -> LocalFeatures:
         path = self._file(embedding_id)
+        if self._stamp_file.changed():  # another process re-extracted the folder: what is cached may be old
+            self._cache.clear()
         cached = self._cache.get(embedding_id)
         if cached is not None:
             self._cache.move_to_end(embedding_id)

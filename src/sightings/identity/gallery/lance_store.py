@@ -8,7 +8,7 @@ then LanceDB scans them flat, so they are always found). ``nprobes`` / ``ef`` / 
 recall; the defaults reach recall@10 ≥ 0.95 on the benchmark.
 
 Several processes may share one gallery folder (API workers, a CLI enrolling while the server runs). Before each
-read, the store looks at the table's ``_versions`` folder (one ``stat``): when another process has committed
+read, the store looks at the table's latest-version file (one ``stat``): when another process has committed
 since, it moves to the newest version and drops its in-memory copy, so rows others added are found by the next
 search.
 """
@@ -91,7 +91,7 @@ class LanceVectorStore(VectorStoreBase):
         self._mirror: NumpyVectorStore | None = None  # exact in-memory copy of a small table (see _cached)
         self._mirror_version: int | None = None  # the table version the copy shows
         self._too_large = False  # the table was found above memory_cache_below (until a delete may shrink it)
-        self._seen: tuple[int, int] | None = None  # the versions folder as last looked at (see _follow_others)
+        self._seen: tuple[int, ...] | None = None  # the versions as last looked at (see _follow_others)
         if self.path.exists() and not self.path.is_dir():
             raise InputError("is a file; a LanceDB gallery is a folder", where=self.path)
         self._dim = dim
@@ -279,14 +279,22 @@ class LanceVectorStore(VectorStoreBase):
         self._mirror = None
         self._mirror_version = None
 
-    def _versions_seen(self) -> tuple[int, int] | None:
-        """(mtime, inode) of the table's versions folder, or of the database folder before the table exists."""
-        folder = self.path / f"{self.table_name}.lance" / "_versions" if self._table is not None else self.path
-        try:
-            st = folder.stat()
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_ino
+    def _versions_seen(self) -> tuple[int, ...] | None:
+        """What the table's versions look like from outside: (inode, mtime, size) of LanceDB's
+        ``latest_version_hint.json``, which each commit replaces by a new file (a new inode, so two commits in one
+        clock tick still differ); the versions folder's, or the database folder's before the table exists."""
+        if self._table is None:
+            candidates = [self.path]
+        else:
+            versions = self.path / f"{self.table_name}.lance" / "_versions"
+            candidates = [versions / "latest_version_hint.json", versions]
+        for path in candidates:
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            return st.st_ino, st.st_mtime_ns, st.st_size
+        return None
 
     def _follow_others(self) -> None:
         """Move to the newest version when the versions folder changed since the last look (another process, or
