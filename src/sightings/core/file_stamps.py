@@ -5,7 +5,8 @@ writes files atomically (a temporary file renamed over the old one), so each wri
 
 API workers, bots and CLI commands share one data folder. A service that loaded a calibration when it started
 would answer with it until restarted, though another process has fitted a new one. :class:`FileStamps` keeps the
-modification times of a few files; :meth:`FileStamps.changed` (one ``stat`` per file) says when to load again.
+stamps of a few files; :meth:`FileStamps.changed` (one ``stat`` per file) says when to load again.
+:func:`file_stamp` is one file's stamp, for a caller that picks the file itself.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["FileStamps"]
+__all__ = ["FileStamps", "file_stamp"]
+
+
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """(inode, modification time in ns, size) of ``path``; None when it cannot be read (missing, no access)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 class FileStamps:
@@ -24,15 +34,7 @@ class FileStamps:
         self._seen = self._now()
 
     def _now(self) -> tuple[tuple[int, int, int] | None, ...]:
-        stamps: list[tuple[int, int, int] | None] = []
-        for path in self.paths:
-            try:
-                st = path.stat()
-            except OSError:
-                stamps.append(None)
-            else:
-                stamps.append((st.st_ino, st.st_mtime_ns, st.st_size))
-        return tuple(stamps)
+        return tuple(file_stamp(path) for path in self.paths)
 
     def mark(self) -> None:
         """Take the files as they are now as seen (call it just before loading from them, or after writing them)."""

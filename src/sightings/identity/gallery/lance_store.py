@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from sightings.core.errors import BackendError, ConfigError, InputError, IntegrityError, SightingsError
+from sightings.core.file_stamps import file_stamp
 from sightings.core.protocols import SearchHit
 from sightings.identity.gallery.base import (
     TEXT_FIELDS,
@@ -91,7 +92,7 @@ class LanceVectorStore(VectorStoreBase):
         self._mirror: NumpyVectorStore | None = None  # exact in-memory copy of a small table (see _cached)
         self._mirror_version: int | None = None  # the table version the copy shows
         self._too_large = False  # the table was found above memory_cache_below (until a delete may shrink it)
-        self._seen: tuple[int, ...] | None = None  # the versions as last looked at (see _follow_others)
+        self._seen: tuple[int, int, int] | None = None  # the versions as last looked at (see _follow_others)
         if self.path.exists() and not self.path.is_dir():
             raise InputError("is a file; a LanceDB gallery is a folder", where=self.path)
         self._dim = dim
@@ -279,22 +280,14 @@ class LanceVectorStore(VectorStoreBase):
         self._mirror = None
         self._mirror_version = None
 
-    def _versions_seen(self) -> tuple[int, ...] | None:
-        """What the table's versions look like from outside: (inode, mtime, size) of LanceDB's
-        ``latest_version_hint.json``, which each commit replaces by a new file (a new inode, so two commits in one
-        clock tick still differ); the versions folder's, or the database folder's before the table exists."""
+    def _versions_seen(self) -> tuple[int, int, int] | None:
+        """What the table's versions look like from outside: the stamp of LanceDB's ``latest_version_hint.json``,
+        which each commit replaces by a new file (a new inode, so two commits in one clock tick still differ); of
+        the versions folder without it, or of the database folder before the table exists."""
         if self._table is None:
-            candidates = [self.path]
-        else:
-            versions = self.path / f"{self.table_name}.lance" / "_versions"
-            candidates = [versions / "latest_version_hint.json", versions]
-        for path in candidates:
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            return st.st_ino, st.st_mtime_ns, st.st_size
-        return None
+            return file_stamp(self.path)
+        versions = self.path / f"{self.table_name}.lance" / "_versions"
+        return file_stamp(versions / "latest_version_hint.json") or file_stamp(versions)
 
     def _follow_others(self) -> None:
         """Move to the newest version when the versions folder changed since the last look (another process, or

@@ -107,9 +107,10 @@ def resample_points(
                 and 0 < b.t_s - a.t_s <= 1.5 * step_s + 1e-9
                 and not any(a.t_s < g_end and g_start < b.t_s for g_start, g_end in gaps)
             )
+            end = b if moves and b is not None else a  # the box it moves toward (itself: it stays)
+            span = end.t_s - a.t_s
             for k in range(n):
-                f = k * sub / (b.t_s - a.t_s) if moves and b is not None else 0.0
-                end = b if moves and b is not None else a
+                f = k * sub / span if span else 0.0
                 out.append(
                     (
                         track_id,
