@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from sightings.core.registry import TRACKERS
+from sightings.core.registry import DETECTORS, TRACKERS
 from sightings.evaluate.datasets import shared_file
 from sightings.evaluate.mot_io import read_mot
 from sightings.solutions.retail.config import RetailConfig, config_from_mapping
@@ -116,6 +116,9 @@ def pipeline_points(
     settings = config.model_dump(
         include={"detector", "tracker", "threshold", "tiles", "interpolate_s", "link_s", "smooth_s", "tracker_options"}
     )
+    if config.detector_options or config.detector != "ssd-oidv4":  # keeps the SSD's cache keys as they were
+        settings["detector_options"] = config.detector_options
+        settings["detector_defaults"] = DETECTORS.defaults(config.detector)
     settings["linker"] = dataclasses.asdict(LinkOptions())  # the linker's other defaults
     settings["tracker_defaults"] = TRACKERS.defaults(config.tracker)  # a changed default is another cache entry
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
@@ -130,7 +133,7 @@ def pipeline_points(
     video = shared_file("pets09/vtest.avi")
     if video is None:
         raise SystemExit("needs pets09/vtest.avi from the evaluation data (make stage-data)")
-    opts: dict[str, Any] = {}
+    opts: dict[str, Any] = dict(config.detector_options)
     if accepts_option(config.detector, "tile"):
         opts["tile"] = config.tiles
     detector = create_detector(config.detector, options=opts, classes=PERSON_LABELS, threshold=config.threshold)
@@ -218,6 +221,7 @@ def config_of(args: argparse.Namespace) -> RetailConfig:
         "tiles": args.tiles,
         "interpolate_s": args.interpolate_s,
         "resample_s": args.resample_s,
+        "detector": args.detector,
     }
     mapping: dict[str, Any] = {**CONFIG, **{k: v for k, v in options.items() if v is not None}}
     if args.release_factor is not None:
@@ -236,6 +240,7 @@ def main() -> None:
     )
     parser.add_argument("--frames", type=int, default=FRAMES, help=f"the first N frames only (at most {FRAMES})")
     parser.add_argument("--tiles", default=None, help="detector tile grids, e.g. none (default: RetailConfig's)")
+    parser.add_argument("--detector", default=None, help="detector registry name (default: RetailConfig's)")
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--oracle", action="store_true", help="also: tracks relabelled with the ground truth's ids")
     args = parser.parse_args()
@@ -245,7 +250,7 @@ def main() -> None:
     frames = args.frames
     config = config_of(args)
     print(
-        f"tracking: tiles {config.tiles}, {config.tracker}, link {config.link_s} s, "
+        f"tracking: {config.detector}, tiles {config.tiles}, {config.tracker}, link {config.link_s} s, "
         f"interp {config.interpolate_s} s, smooth {config.smooth_s} s; "
         f"episode hysteresis × {config.interactions.release_factor:g}; analysis grid {config.resample_s:g} s"
     )

@@ -37,10 +37,13 @@ PNG = Path(__file__).resolve().parent.parent / "docs" / "img" / "retail_load.png
 COUNTS = (1, 2, 4, 8)
 
 
-def _config(tiles: str, fps: float = 1.0) -> Any:
+def _config(tiles: str, fps: float = 1.0, detector: str | None = None) -> Any:
     from sightings.solutions.retail.config import config_from_mapping
 
-    return config_from_mapping({"analysis_fps": fps, "tiles": tiles}, where="bench")
+    mapping: dict[str, Any] = {"analysis_fps": fps, "tiles": tiles}
+    if detector:
+        mapping["detector"] = detector
+    return config_from_mapping(mapping, where="bench")
 
 
 def _video(path: Path) -> Any:
@@ -64,27 +67,31 @@ def _decode_every_frame() -> Iterator[None]:
         sample.sample_frames = original
 
 
-def analyse(path: str, tiles: str = "none", fps: float = 1.0) -> float:
+def analyse(path: str, tiles: str = "none", fps: float = 1.0, detector: str | None = None) -> float:
     """One video through the retail analysis; returns its wall seconds (top level: picklable for the pools)."""
     from sightings.solutions.retail.pipeline import process_video
 
     t0 = time.perf_counter()
-    process_video(_video(Path(path)), config=_config(tiles, fps))
+    process_video(_video(Path(path)), config=_config(tiles, fps, detector))
     return time.perf_counter() - t0
 
 
 SETTINGS = {"none": "default: whole frame only", "2x2+2x3": "whole frame + 2×2 + 2×3 tiles"}
 
 
-def speed(video: Path, seconds_of_video: float, settings: list[str], fps: float = 1.0) -> list[tuple[str, str, float]]:
+def speed(
+    video: Path, seconds_of_video: float, settings: list[str], fps: float = 1.0, detector: str | None = None
+) -> list[tuple[str, str, float]]:
     rows = []
     for key in settings:
         tiles, label = key.replace("+", ","), SETTINGS[key]
-        secs = analyse(str(video), tiles, fps)
+        if detector:
+            label = f"{detector}: {label}"
+        secs = analyse(str(video), tiles, fps, detector)
         rows.append((label, "ours: GOP-aware sampling", secs))
         print(f"  {label}, ours: {secs:.1f} s = {seconds_of_video / secs:.1f}× real time", file=sys.stderr)
         with _decode_every_frame():
-            secs = analyse(str(video), tiles, fps)
+            secs = analyse(str(video), tiles, fps, detector)
         rows.append((label, "baseline: decode every frame", secs))
         print(f"  {label}, baseline: {secs:.1f} s = {seconds_of_video / secs:.1f}× real time", file=sys.stderr)
     return rows
@@ -160,6 +167,7 @@ def main() -> None:
     parser.add_argument("--no-load", action="store_true")
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--tiles", default="none,2x2+2x3", help="detector settings to time: none, 2x2+2x3")
+    parser.add_argument("--detector", default=None, help="detector registry name (default: the retail default)")
     parser.add_argument("--fps", type=float, default=1.0, help="analysis frames per second of video")
     args = parser.parse_args()
     from sightings.media.probe import probe
@@ -172,7 +180,7 @@ def main() -> None:
     unknown = [k for k in settings if k not in SETTINGS]
     if unknown:
         parser.error(f"--tiles: unknown {unknown}; known: {', '.join(SETTINGS)}")
-    rows = speed(video, video_s, settings, args.fps)
+    rows = speed(video, video_s, settings, args.fps, args.detector)
     print(
         f"\n### Speed: one {video_s / 60:.0f}-minute {info.width}×{info.height} H.264 video, "
         f"{args.fps:g} analysis fps\n"

@@ -46,6 +46,7 @@ from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
 STRIDES = (1, 5, 10, 25)
 TUNING_STRIDES = (1, 5, 10)
 THRESHOLDS = (0.35, 0.4, 0.45, 0.5, 0.55)
+CENTERNET_THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45)  # its heat-map scores sit lower than the SSD's
 INTERPOLATE_S = 1.0  # the `sightings track` default
 SMOOTH_S = DEFAULT_SMOOTH_S  # the `sightings track --smooth-s` default (chosen with --tune-smoothing on frames 1-200)
 SMOOTH_GRID = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1.0)
@@ -58,10 +59,18 @@ def _mot(rows: list[tuple[float, ...]]) -> MotData:
 
 
 def detect_all(video: Path, n_frames: int, detector_options: dict[str, Any]) -> tuple[dict, list, float]:
-    """Person detections (score >= 0.2) of the first ``n_frames`` frames, from the disk cache when it has them."""
+    """Person detections (score >= 0.2) of the first ``n_frames`` frames, from the disk cache when it has them.
+
+    ``detector_options`` go to the SSD, or to CenterNet when they hold ``"detector": "centernet"``."""
+    from sightings.vision.detect.centernet import CenterNetDetector
     from sightings.vision.detect.ssd import SsdDetector
 
-    det = SsdDetector(classes=["Person"], score_threshold=0.2, **detector_options)
+    opts = {k: v for k, v in detector_options.items() if k != "detector"}
+    det: Any = (
+        CenterNetDetector(classes=["person"], score_threshold=0.2, **opts)
+        if detector_options.get("detector") == "centernet"
+        else SsdDetector(classes=["Person"], score_threshold=0.2, **opts)
+    )
     frames = [f for f in sample_frames(video, stride=1) if f.index < n_frames]
     model = Path(det.model_path)
     settings = {"options": detector_options, "threshold": 0.2, "classes": ["Person"], "frames": n_frames,
@@ -259,10 +268,12 @@ def tune_gate(gt: MotData, frames: list, found: dict, thr: float, interp_s: floa
     return best
 
 
-def choose_threshold(gt: MotData, frames: list, found: dict, factory: Any, interp_s: float) -> float:
+def choose_threshold(  # noqa: PLR0917
+    gt: MotData, frames: list, found: dict, factory: Any, interp_s: float, grid: tuple[float, ...] = THRESHOLDS
+) -> float:
     """The detector threshold, chosen on frames 1-200 only (best mean MOTA over strides 1, 5, 10)."""
-    best_thr, best = THRESHOLDS[0], -1e9
-    for thr in THRESHOLDS:
+    best_thr, best = grid[0], -1e9
+    for thr in grid:
         motas = []
         for stride in TUNING_STRIDES:
             pred, _, used = run_tracker(factory(thr), frames, found, stride, thr, interpolate_s=interp_s)
@@ -273,11 +284,16 @@ def choose_threshold(gt: MotData, frames: list, found: dict, factory: Any, inter
     return best_thr
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0912
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("SIGHTINGS_SHARED_DATA", "/work/shared/data")))
     parser.add_argument("--frames", type=int, default=400)
-    parser.add_argument("--detectors", choices=("all", "default"), default="all", help="all rows or the default")
+    parser.add_argument(
+        "--detectors",
+        choices=("all", "default", "whole-frame"),
+        default="all",
+        help="all rows, the default (SSD tiles), or the whole-frame detectors (SSD, CenterNet)",
+    )
     parser.add_argument("--tune-linking", action="store_true", help="only the linker sweep on frames 1-200")
     parser.add_argument("--tune-smoothing", action="store_true", help="only the smoothing sweep on frames 1-200")
     parser.add_argument(
@@ -296,11 +312,14 @@ def main() -> None:
         "SSD 2×2 tiles + full frame, plain NMS boxes": {"tile": True, "box_voting": None},
         "SSD 2×2 tiles + full frame + box voting (--tiles 2x2)": {"tile": True},
         "SSD 2×2 + 2×3 tiles + full frame + box voting (default)": {"tile": "2x2,2x3"},
+        "CenterNet-MobileNetV3 384 px, whole frame": {"detector": "centernet", "input_size": 384},
     }
     if args.tune_gate:  # the retail pipeline's detector: the whole frame
         detectors = dict(list(detectors.items())[:1])
     elif args.detectors == "default" or args.tune_linking or args.tune_smoothing:
-        detectors = dict(list(detectors.items())[-1:])
+        detectors = {k: v for k, v in detectors.items() if "(default)" in k}
+    elif args.detectors == "whole-frame":
+        detectors = {k: v for k, v in detectors.items() if "whole frame" in k or k == "SSD full frame"}
     byte = lambda thr: lambda: ByteTrackTracker(track_activation_threshold=thr, high_conf_det_threshold=thr)  # noqa: E731
     bot = lambda thr: lambda: BotSortTracker(track_activation_threshold=thr, high_conf_det_threshold=thr)  # noqa: E731
     no_colour = dataclasses.replace(LINK, appearance_weight=0.0)
@@ -342,7 +361,8 @@ def main() -> None:
     det_lines = []
     for dname, dopts in detectors.items():
         found, frames, det_s = detect_all(video, n, dopts)
-        best_thr = choose_threshold(gt, frames, found, *trackers[threshold_tracker][:2])
+        grid = CENTERNET_THRESHOLDS if dopts.get("detector") == "centernet" else THRESHOLDS
+        best_thr = choose_threshold(gt, frames, found, *trackers[threshold_tracker][:2], grid=grid)
         sweep = tune_linking if args.tune_linking else tune_gate if args.tune_gate else None
         if sweep is not None:
             sweep(gt, frames, found, best_thr, INTERPOLATE_S)

