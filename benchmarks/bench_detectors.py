@@ -1,0 +1,167 @@
+"""Person detectors on PETS09-S2L1: AP50, F1, box fit and time per frame; CenterNet's input size chosen on 1–200.
+
+    python benchmarks/bench_detectors.py [--step 2]
+
+Frames 1–400 of ``pets09/vtest.avi`` with ``gt_1_400.txt`` (``make stage-data``), every ``--step``-th frame, one
+thread. The rule for CenterNet was fixed before the first run: on frames 1–200, the smallest long side whose AP50
+is within 0.01 of the best, and the threshold with the best F1 at that size (0.05 grid). Frames 201–400 are
+reported and never used to choose. Baselines side by side on the same frames: the SSD on the whole frame (its
+default threshold 0.45) and with 2×2 + 2×3 tiles (0.55). Matching is greedy at IoU ≥ 0.5, highest score first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sightings.core.threads import single_threaded_kernels
+from sightings.evaluate.datasets import shared_file
+from sightings.media.sample import sample_frames
+from sightings.vision.detect.postprocess import box_iou
+
+SIZES = (384, 448, 512, 640, 768)
+F1_GRID = tuple(round(t, 2) for t in np.arange(0.1, 0.9, 0.05))
+Boxes = dict[int, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]
+
+
+def ground_truth(path: Any) -> dict[int, npt.NDArray[np.float64]]:
+    gt = np.loadtxt(path, delimiter=",")
+    return {int(i): np.c_[gt[gt[:, 0] == i][:, 2:4], gt[gt[:, 0] == i][:, 2:4] + gt[gt[:, 0] == i][:, 4:6]]
+            for i in np.unique(gt[:, 0])}  # fmt: skip
+
+
+def matches(dets: Boxes, gt: dict[int, Any], frames: list[int]) -> tuple[list[tuple[float, bool]], int]:
+    """(score, true positive) for every detection, best first, and the number of ground-truth boxes."""
+    rows: list[tuple[float, bool]] = []
+    positives = 0
+    for i in frames:
+        boxes, scores = dets[i]
+        truth = gt.get(i, np.zeros((0, 4)))
+        positives += len(truth)
+        used = np.zeros(len(truth), bool)
+        for j in np.argsort(-scores):
+            hit = False
+            if len(truth):
+                iou = box_iou(boxes[j : j + 1], truth)[0]
+                iou[used] = 0
+                k = int(iou.argmax())
+                if iou[k] >= 0.5:
+                    used[k] = hit = True
+            rows.append((float(scores[j]), hit))
+    rows.sort(key=lambda r: -r[0])
+    return rows, positives
+
+
+def ap50_and_f1(dets: Boxes, gt: dict[int, Any], frames: list[int]) -> tuple[float, dict[float, tuple[float, ...]]]:
+    """VOC all-point AP50 and {threshold: (F1, recall, precision)}."""
+    rows, positives = matches(dets, gt, frames)
+    tp = np.cumsum([hit for _, hit in rows])
+    recall = tp / max(positives, 1)
+    precision = tp / np.arange(1, len(rows) + 1)
+    mrec, mpre = np.r_[0, recall, 1], np.r_[0, precision, 0]
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    steps = np.where(mrec[1:] != mrec[:-1])[0]
+    ap = float(np.sum((mrec[steps + 1] - mrec[steps]) * mpre[steps + 1]))
+    f1: dict[float, tuple[float, ...]] = {}
+    for t in F1_GRID:
+        n = sum(1 for s, _ in rows if s >= t - 1e-9)
+        if n:
+            r, p = float(recall[n - 1]), float(precision[n - 1])
+            f1[t] = (2 * p * r / (p + r) if p + r else 0.0, r, p)
+    return ap, f1
+
+
+def box_fit(dets: Boxes, gt: dict[int, Any], frames: list[int], threshold: float) -> str:
+    """Matched boxes against the annotation: width ratio, foot-point spread, people matched."""
+    widths, feet, found, total = [], [], 0, 0
+    for i in frames:
+        boxes, scores = dets[i]
+        truth = gt.get(i, np.zeros((0, 4)))
+        total += len(truth)
+        keep = boxes[scores >= threshold]
+        if not len(keep) or not len(truth):
+            continue
+        iou = box_iou(keep, truth)
+        for j in range(len(keep)):
+            k = int(iou[j].argmax())
+            if iou[j, k] >= 0.5:
+                found += 1
+                widths.append((keep[j, 2] - keep[j, 0]) / (truth[k, 2] - truth[k, 0]))
+                feet.append(keep[j, 3] - truth[k, 3])
+    return f"× {np.mean(widths):.2f} / {np.std(feet):.1f} px / {found} of {total}"
+
+
+def run(detector: Any, images: dict[int, npt.NDArray[np.uint8]]) -> tuple[Boxes, float]:
+    out: Boxes = {}
+    t0 = time.process_time()
+    for i, image in images.items():
+        found = detector.detect_image(image)
+        out[i] = (
+            np.array([d.box.xyxy for d in found], np.float32).reshape(-1, 4),
+            np.array([d.score for d in found], np.float32),
+        )
+    return out, (time.process_time() - t0) / max(len(images), 1) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--step", type=int, default=2, help="every N-th frame of 1-400")
+    args = parser.parse_args()
+    video, gt_path = shared_file("pets09/vtest.avi"), shared_file("pets09/gt_1_400.txt")
+    if video is None or gt_path is None:
+        print("skipped: needs pets09/vtest.avi and gt_1_400.txt (make stage-data)")
+        return
+    single_threaded_kernels()
+    from sightings.vision.detect.centernet import CenterNetDetector
+    from sightings.vision.detect.ssd import SsdDetector
+
+    gt = ground_truth(gt_path)
+    images = {f.index + 1: f.image for f in sample_frames(video, stride=args.step) if f.index < 400}
+    choose = [i for i in images if i <= 200]
+    report = [i for i in images if i > 200]
+
+    print("### CenterNet input size, chosen on frames 1-200\n")
+    print("| long side | AP50 1-200 | best F1 1-200 (threshold) | ms / frame |")
+    print("|---:|---:|---|---:|")
+    by_size: dict[int, tuple[float, dict[float, tuple[float, ...]], Boxes, float]] = {}
+    for size in SIZES:
+        det = CenterNetDetector(classes=["person"], score_threshold=0.1, input_size=size, num_threads=1)
+        boxes, ms = run(det, images)
+        ap, f1 = ap50_and_f1(boxes, gt, choose)
+        by_size[size] = (ap, f1, boxes, ms)
+        best = max(f1, key=lambda t: f1[t][0])
+        print(f"| {size} | {ap:.3f} | {f1[best][0]:.3f} ({best:.2f}) | {ms:.1f} |", flush=True)
+    top = max(v[0] for v in by_size.values())
+    size = min(s for s, v in by_size.items() if v[0] >= top - 0.01)
+    ap, f1, cn_boxes, cn_ms = by_size[size]
+    threshold = max(f1, key=lambda t: f1[t][0])
+    print(f"\nchosen: {size} px, threshold {threshold:.2f}\n", file=sys.stderr)
+
+    rows: list[tuple[str, Boxes, float, float]] = [
+        (f"CenterNet {size} px ({threshold:.2f})", cn_boxes, cn_ms, threshold)
+    ]
+    ssd: tuple[tuple[str, dict[str, Any], float], ...] = (
+        ("SSD-OIDv4 whole frame (0.45)", {}, 0.45),
+        ("SSD-OIDv4 whole frame + 2×2 + 2×3 tiles (0.55)", {"tile": "2x2,2x3"}, 0.55),
+    )
+    for name, options, thr in ssd:
+        boxes, ms = run(SsdDetector(classes=["person"], score_threshold=0.1, num_threads=1, **options), images)
+        rows.append((name, boxes, ms, thr))
+    print("| detector | AP50 1-200 | AP50 201-400 | 201-400 at its threshold: F1 / recall / precision "
+          "| box width / foot spread / matched (201-400) | ms / frame |")  # fmt: skip
+    print("|---|---:|---:|---|---|---:|")
+    for name, boxes, ms, thr in rows:
+        ap_c, _ = ap50_and_f1(boxes, gt, choose)
+        ap_r, f1_r = ap50_and_f1(boxes, gt, report)
+        f, r, p = f1_r[thr]
+        fit = box_fit(boxes, gt, report, thr)
+        print(f"| {name} | {ap_c:.3f} | {ap_r:.3f} | {f:.3f} / {r:.3f} / {p:.3f} | {fit} | {ms:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
