@@ -291,8 +291,14 @@ class _PackageReader:
         start, end = ranges[loc.filename]
         return self._blobs[loc.data_member][start:end], loc.describe(start, end)
 
+    def read_checked(self, wanted: CatalogFile) -> tuple[bytes, str]:
+        """:meth:`read`, then the pinned sha256 and size checked (:class:`IntegrityError` on a mismatch)."""
+        data, fragment = self.read(wanted)
+        return _checked(data, wanted, f"{self.package.id}#{fragment}"), fragment
+
 
 def _checked(data: bytes, wanted: CatalogFile, source: str) -> bytes:
+    """``data`` if it has ``wanted``'s pinned sha256 and size; :class:`IntegrityError` naming ``source`` if not."""
     actual = hashlib.sha256(data).hexdigest()
     if len(data) != wanted.size_bytes or actual != wanted.sha256:
         raise IntegrityError(
@@ -358,29 +364,38 @@ def _convert(
     return model, ("\n".join(names) + "\n").encode()
 
 
-def _manifest(entry: CatalogEntry, source: str, labels: bytes | None) -> ModelManifest:
-    labels_meta = None
-    if entry.labels is not None and labels is not None:
-        count = len(labels.decode("utf-8").splitlines())
-        labels_meta = ModelLabels(
-            file=entry.labels.file, sha256=entry.labels.sha256, size_bytes=entry.labels.size_bytes, count=count
-        )
+def _manifest(
+    entry: CatalogEntry,
+    source: str,
+    *,
+    model: tuple[str, str, int],
+    labels: ModelLabels | None,
+    derived_from: str | None = None,
+) -> ModelManifest:
+    """The manifest of an installed catalog model; ``model`` = (file name, sha256, bytes) of the file placed."""
+    file, sha256, size_bytes = model
     return ModelManifest(
         name=entry.name,
-        file=entry.model.file,
-        sha256=entry.model.sha256,
-        size_bytes=entry.model.size_bytes,
+        file=file,
+        sha256=sha256,
+        size_bytes=size_bytes,
         task=entry.task,
         format=entry.format,
         input=entry.input,
         output=entry.output,
-        labels=labels_meta,
+        labels=labels,
         decoding=entry.decoding,
         licence=entry.licence,
         source=source,
+        derived_from=derived_from,
         notes=entry.notes,
         installed_at=datetime.now(UTC),
     )
+
+
+def _labels_meta(file: str, data: bytes, sha256: str | None = None) -> ModelLabels:
+    count = len(data.decode("utf-8").splitlines())
+    return ModelLabels(file=file, sha256=sha256 or hashlib.sha256(data).hexdigest(), size_bytes=len(data), count=count)
 
 
 _Staged = tuple[ModelManifest, list[tuple[str, Path | bytes]]]
@@ -388,43 +403,20 @@ _Staged = tuple[ModelManifest, list[tuple[str, Path | bytes]]]
 
 def _stage_converted(reader: _PackageReader, entry: CatalogEntry, conv: TfjsConversion) -> _Staged:
     """Read, check and convert a TF.js model: its manifest describes the ONNX file written at install."""
-    package = entry.package
-    raw, fragment = reader.read(entry.model)
-    topology = _checked(raw, entry.model, f"{package.id}#{fragment}")
-    raw, weights_fragment = reader.read(conv.weights)
-    weights = _checked(raw, conv.weights, f"{package.id}#{weights_fragment}")
-    labels_ts = None
-    if entry.labels is not None:
-        raw, labels_fragment = reader.read(entry.labels)
-        labels_ts = _checked(raw, entry.labels, f"{package.id}#{labels_fragment}")
-    source = f"{package.id}#{fragment}+{conv.weights.file} (TF.js graph → ONNX)"
+    topology, fragment = reader.read_checked(entry.model)
+    weights, _ = reader.read_checked(conv.weights)
+    labels_ts = reader.read_checked(entry.labels)[0] if entry.labels is not None else None
+    source = f"{entry.package.id}#{fragment}+{conv.weights.file} (TF.js graph → ONNX)"
     model, labels = _convert(conv, topology, weights, labels_ts, source=source)
-    labels_meta = None
     files: list[tuple[str, Path | bytes]] = [(conv.file, model)]
     if labels is not None:
-        labels_meta = ModelLabels(
-            file=conv.labels_file,
-            sha256=hashlib.sha256(labels).hexdigest(),
-            size_bytes=len(labels),
-            count=len(labels.decode().splitlines()),
-        )
         files.append((conv.labels_file, labels))
-    manifest = ModelManifest(
-        name=entry.name,
-        file=conv.file,
-        sha256=hashlib.sha256(model).hexdigest(),
-        size_bytes=len(model),
-        task=entry.task,
-        format=entry.format,
-        input=entry.input,
-        output=entry.output,
-        labels=labels_meta,
-        decoding=entry.decoding,
-        licence=entry.licence,
-        source=source,
+    manifest = _manifest(
+        entry,
+        source,
+        model=(conv.file, hashlib.sha256(model).hexdigest(), len(model)),
+        labels=None if labels is None else _labels_meta(conv.labels_file, labels),
         derived_from=_derived_from(entry),
-        notes=entry.notes,
-        installed_at=datetime.now(UTC),
     )
     return manifest, files
 
@@ -437,15 +429,15 @@ def _stage(path: Path, package: Package, entries: list[CatalogEntry]) -> list[_S
             if entry.convert is not None:
                 staged.append(_stage_converted(reader, entry, entry.convert))
                 continue
-            data, fragment = reader.read(entry.model)
-            source = f"{package.id}#{fragment}"
-            files: list[tuple[str, Path | bytes]] = [(entry.model.file, _checked(data, entry.model, source))]
+            data, fragment = reader.read_checked(entry.model)
+            files: list[tuple[str, Path | bytes]] = [(entry.model.file, data)]
             labels = None
             if entry.labels is not None:
-                raw, label_fragment = reader.read(entry.labels)
-                labels = _checked(raw, entry.labels, f"{package.id}#{label_fragment}")
-                files.append((entry.labels.file, labels))
-            staged.append((_manifest(entry, source, labels), files))
+                raw, _ = reader.read_checked(entry.labels)
+                labels = _labels_meta(entry.labels.file, raw, entry.labels.sha256)
+                files.append((entry.labels.file, raw))
+            model = (entry.model.file, entry.model.sha256, entry.model.size_bytes)
+            staged.append((_manifest(entry, f"{package.id}#{fragment}", model=model, labels=labels), files))
     return staged
 
 

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from sightings.core.errors import BackendError, ConfigError, InputError, NotFoundError
 from sightings.core.types import Box, Detection, Frame
+from sightings.vision.detect.model_files import class_thresholds, locate_model, read_labels
 from sightings.vision.detect.postprocess import batched_nms, clip_boxes
 
 __all__ = [
@@ -133,7 +134,9 @@ class CenterNetDetector:
         self.iou_threshold = float(iou_threshold)
         self.max_detections = int(max_detections)
         self.input_size = int(input_size)
-        self.model_path, store_labels = self._locate(model_path, models_dir, model_name)
+        self.model_path, store_labels = locate_model(
+            model_path, models_dir, model_name, what="CenterNet", hint=_INSTALL_HINT
+        )
         names = self._class_names(labels_path, store_labels)
         from sightings.models.onnx_session import open_onnx_session
 
@@ -154,44 +157,10 @@ class CenterNetDetector:
         self._thresholds = self._thresholds_for(score_threshold)
 
     # -- set-up --------------------------------------------------------------------------------------------
-    @staticmethod
-    def _locate(
-        model_path: str | os.PathLike[str] | None, models_dir: str | os.PathLike[str] | None, model_name: str
-    ) -> tuple[Path, Path | None]:
-        if model_path is not None:
-            path = Path(model_path).expanduser()
-            if not path.is_file():
-                raise NotFoundError("CenterNet model file not found", where=path, hint=_INSTALL_HINT)
-            return path, None
-        from sightings.models.store import ModelStore
-
-        if models_dir is not None:
-            root = Path(models_dir).expanduser()
-        else:
-            from sightings.core.config import get_settings
-
-            root = get_settings().models_path
-        store = ModelStore(root)
-        if model_name not in store:
-            raise NotFoundError(f"model {model_name!r} is not installed", where=root, hint=_INSTALL_HINT)
-        store.require_verified(model_name)
-        return store.path(model_name), store.labels_path(model_name)
-
     def _class_names(self, labels_path: str | os.PathLike[str] | None, store_labels: Path | None) -> list[str]:
-        candidates = [Path(labels_path).expanduser()] if labels_path is not None else []
-        candidates += [p for p in (store_labels, self.model_path.parent / "labels.txt") if p is not None]
-        for path in candidates:
-            if path.is_file() or labels_path is not None:
-                try:
-                    lines = path.read_text(encoding="utf-8").splitlines()
-                except FileNotFoundError:
-                    raise NotFoundError("labels file not found", where=path) from None
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise InputError(f"cannot read labels file: {exc}", where=path) from exc
-                names = [line.strip() for line in lines if line.strip()]
-                if not names:
-                    raise InputError("labels file is empty", where=path)
-                return names
+        for path in (labels_path, store_labels, self.model_path.parent / "labels.txt"):
+            if path is not None and (labels_path is not None or Path(path).is_file()):
+                return read_labels(Path(path).expanduser())
         raise NotFoundError("no labels file beside the model", where=self.model_path, hint="give labels_path")
 
     def _probe(self, num_classes: int) -> None:
@@ -215,19 +184,7 @@ class CenterNetDetector:
         return np.asarray(ids, dtype=np.intp), tuple(self.class_names[i] for i in ids)
 
     def _thresholds_for(self, score_threshold: float | Mapping[str, float] | None) -> npt.NDArray[np.float32]:
-        if score_threshold is None:
-            score_threshold = DEFAULT_SCORE_THRESHOLD
-        if isinstance(score_threshold, Mapping):
-            per_class = {k.lower(): float(v) for k, v in score_threshold.items()}
-            unknown = sorted(set(per_class) - {label.lower() for label in self.labels})
-            if unknown:
-                raise ConfigError(f"thresholds for classes not detected: {unknown}", where="score_threshold")
-            values = [per_class.get(label.lower(), DEFAULT_SCORE_THRESHOLD) for label in self.labels]
-        else:
-            values = [float(score_threshold)] * len(self.labels)
-        if not all(0.0 <= v <= 1.0 for v in values):
-            raise ConfigError(f"thresholds must be in [0, 1], got {values}", where="score_threshold")
-        return np.asarray(values, dtype=np.float32)
+        return class_thresholds(score_threshold, self.labels, DEFAULT_SCORE_THRESHOLD)
 
     # -- running -------------------------------------------------------------------------------------------
     def _infer(self, batch: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:

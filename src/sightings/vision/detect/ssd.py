@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sightings.core.errors import BackendError, BackendUnavailableError, ConfigError, InputError, NotFoundError
+from sightings.core.errors import BackendError, BackendUnavailableError, ConfigError, InputError
 from sightings.core.types import Box, Detection, Frame
+from sightings.vision.detect.model_files import class_thresholds, locate_model, read_labels
 from sightings.vision.detect.postprocess import (
     SsdAnchorOptions,
     batched_nms,
@@ -100,21 +101,6 @@ _INSTALL_HINT = "run `sightings models install` (offline default models) or `sig
 def oidv4_label(name: str) -> str:
     """Our label for an OpenImages class name: lower case, spaces as underscores (``"Coffee cup"`` → ``coffee_cup``)."""
     return "_".join(name.strip().lower().replace("_", " ").split())
-
-
-def _default_models_dir() -> Path:
-    from sightings.core.config import get_settings
-
-    return get_settings().models_path
-
-
-def _model_from_store(models_dir: Path, name: str) -> tuple[Path, Path | None]:
-    """The model file and labels file of ``name`` in ``models_dir``, after checking their checksums."""
-    from sightings.models.store import ModelStore
-
-    store = ModelStore(models_dir)
-    store.require_verified(name)  # NotFoundError (with the install hint) or IntegrityError
-    return store.path(name), store.labels_path(name)
 
 
 def _labels_beside(model_path: Path) -> Path | None:
@@ -252,13 +238,7 @@ class SsdDetector:
     def _locate(
         model_path: str | os.PathLike[str] | None, models_dir: str | os.PathLike[str] | None, model_name: str
     ) -> tuple[Path, Path | None]:
-        if model_path is not None:
-            path = Path(model_path).expanduser()
-            if not path.is_file():
-                raise NotFoundError("SSD model file not found", where=path, hint=_INSTALL_HINT)
-            return path, None
-        root = Path(models_dir).expanduser() if models_dir is not None else _default_models_dir()
-        return _model_from_store(root, model_name)
+        return locate_model(model_path, models_dir, model_name, what="SSD", hint=_INSTALL_HINT)
 
     def _read_labelmap(self, labels_path: str | os.PathLike[str] | None, store_labels: Path | None) -> tuple[str, ...]:
         path = Path(labels_path).expanduser() if labels_path is not None else store_labels
@@ -266,17 +246,7 @@ class SsdDetector:
             path = _labels_beside(self.model_path)
         if path is None:
             return OIDV4_LABELMAP
-        try:
-            names = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-        except FileNotFoundError:
-            raise NotFoundError("labels file not found", where=path) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read labels file: {exc}", where=path) from exc
-        while names and not names[-1]:
-            names = names[:-1]
-        if not names:
-            raise InputError("labels file is empty", where=path)
-        return names
+        return tuple(read_labels(path))
 
     def _load(self, num_threads: int) -> tuple[Any, int, tuple[int, int], tuple[int, int], tuple[int, int]]:
         try:
@@ -335,19 +305,7 @@ class SsdDetector:
             DEFAULT_TILED_SCORE_THRESHOLD,
             DEFAULT_MULTI_TILED_SCORE_THRESHOLD,
         )[min(2, len(self.tile_grids))]
-        if score_threshold is None:
-            score_threshold = default
-        if isinstance(score_threshold, Mapping):
-            per_class = {oidv4_label(k): float(v) for k, v in score_threshold.items()}
-            unknown = sorted(set(per_class) - set(self.labels))
-            if unknown:
-                raise ConfigError(f"thresholds for classes not detected: {unknown}", where="score_threshold")
-            values = [per_class.get(label, default) for label in self.labels]
-        else:
-            values = [float(score_threshold)] * len(self.labels)
-        if not all(0.0 <= v <= 1.0 for v in values):
-            raise ConfigError(f"thresholds must be in [0, 1], got {values}", where="score_threshold")
-        return np.asarray(values, dtype=np.float32)
+        return class_thresholds(score_threshold, self.labels, default, normalise=oidv4_label)
 
     # -- running -------------------------------------------------------------------------------------------
     def _run(self, image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:

@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from sightings.core.errors import BackendError, ConfigError, InputError, NotFoundError
 from sightings.core.types import Box, Detection, Frame
+from sightings.vision.detect.model_files import read_labels
 from sightings.vision.detect.postprocess import Letterbox, batched_nms, letterbox
 
 __all__ = ["YoloLayout", "YoloOnnxDetector", "parse_names"]
@@ -86,18 +87,6 @@ def _model_from_store(models_dir: Path, name: str | None) -> tuple[Path, Path | 
         name = onnx_detectors[0]
     store.require_verified(name)
     return store.path(name), store.labels_path(name)
-
-
-def _read_labels(path: Path) -> list[str]:
-    try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    except FileNotFoundError:
-        raise NotFoundError("labels file not found", where=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read labels file: {exc}", where=path) from exc
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
 
 
 def _dim(value: Any) -> int | None:
@@ -227,7 +216,7 @@ class YoloOnnxDetector:
 
     def _names(self, labels_path: str | os.PathLike[str] | None, store_labels: Path | None) -> list[str] | None:
         if labels_path is not None:
-            return _read_labels(Path(labels_path).expanduser())
+            return read_labels(Path(labels_path).expanduser())
         meta = self._session.get_modelmeta().custom_metadata_map
         if meta.get("names"):
             try:
@@ -238,7 +227,7 @@ class YoloOnnxDetector:
         candidates += [self.model_path.parent / "labels.txt", self.model_path.with_suffix(".txt")]
         for path in candidates:
             if path.is_file():
-                return _read_labels(path)
+                return read_labels(path)
         return None
 
     def _output_shape(self) -> tuple[int, int]:
