@@ -284,7 +284,47 @@ def choose_threshold(  # noqa: PLR0917
     return best_thr
 
 
-def main() -> None:  # noqa: PLR0912
+def compare_defaults(gt: MotData, video: Path, n: int) -> None:
+    """`sightings track` default candidates on frames 1-200 only (the rule: mean of MOTA and IDF1 over strides 1, 5,
+    10), full chain (interpolation, linking, smoothing). Each detector's threshold is chosen as above, except the last
+    row: the default as it runs, CenterNet's own threshold (0.30, detection F1) and BoT-SORT's own (0.45), so boxes
+    between the two reach the tracker's second stage only. Held-out 201-400 beside it."""
+    ssd_tiles = ({"tile": "2x2,2x3"}, THRESHOLDS)
+    centernet = ({"detector": "centernet", "input_size": 384}, CENTERNET_THRESHOLDS)
+    byte = lambda thr: lambda: ByteTrackTracker(track_activation_threshold=thr, high_conf_det_threshold=thr)  # noqa: E731
+    bot = lambda thr: lambda: BotSortTracker(track_activation_threshold=thr, high_conf_det_threshold=thr)  # noqa: E731
+    rows: dict[str, tuple[tuple[dict[str, Any], tuple[float, ...]], Any, float | None]] = {
+        "SSD 2×2 + 2×3 tiles + ByteTrack (the default before 2026-11-30)": (ssd_tiles, byte, None),
+        "SSD 2×2 + 2×3 tiles + BoT-SORT": (ssd_tiles, bot, None),
+        "CenterNet + ByteTrack": (centernet, byte, None),
+        "CenterNet + BoT-SORT": (centernet, bot, None),
+        "CenterNet (0.30) + BoT-SORT (0.45): the default": (centernet, lambda thr: BotSortTracker, 0.30),
+    }
+    print("| HOTA / MOTA / IDF1 | threshold | stride 1 | stride 5 | stride 10 | stride 25 "
+          "| 1-200: mean MOTA, IDF1 (1, 5, 10) | rule | 201-400: mean MOTA, IDF1 |")  # fmt: skip
+    print("|---|---:|---|---|---|---|---|---:|---|")
+    for name, ((opts, grid), make, fixed) in rows.items():
+        found, frames, _ = detect_all(video, n, opts)
+        thr = fixed if fixed is not None else choose_threshold(gt, frames, found, byte, INTERPOLATE_S, grid=grid)
+        cells: list[str] = []
+        means: dict[tuple[int, int], list[tuple[float, float]]] = {(1, 200): [], (201, 400): []}
+        for stride in STRIDES:
+            pred, _, used = run_tracker(
+                make(thr), frames, found, stride, thr, interpolate_s=INTERPOLATE_S, link=LINK, smooth_s=SMOOTH_S
+            )
+            for (lo, hi), scores in means.items():
+                window = pred.select((pred.frame >= lo) & (pred.frame <= hi))
+                rep = evaluate_tracking(restrict(gt, used, lo, hi), window)
+                if lo == 1:
+                    cells.append(f"{rep.hota:.3f} / {rep.mota:.3f} / {rep.idf1:.3f}")
+                if stride in TUNING_STRIDES:
+                    scores.append((rep.mota, rep.idf1))
+        (m, i), (m2, i2) = (np.mean(means[k], axis=0) for k in means)
+        print(f"| {name} | {thr:.2f} | " + " | ".join(cells) + f" | {m:.3f}, {i:.3f} | {(m + i) / 2:.3f} "
+              f"| {m2:.3f}, {i2:.3f} |", flush=True)  # fmt: skip
+
+
+def main() -> None:  # noqa: PLR0912, PLR0915
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("SIGHTINGS_SHARED_DATA", "/work/shared/data")))
     parser.add_argument("--frames", type=int, default=400)
@@ -299,6 +339,11 @@ def main() -> None:  # noqa: PLR0912
     parser.add_argument(
         "--tune-gate", action="store_true", help="only BoT-SORT's colour-gate sweep on frames 1-200 (whole frame)"
     )
+    parser.add_argument(
+        "--compare-defaults",
+        action="store_true",
+        help="only the `sightings track` default candidates, scored on frames 1-200",
+    )
     args = parser.parse_args()
     video, gt_path = args.data / "pets09" / "vtest.avi", args.data / "pets09" / "gt_1_400.txt"
     if not (video.exists() and gt_path.exists()):
@@ -306,6 +351,9 @@ def main() -> None:  # noqa: PLR0912
         return
     gt = read_mot(gt_path)
     n = args.frames
+    if args.compare_defaults:
+        compare_defaults(gt, video, n)
+        return
 
     detectors = {
         "SSD full frame": {},

@@ -26,8 +26,15 @@ def track(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder for tracks.txt (MOT) and tracks.parquet."),
     fps: float | None = typer.Option(None, "--fps", help="Analysis frames per second, e.g. 1 (default: every frame)."),
     stride: int | None = typer.Option(None, "--stride", help="Analyse every N-th frame (N >= 1)."),
-    detector: str = typer.Option("ssd-oidv4", "--detector", help="Detector registry name."),
-    tracker: str = typer.Option("bytetrack", "--tracker", help="Tracker registry name (bytetrack, botsort, ...)."),
+    detector: str = typer.Option(
+        "centernet",
+        "--detector",
+        help="Detector registry name: centernet (default: CenterNet-MobileNetV3 COCO, one run a frame), ssd-oidv4 "
+        "(with --tiles), yolo-onnx, ...",
+    ),
+    tracker: str = typer.Option(
+        "botsort", "--tracker", help="Tracker registry name: botsort (default, colour gate), bytetrack, ..."
+    ),
     classes: str | None = typer.Option(None, "--classes", help="Comma-separated labels to keep, e.g. person,cat."),
     threshold: float | None = typer.Option(
         None, "--threshold", min=0.0, max=1.0, help="Detector score threshold (default: the detector's own)."
@@ -35,8 +42,8 @@ def track(
     tiles: str = typer.Option(
         "2x2,2x3",
         "--tiles",
-        help="Also detect on overlapping tiles (small, distant people) where the detector supports it: grids like "
-        "2x2,2x3 (default, most accurate: 11 model runs a frame), one grid like 2x2 (5 runs), or none (1 run).",
+        help="Also detect on overlapping tiles (small, distant people) where the detector supports it (ssd-oidv4): "
+        "grids like 2x2,2x3 (default, most accurate: 11 model runs a frame), one grid like 2x2 (5 runs), or none.",
     ),
     interpolate_s: float = typer.Option(
         1.0,

@@ -131,15 +131,16 @@ class TrackOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    detector: str = Field("ssd-oidv4", description="detector registry name")
-    tracker: str = Field("bytetrack", description="tracker registry name")
+    detector: str = Field("centernet", description="detector registry name")
+    tracker: str = Field("botsort", description="tracker registry name")
     fps: float | None = Field(None, gt=0, description="analysis frames per second (default: every frame)")
     stride: int | None = Field(None, ge=1, description="analyse every N-th frame")
     classes: list[str] | None = Field(None, description="labels to keep, e.g. [person, cat]")
     threshold: float | None = Field(None, ge=0, le=1, description="detector score threshold")
     tiles: str = Field(
         "2x2,2x3",
-        description="tile grids to also detect on where the detector supports it (as `sightings track --tiles`): "
+        description="tile grids to also detect on where the detector supports it (ssd-oidv4; as `sightings track "
+        "--tiles`): "
         "'2x2,2x3', '2x2' or 'none'",
     )
     interpolate_s: float = Field(1.0, ge=0, description="fill track gaps up to this many seconds (0 = off)")

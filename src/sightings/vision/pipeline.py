@@ -1,6 +1,6 @@
 """Detect + track over the sampled frames of a video → tracks.
 
-    result = track_video("cam.mp4", detector="ssd-oidv4", tracker="bytetrack", fps=1)
+    result = track_video("cam.mp4", detector="centernet", tracker="botsort", fps=1)
     result.tracks            # core Track objects (id, detections in frame order)
     result.to_mot()          # MotData: frame = presentation index + 1, for write_mot / evaluate_tracking
 
@@ -42,8 +42,8 @@ __all__ = [
 FrameCallback = Callable[[Frame, Sequence[TrackedDetection]], None]
 """Called after each frame with its tracked detections (e.g. to draw a preview)."""
 
-DEFAULT_DETECTOR = "ssd-oidv4"
-DEFAULT_TRACKER = "bytetrack"
+DEFAULT_DETECTOR = "centernet"
+DEFAULT_TRACKER = "botsort"
 
 
 @dataclass(frozen=True, slots=True)

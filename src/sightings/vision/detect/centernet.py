@@ -48,7 +48,9 @@ DEFAULT_INPUT_SIZE = 384
 """Long side of the model input, pixels. Chosen on PETS09 frames 1-200 (docs/detectors.md): the smallest of 384,
 448, 512, 640 and 768 within 0.01 of the best person AP50 (384 was the best, 0.845; trained at 512×512)."""
 DEFAULT_SCORE_THRESHOLD = 0.3
-"""The person F1-best heat-map score at 384 px on PETS09 frames 1-200 (docs/detectors.md)."""
+"""The person F1-best heat-map score at 384 px on PETS09 frames 1-200 (docs/detectors.md). Tracking with it (BoT-SORT's
+own 0.45 starts tracks; boxes from 0.3 to 0.45 only extend them) ties with filtering at 0.45 on frames 1-200
+(docs/tracking.md)."""
 STRIDE = 4
 _CV_MAX_CHANNELS = 512
 _INSTALL_HINT = f"run `sightings models install {MODEL_NAME}`"
@@ -118,7 +120,7 @@ class CenterNetDetector:
         model_name: str = MODEL_NAME,
         labels_path: str | os.PathLike[str] | None = None,
         classes: Sequence[str] | None = DEFAULT_CLASSES,
-        score_threshold: float | Mapping[str, float] | None = None,
+        score_threshold: float | Mapping[str, float] | None = DEFAULT_SCORE_THRESHOLD,
         iou_threshold: float = 0.5,
         max_detections: int = 100,
         input_size: int = DEFAULT_INPUT_SIZE,
