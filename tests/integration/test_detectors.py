@@ -23,6 +23,8 @@ from sightings.core import protocols
 from sightings.core.errors import BackendUnavailableError, ConfigError, InputError, NotFoundError
 from sightings.core.registry import Registry
 from sightings.core.types import Box, Detection, Frame, MediaKind, MediaRef
+from sightings.vision.detect.centernet import MODEL_NAME as CENTERNET_MODEL
+from sightings.vision.detect.centernet import CenterNetDetector
 from sightings.vision.detect.postprocess import ssd_anchors
 from sightings.vision.detect.ssd import MODEL_NAME, OIDV4_LABELMAP, SsdDetector, decode_ssd_outputs, oidv4_label
 
@@ -41,6 +43,9 @@ def _models_dir_candidates() -> list[Path]:
 
 
 _SSD_MODELS_DIR = next((d for d in _models_dir_candidates() if (d / MODEL_NAME / "model.json").is_file()), None)
+_CENTERNET_MODELS_DIR = next(
+    (d for d in _models_dir_candidates() if (d / CENTERNET_MODEL / "model.json").is_file()), None
+)
 
 
 def _frame(image: np.ndarray, index: int = 0) -> Frame:
@@ -209,6 +214,41 @@ def test_ssd_finds_people_on_pets09(ssd_models_dir: Path, shared_data: Path) -> 
     assert recall >= 0.55 and precision >= 0.7, results
     tiled_recall, tiled_precision, _ = results[True]
     assert tiled_recall >= recall + 0.1 and tiled_precision >= 0.65, results
+
+
+# -- CenterNet with the real (converted) model ---------------------------------------------------------------------
+@pytest.fixture
+def centernet_models_dir() -> Path:
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (the 'vision' extra)")
+    if _CENTERNET_MODELS_DIR is None:
+        pytest.skip(f"model {CENTERNET_MODEL!r} is not installed (`sightings models install {CENTERNET_MODEL}`)")
+    return _CENTERNET_MODELS_DIR
+
+
+def test_centernet_real_model_contract(centernet_models_dir: Path) -> None:
+    det = CenterNetDetector(models_dir=centernet_models_dir)
+    assert det.labels == ("person", "cat", "dog") and len(det.class_names) == 80
+    blank = np.full((240, 320, 3), 128, np.uint8)
+    assert _assert_contract(det, [_frame(blank, 3), _frame(blank, 4)]) == [[], []]
+
+
+@pytest.mark.shared_data
+def test_centernet_finds_more_people_than_the_whole_frame_ssd(
+    centernet_models_dir: Path, ssd_models_dir: Path, shared_data: Path
+) -> None:
+    frames = _pets09_frames(shared_data, range(0, 400, 50))
+    total = sum(len(_gt_boxes(shared_data, f.index)) for f in frames)
+    scores = {}
+    for name, det in (
+        ("centernet", CenterNetDetector(models_dir=centernet_models_dir, classes=["person"])),
+        ("ssd", SsdDetector(models_dir=ssd_models_dir, classes=["person"])),
+    ):
+        out = _assert_contract(det, frames)
+        matched = sum(_match(ds, _gt_boxes(shared_data, f.index)) for f, ds in zip(frames, out, strict=True))
+        scores[name] = (matched / total, matched / max(sum(len(ds) for ds in out), 1))
+    recall, precision = scores["centernet"]
+    assert recall >= 0.8 and precision >= 0.8, scores
+    assert recall >= scores["ssd"][0] + 0.1, scores
 
 
 # -- YOLO ONNX -----------------------------------------------------------------------------------------------------
@@ -440,7 +480,27 @@ def test_hog_finds_some_people_on_pets09(shared_data: Path) -> None:
     assert _match(dets, gt, iou=0.3) >= 2
 
 
-def test_track_cli_default_runs_the_ssd_on_two_tile_grids(
+def test_track_cli_default_runs_centernet_and_botsort(
+    centernet_models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from factories import make_video
+    from sightings.cli import app
+
+    monkeypatch.setenv("SIGHTINGS_MODELS_DIR", str(centernet_models_dir))
+    video = make_video(tmp_path / "v.mp4", seconds=1.0, gop=10)
+    res = CliRunner().invoke(app, ["track", str(video), "--stride", "5", "--out", str(tmp_path / "out"), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert (summary["detector"], summary["tracker"], summary["tiles"]) == ("centernet", "botsort", "none")
+    assert summary["interpolate_s"] == 1.0 and summary["frames"] == 5
+    assert (tmp_path / "out" / "tracks.parquet").is_file()
+
+
+def test_track_cli_runs_the_ssd_on_two_tile_grids(
     ssd_models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
@@ -452,7 +512,8 @@ def test_track_cli_default_runs_the_ssd_on_two_tile_grids(
 
     monkeypatch.setenv("SIGHTINGS_MODELS_DIR", str(ssd_models_dir))
     video = make_video(tmp_path / "v.mp4", seconds=1.0, gop=10)
-    res = CliRunner().invoke(app, ["track", str(video), "--stride", "5", "--out", str(tmp_path / "out"), "--json"])
+    args = ["track", str(video), "--detector", "ssd-oidv4", "--stride", "5", "--out", str(tmp_path / "out"), "--json"]
+    res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     assert summary["tiles"] == "2x2,2x3" and summary["interpolate_s"] == 1.0 and summary["frames"] == 5
