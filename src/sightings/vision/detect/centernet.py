@@ -153,6 +153,9 @@ class CenterNetDetector:
                 where=self.model_path,
             )
         self._input_name: str = inputs[0].name
+        names_out = [o.name for o in outputs]
+        # the converter names them keypoints (heat-map) and wh (edges); another export: heat-map first
+        self._outputs = ["keypoints", "wh"] if sorted(names_out) == ["keypoints", "wh"] else names_out
         self._probe(len(names))
         self.class_names: tuple[str, ...] = tuple(names)
         self._columns, self.labels = self._select(classes)
@@ -191,7 +194,7 @@ class CenterNetDetector:
     # -- running -------------------------------------------------------------------------------------------
     def _infer(self, batch: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         try:
-            heat, edges = self._session.run(None, {self._input_name: batch})
+            heat, edges = self._session.run(self._outputs, {self._input_name: batch})
         except Exception as exc:  # onnxruntime's own exception types
             raise BackendError(f"ONNX inference failed: {str(exc).strip()[:300]}", where=self.model_path) from exc
         return np.asarray(heat, dtype=np.float32), np.asarray(edges, dtype=np.float32)
