@@ -203,3 +203,16 @@ def test_a_resize_that_is_not_an_integer_upscale_is_refused() -> None:
     g.node("up", "ResizeBilinear", [x, g.const("size", np.array([12, 12], np.int32))])
     with pytest.raises(InputError, match="not an integer up-scale"):
         graph_to_onnx(read_graph_model(*_files(g)), ["up"], input_hw=(8, 8))
+
+
+def test_without_the_onnx_package_the_conversion_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from sightings.core.errors import BackendUnavailableError
+
+    g, _ = build(np.random.default_rng(1))
+    graph = read_graph_model(*_files(g))
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` now raises ImportError
+    with pytest.raises(BackendUnavailableError, match="needs the onnx package") as info:
+        graph_to_onnx(graph, ["c1"], input_hw=(16, 16))
+    assert "sightings[vision]" in str(info.value)
