@@ -72,6 +72,16 @@ def test_defaults_are_the_factorys_keyword_defaults_without_addresses() -> None:
     assert " at 0x" not in defaults["marker"] and "_Sentinel object" in defaults["marker"]
 
 
+def test_defaults_record_what_a_none_default_implies() -> None:
+    """The SSD's threshold default depends on the tiles; the values behind it still reach settings hashes."""
+    from sightings.core.registry import DETECTORS
+
+    defaults = DETECTORS.defaults("ssd-oidv4")
+    assert defaults["score_threshold"] == "None"
+    implied = defaults["score_threshold (implied)"]
+    assert "0.45" in implied and "0.5" in implied and "0.55" in implied
+
+
 def test_retail_analysis_hash_follows_the_trackers_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     """A finished retail video is analysed again after an upgrade that changes the tracker's defaults."""
     from sightings.core.registry import TRACKERS

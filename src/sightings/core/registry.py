@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -112,17 +112,24 @@ class Registry(Generic[T]):
 
     def defaults(self, name: str) -> dict[str, str]:
         """The default options of backend ``name`` (``repr`` of each keyword default of its factory): what it does
-        when a config does not say, so a result can record it (a changed default then reads as another setting)."""
+        when a config does not say, so a result can record it (a changed default then reads as another setting).
+
+        A factory whose default is resolved inside (``None`` meaning "depends on other options") names the values
+        behind it in an ``IMPLIED_DEFAULTS`` mapping; each is recorded as ``"<option> (implied)"``."""
         factory = self.resolve(name)
         try:
             parameters = inspect.signature(factory).parameters
         except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
             return {}
-        return {
+        out = {
             k: _ADDRESS.sub("", repr(p.default))  # no memory address in the repr of a default object
             for k, p in parameters.items()
             if p.default is not inspect.Parameter.empty
         }
+        implied = getattr(factory, "IMPLIED_DEFAULTS", None)
+        if isinstance(implied, Mapping):
+            out.update({f"{k} (implied)": _ADDRESS.sub("", repr(v)) for k, v in implied.items()})
+        return out
 
     def create(self, name: str, /, **options: Any) -> T:
         """Build the backend ``name`` with ``options`` (unknown options give a ConfigError)."""

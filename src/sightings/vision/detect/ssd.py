@@ -179,6 +179,15 @@ class SsdDetector:
     Not thread-safe (one interpreter): use one detector per thread or process.
     """
 
+    IMPLIED_DEFAULTS: Mapping[str, Any] = {
+        "score_threshold": {
+            "whole frame": DEFAULT_SCORE_THRESHOLD,
+            "one tile grid": DEFAULT_TILED_SCORE_THRESHOLD,
+            "several tile grids": DEFAULT_MULTI_TILED_SCORE_THRESHOLD,
+        }
+    }
+    """What ``score_threshold=None`` means (recorded in settings hashes by ``Registry.defaults``)."""
+
     def __init__(
         self,
         model_path: str | os.PathLike[str] | None = None,
