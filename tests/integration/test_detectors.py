@@ -42,10 +42,20 @@ def _models_dir_candidates() -> list[Path]:
     return out
 
 
-_SSD_MODELS_DIR = next((d for d in _models_dir_candidates() if (d / MODEL_NAME / "model.json").is_file()), None)
-_CENTERNET_MODELS_DIR = next(
-    (d for d in _models_dir_candidates() if (d / CENTERNET_MODEL / "model.json").is_file()), None
-)
+_CANDIDATES = _models_dir_candidates()
+
+
+def _installed_in(model: str) -> Path | None:
+    return next((d for d in _CANDIDATES if (d / model / "model.json").is_file()), None)
+
+
+def _models_dir_of(model: str, runtime: str) -> Path:
+    """The models dir holding ``model`` (skip with the install command when it is not installed)."""
+    pytest.importorskip(runtime, reason=f"{runtime} is not installed (the 'vision' extra)")
+    folder = _installed_in(model)
+    if folder is None:
+        pytest.skip(f"model {model!r} is not installed (set SIGHTINGS_MODELS_DIR; `sightings models install {model}`)")
+    return folder
 
 
 def _frame(image: np.ndarray, index: int = 0) -> Frame:
@@ -140,10 +150,7 @@ def test_ssd_rejects_a_file_that_is_not_a_model(tmp_path: Path) -> None:
 # -- SSD with the real model -------------------------------------------------------------------------------------
 @pytest.fixture
 def ssd_models_dir() -> Path:
-    pytest.importorskip("ai_edge_litert", reason="ai-edge-litert is not installed (the 'vision' extra)")
-    if _SSD_MODELS_DIR is None:
-        pytest.skip(f"model {MODEL_NAME!r} is not installed (set SIGHTINGS_MODELS_DIR; `sightings models install`)")
-    return _SSD_MODELS_DIR
+    return _models_dir_of(MODEL_NAME, "ai_edge_litert")
 
 
 def test_ssd_real_model_contract_and_options(ssd_models_dir: Path) -> None:
@@ -219,10 +226,7 @@ def test_ssd_finds_people_on_pets09(ssd_models_dir: Path, shared_data: Path) -> 
 # -- CenterNet with the real (converted) model ---------------------------------------------------------------------
 @pytest.fixture
 def centernet_models_dir() -> Path:
-    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (the 'vision' extra)")
-    if _CENTERNET_MODELS_DIR is None:
-        pytest.skip(f"model {CENTERNET_MODEL!r} is not installed (`sightings models install {CENTERNET_MODEL}`)")
-    return _CENTERNET_MODELS_DIR
+    return _models_dir_of(CENTERNET_MODEL, "onnxruntime")
 
 
 def test_centernet_real_model_contract(centernet_models_dir: Path) -> None:
