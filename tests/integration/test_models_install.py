@@ -525,7 +525,7 @@ def fake_centernet(topology: bytes, weights: bytes, labels: bytes = HUMAN_LABELS
     return {entry.name: entry}
 
 
-def test_a_tfjs_model_is_checked_converted_and_loadable(tmp_path: Path) -> None:
+def test_a_tfjs_model_is_checked_converted_and_loadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
     from sightings.vision.detect.centernet import CenterNetDetector
@@ -542,7 +542,8 @@ def test_a_tfjs_model_is_checked_converted_and_loadable(tmp_path: Path) -> None:
         "npm:@vladmandic/human@3.3.6#package/models/centernet.json+centernet.bin (TF.js graph → ONNX)"
     )
     assert manifest.derived_from == (
-        f"centernet.json={sha(topology)},centernet.bin={sha(weights)},labels.ts={sha(HUMAN_LABELS_TS)}"
+        f"centernet.json={sha(topology)},centernet.bin={sha(weights)},labels.ts={sha(HUMAN_LABELS_TS)},"
+        "converter=tfjs_graph/1"
     )
     store = ModelStore(models)
     assert store.labels("centernet-mbv3-coco") == ["person", "bicycle", "car"]
@@ -565,6 +566,20 @@ def test_a_tfjs_model_is_checked_converted_and_loadable(tmp_path: Path) -> None:
     store.path("centernet-mbv3-coco").write_bytes(b"broken")
     install_models(models, catalog=catalog, package_files={CENTERNET.package.id: tgz}, offline=True)
     assert all(r.ok for r in ModelStore(models).verify())
+
+    # a newer converter converts again (the published files are the same)
+    import sightings.models.tfjs_graph as converter
+
+    first = ModelStore(models).get("centernet-mbv3-coco").installed_at
+    monkeypatch.setattr(converter, "CONVERTER_VERSION", 2)
+    events.clear()
+    install_models(
+        models, catalog=catalog, package_files={CENTERNET.package.id: tgz}, offline=True, progress=events.append
+    )
+    assert [e.stage for e in events if e.stage in {"skip", "install"}] == ["install"]
+    again = ModelStore(models).get("centernet-mbv3-coco")
+    assert again.installed_at > first and again.derived_from is not None
+    assert again.derived_from.endswith("converter=tfjs_graph/2")
 
 
 def test_a_tampered_or_unreadable_tfjs_package_installs_nothing(tmp_path: Path) -> None:

@@ -332,11 +332,14 @@ def _status(store: ModelStore, entry: CatalogEntry) -> Literal["absent", "ok", "
 
 
 def _derived_from(entry: CatalogEntry) -> str | None:
-    """``file=sha256,...`` of the published files a converted model is made from (``None``: not converted)."""
+    """``file=sha256,...`` of the published files a converted model is made from, and the converter's version
+    (``None``: not converted). A manifest that says otherwise is converted again."""
     if entry.convert is None:
         return None
+    from sightings.models.tfjs_graph import CONVERTER_VERSION
+
     files = [entry.model, entry.convert.weights, *([entry.labels] if entry.labels else [])]
-    return ",".join(f"{f.file}={f.sha256}" for f in files)
+    return ",".join([*(f"{f.file}={f.sha256}" for f in files), f"converter=tfjs_graph/{CONVERTER_VERSION}"])
 
 
 _TS_LABEL = re.compile(r"\{\s*class:\s*(\d+),\s*label:\s*'([^']*)'\s*\}")

@@ -35,7 +35,10 @@ import numpy.typing as npt
 
 from sightings.core.errors import BackendUnavailableError, InputError, IntegrityError
 
-__all__ = ["TfjsGraph", "graph_to_onnx", "read_graph_model"]
+__all__ = ["CONVERTER_VERSION", "TfjsGraph", "graph_to_onnx", "read_graph_model"]
+
+CONVERTER_VERSION = 1
+"""Bumped whenever a change here can change a converted file: ``sightings models install`` then converts again."""
 
 _PLAIN_DTYPES: dict[str, Any] = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
 _QUANT_DTYPES: dict[str, Any] = {"float16": np.float16, "uint8": np.uint8, "uint16": np.uint16}
