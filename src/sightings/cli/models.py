@@ -89,10 +89,9 @@ def list_models(
 
             for name in missing:
                 entry = CATALOG[name]
-                size = entry.model.size_bytes + (entry.convert.weights.size_bytes if entry.convert else 0)
                 out.append(
                     {"name": name, "task": entry.task, "format": entry.format, "licence": entry.licence}
-                    | {"size_bytes": size, "source": entry.package.id, "installed": False}
+                    | {"size_bytes": entry.published_bytes, "source": entry.package.id, "installed": False}
                 )
         echo_json(out)
         return
@@ -113,8 +112,7 @@ def list_models(
         for name in missing:
             e = CATALOG[name]
             source = f"{e.package.id} (not installed)"
-            size = e.model.size_bytes + (e.convert.weights.size_bytes if e.convert else 0)
-            table.add_row(f"[dim]{name}[/dim]", e.task, e.format, _size(size), "", e.licence, source)
+            table.add_row(f"[dim]{name}[/dim]", e.task, e.format, _size(e.published_bytes), "", e.licence, source)
     console.print(table)
 
 

@@ -14,6 +14,7 @@ import typer
 
 from sightings.cli.common import console, echo_json, track_progress
 from sightings.core.types import Frame
+from sightings.vision.pipeline import DEFAULT_DETECTOR, DEFAULT_TRACKER
 from sightings.vision.track.linking import DEFAULT_LINK_S
 from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
 
@@ -27,13 +28,13 @@ def track(
     fps: float | None = typer.Option(None, "--fps", help="Analysis frames per second, e.g. 1 (default: every frame)."),
     stride: int | None = typer.Option(None, "--stride", help="Analyse every N-th frame (N >= 1)."),
     detector: str = typer.Option(
-        "centernet",
+        DEFAULT_DETECTOR,
         "--detector",
         help="Detector registry name: centernet (default: CenterNet-MobileNetV3 COCO, one run a frame), ssd-oidv4 "
         "(with --tiles), yolo-onnx, ...",
     ),
     tracker: str = typer.Option(
-        "botsort", "--tracker", help="Tracker registry name: botsort (default, colour gate), bytetrack, ..."
+        DEFAULT_TRACKER, "--tracker", help="Tracker registry name: botsort (default, colour gate), bytetrack, ..."
     ),
     classes: str | None = typer.Option(None, "--classes", help="Comma-separated labels to keep, e.g. person,cat."),
     threshold: float | None = typer.Option(

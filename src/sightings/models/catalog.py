@@ -138,6 +138,11 @@ class CatalogEntry:
     convert: TfjsConversion | None = None
     """Set when ``model`` is a TF.js graph model (and ``labels`` a TypeScript list) that install converts."""
 
+    @property
+    def published_bytes(self) -> int:
+        """Bytes of the published model files (a converted model's topology and weights together)."""
+        return self.model.size_bytes + (self.convert.weights.size_bytes if self.convert else 0)
+
 
 OBJECTRON_NPM = Package("npm", "@mediapipe/objectron", "0.4.1675468480")
 MEDIAPIPE_WHEEL = Package("pypi", "mediapipe", "0.10.21")

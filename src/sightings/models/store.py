@@ -187,8 +187,8 @@ class ModelManifest(_Strict):
     source: str = Field(description='where the file came from, e.g. "pypi:mediapipe==0.10.21#<member>"')
     derived_from: str | None = Field(
         default=None,
-        description="for a model converted at install: the sha256 of each published file it was made from "
-        '("file=sha256,...")',
+        description="for a model converted at install: the sha256 of each published file it was made from and the "
+        'converter\'s version ("file=sha256,...,converter=tfjs_graph/N")',
     )
     notes: str | None = Field(default=None, description="anything else a user of the model should know")
     installed_at: datetime = Field(description="when it was installed or imported (UTC)")

@@ -28,6 +28,7 @@ from sightings.core.errors import ConfigError, InputError, NotFoundError
 from sightings.core.protocols import BatchItem, BatchJob, JobResult
 from sightings.core.registry import JOBS
 from sightings.runner.manifest import config_hash
+from sightings.vision.pipeline import DEFAULT_DETECTOR, DEFAULT_TRACKER
 from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
 
 __all__ = ["JobSpec", "ProbeJob", "TrackJob", "TrackOptions", "local_source", "read_job_config", "resolve_job"]
@@ -131,8 +132,8 @@ class TrackOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    detector: str = Field("centernet", description="detector registry name")
-    tracker: str = Field("botsort", description="tracker registry name")
+    detector: str = Field(DEFAULT_DETECTOR, description="detector registry name")
+    tracker: str = Field(DEFAULT_TRACKER, description="tracker registry name")
     fps: float | None = Field(None, gt=0, description="analysis frames per second (default: every frame)")
     stride: int | None = Field(None, ge=1, description="analyse every N-th frame")
     classes: list[str] | None = Field(None, description="labels to keep, e.g. [person, cat]")

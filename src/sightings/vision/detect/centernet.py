@@ -163,9 +163,11 @@ class CenterNetDetector:
 
     # -- set-up --------------------------------------------------------------------------------------------
     def _class_names(self, labels_path: str | os.PathLike[str] | None, store_labels: Path | None) -> list[str]:
-        for path in (labels_path, store_labels, self.model_path.parent / "labels.txt"):
-            if path is not None and (labels_path is not None or Path(path).is_file()):
-                return read_labels(Path(path).expanduser())
+        if labels_path is not None:
+            return read_labels(Path(labels_path).expanduser())
+        for path in (store_labels, self.model_path.parent / "labels.txt"):
+            if path is not None and path.is_file():
+                return read_labels(path)
         raise NotFoundError("no labels file beside the model", where=self.model_path, hint="give labels_path")
 
     def _probe(self, num_classes: int) -> None:

@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from sightings.core.errors import BackendError, ConfigError, InputError, NotFoundError
 from sightings.core.types import Box, Detection, Frame
-from sightings.vision.detect.model_files import read_labels
+from sightings.vision.detect.model_files import default_models_dir, read_labels
 from sightings.vision.detect.postprocess import Letterbox, batched_nms, letterbox
 
 __all__ = ["YoloLayout", "YoloOnnxDetector", "parse_names"]
@@ -62,12 +62,6 @@ def parse_names(text: str) -> list[str]:
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
     raise InputError(f"class names must be a dict or a list, got {type(value).__name__}", where="names")
-
-
-def _default_models_dir() -> Path:
-    from sightings.core.config import get_settings
-
-    return get_settings().models_path
 
 
 def _model_from_store(models_dir: Path, name: str | None) -> tuple[Path, Path | None]:
@@ -149,7 +143,7 @@ class YoloOnnxDetector:
             if not self.model_path.is_file():
                 raise NotFoundError("ONNX model file not found", where=self.model_path, hint=_IMPORT_HINT)
         else:
-            root = Path(models_dir).expanduser() if models_dir is not None else _default_models_dir()
+            root = Path(models_dir).expanduser() if models_dir is not None else default_models_dir()
             self.model_path, store_labels = _model_from_store(root, model_name)
 
         self._session = self._open(providers, num_threads)
