@@ -1,4 +1,4 @@
-"""The ``retail`` batch job: registered lazily, validates its options, runs one generated video (fake detector)."""
+"""The ``retail`` batch job: registered lazily, validates its options, runs generated videos (fake detector), drift."""
 
 from __future__ import annotations
 
@@ -47,3 +47,41 @@ def test_retail_job_runs_one_video(tmp_path: Path) -> None:
         1,
     )
     assert not result.empty and result.steps["roles"]
+
+
+def test_retail_job_raises_drift_against_the_cameras_baseline(tmp_path: Path) -> None:
+    """The first item of a camera writes its baseline; a later item of the same camera is compared with it."""
+    pytest.importorskip("chdb", reason="needs the retail extra")
+    from datetime import date
+
+    from sightings.analytics.chdb_warehouse import ChdbWarehouse
+    from sightings.solutions.retail.reports import read_alerts
+
+    calm = {i: [(10.0, 10.0, 40.0, 90.0, "Person", 0.9)] for i in range(60)}
+    crowded = {i: [(10.0 + 12 * k, 10.0, 30.0 + 12 * k, 90.0, "Person", 0.35) for k in range(6)] for i in range(60)}
+    options = {
+        "detector": "fake",
+        "tracker": "fake",
+        "tiles": "none",
+        "interpolate_s": 0,
+        "warehouse": {"kind": "chdb", "path": str(tmp_path / "wh")},
+        "health": {"min_baseline_frames": 5, "baseline_dir": str(tmp_path / "baselines")},
+    }
+    runs = []
+    for name, script in (("093000", calm), ("103000", crowded)):
+        video = make_video(tmp_path / f"s1_cam1_20260301-{name}+0300.mp4", seconds=12, fps=5, gop=5)
+        job = JOBS.create("retail", detector_options={"script": script}, **options)
+        out = tmp_path / f"out-{name}"
+        out.mkdir()
+        job.run(BatchItem(str(video), "store", "v1"), out)
+        runs.append(json.loads((out / "retail.json").read_text()))
+    baseline = json.loads((tmp_path / "baselines" / "s1_cam1.json").read_text())
+    assert baseline["source"] == runs[0]["run_id"]  # the first item made it; the second left it alone
+    assert runs[0]["alerts"] == []
+    assert sorted(runs[1]["alerts"]) == ["drift_confidence:critical", "drift_count:critical"]
+    with ChdbWarehouse(tmp_path / "wh") as wh:
+        rows = read_alerts(wh, day=date(2026, 3, 1))
+    assert sorted((a["kind"], a["run_id"]) for a in rows) == [
+        ("drift_confidence", runs[1]["run_id"]),
+        ("drift_count", runs[1]["run_id"]),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from sightings.core.errors import InputError
 
-__all__ = ["atomic_dir", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_create_bytes", "atomic_dir", "atomic_write_bytes", "atomic_write_text"]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -30,6 +31,41 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             Path(tmp).unlink()
         raise
     return target
+
+
+def atomic_create_bytes(path: str | os.PathLike[str], data: bytes) -> bool:
+    """Write ``data`` to ``path`` only when no file is there: True when this call made it, False when one was
+    already there (it is left as it is).
+
+    The file appears whole or not at all, and when several processes race for the same path exactly one of them
+    makes it: the complete temporary file is hard-linked to ``path``, which fails when ``path`` exists. On a file
+    system without hard links the check and the rename are two steps (a race there may replace a file that has
+    just appeared, never leave a partial one).
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        return False
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK):
+                raise
+            if target.exists():
+                return False
+            Path(tmp).replace(target)
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            Path(tmp).unlink()
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -5,8 +5,10 @@
 Options are :class:`~sightings.solutions.retail.config.RetailConfig`. Store, camera and start time come from the
 list's metadata columns ``store``, ``camera``, ``started_at`` (ISO 8601 with a time zone) when all three are
 given, else from the file name (``docs/retail.md``). Each video writes ``retail.json`` (its summary) into its run
-folder and replaces its rows in the configured warehouse. chDB allows one process per folder: with
-``--workers`` > 1 use a ClickHouse server (``warehouse: {kind: clickhouse, url: ...}``).
+folder and replaces its rows in the configured warehouse, with its health and drift alerts (against the camera's
+baseline in ``health.baseline_dir``, as ``retail run`` does; the first item of a camera to finish writes it).
+chDB allows one process per folder: with ``--workers`` > 1 use a ClickHouse server (``warehouse: {kind:
+clickhouse, url: ...}``).
 """
 
 from __future__ import annotations
@@ -59,20 +61,19 @@ class RetailJob:
             video = _video_of(item, path)
             video = VideoFile(path, video.store, video.camera, video.started_at)
             analysis = process_video(video, config=self.options, shifts=shifts)
-        from sightings.solutions.retail.health import health_alerts
+        from sightings.solutions.retail.health import camera_alerts
 
-        # health without drift: baselines are per camera and batch items run in parallel (docs/retail.md)
-        alerts = health_alerts(
+        # drift against the camera's baseline; of parallel items of one camera exactly one writes it
+        alerts = camera_alerts(
             analysis.video,
             analysis.frame_stats,
             step_s=analysis.step_s,
             gaps=analysis.gap_rows(),
             options=self.options.health,
-            baseline=None,
         )
         with open_warehouse(self.options) as wh:
             write_analysis(wh, analysis, config=self.options, alerts=alerts)
-        summary = analysis.summary()
+        summary = {**analysis.summary(), "alerts": [f"{a.kind}:{a.severity}" for a in alerts]}
         (out_dir / "retail.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         return JobResult(
             empty=not analysis.trajectories,

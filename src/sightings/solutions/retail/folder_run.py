@@ -29,7 +29,7 @@ from sightings.core.errors import InputError, SightingsError
 from sightings.core.protocols import Warehouse
 from sightings.solutions.retail.config import RetailConfig
 from sightings.solutions.retail.gaps import RecordingGap, gaps_between_files
-from sightings.solutions.retail.health import Baseline, baseline_path, health_alerts, load_baseline, save_baseline
+from sightings.solutions.retail.health import camera_alerts
 from sightings.solutions.retail.inputs import SkippedFile, VideoFile, scan_folder
 from sightings.solutions.retail.pipeline import process_video, write_analysis, write_receipts
 from sightings.solutions.retail.purchases import Receipt, read_receipts
@@ -112,14 +112,6 @@ def _duration_s(video: VideoFile) -> float | None:
         return None  # undecodable: reported when processed
 
 
-def _baseline_dir(config: RetailConfig) -> Path:
-    if config.health.baseline_dir:
-        return Path(config.health.baseline_dir)
-    from sightings.core.config import get_settings
-
-    return get_settings().data_dir / "retail" / "baselines"
-
-
 def run_plan(
     plan: FolderPlan,
     *,
@@ -136,7 +128,6 @@ def run_plan(
     between = gaps_between_files(plan.videos, [_duration_s(v) for v in plan.videos], min_gap_s=config.gaps.min_gap_s)
     finished = {} if force else finished_runs(warehouse)
     cfg_hash = config.analysis_hash()
-    baselines = _baseline_dir(config)
     done: list[dict[str, Any]] = []
     failed: list[tuple[str, str]] = []
     resumed: list[str] = []
@@ -156,13 +147,14 @@ def run_plan(
             continue
         before = [g for g in between if g.run_id == video.run_id]
         gaps = [*analysis.gap_rows(), *before]
-        path = baseline_path(baselines, video)
-        baseline = load_baseline(path) if not update_baseline else None
-        alerts = health_alerts(
-            video, analysis.frame_stats, step_s=analysis.step_s, gaps=gaps, options=config.health, baseline=baseline
+        alerts = camera_alerts(
+            video,
+            analysis.frame_stats,
+            step_s=analysis.step_s,
+            gaps=gaps,
+            options=config.health,
+            update_baseline=update_baseline,
         )
-        if (baseline is None or update_baseline) and len(analysis.frame_stats) >= config.health.min_baseline_frames:
-            save_baseline(path, Baseline.of(analysis.frame_stats, source=video.run_id))
         write_analysis(warehouse, analysis, config=config, alerts=alerts, between_gaps=before)
         all_gaps.extend(gaps)
         n_alerts += len(alerts)

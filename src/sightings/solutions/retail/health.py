@@ -17,7 +17,9 @@ PSI (population stability index) = Σ (aᵢ − eᵢ) · ln(aᵢ / eᵢ) over bi
 usually read as stable, 0.1–0.25 as a moderate shift, > 0.25 as a real one. The **baseline** of a camera is a
 JSON file ``<baseline_dir>/<store>_<camera>.json``: the first run of a camera with at least
 ``min_baseline_frames`` analysed frames writes it; later runs are compared with it and never change it, unless
-``retail run --update-baseline`` replaces it with the current run.
+``retail run --update-baseline`` replaces it with the current run. :func:`camera_alerts` does all of that for one
+video, for ``retail run`` and the ``retail`` batch job alike; of several runs of one camera at once (batch workers),
+exactly one writes the baseline and the others are compared with it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sightings.core.atomic import atomic_write_text
+from sightings.core.atomic import atomic_create_bytes, atomic_write_text
 from sightings.core.errors import InputError
 from sightings.solutions.retail.config import HealthOptions
 from sightings.solutions.retail.gaps import RecordingGap
@@ -47,7 +49,10 @@ __all__ = [
     "Baseline",
     "FrameStat",
     "FrameStatsCollector",
+    "baseline_folder",
     "baseline_path",
+    "camera_alerts",
+    "create_baseline",
     "health_alerts",
     "load_baseline",
     "population_stability",
@@ -131,6 +136,15 @@ def population_stability(expected: Sequence[float], actual: Sequence[float]) -> 
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+def baseline_folder(options: HealthOptions) -> Path:
+    """Where the cameras' baselines are: ``health.baseline_dir``, else ``<data_dir>/retail/baselines``."""
+    if options.baseline_dir:
+        return Path(options.baseline_dir)
+    from sightings.core.config import get_settings
+
+    return get_settings().data_dir / "retail" / "baselines"
+
+
 def baseline_path(folder: Path, video: VideoFile) -> Path:
     return folder / f"{video.store}_{video.camera}.json"
 
@@ -153,14 +167,24 @@ def load_baseline(path: Path) -> Baseline | None:
         ) from None
 
 
-def save_baseline(path: Path, baseline: Baseline) -> None:
+def _baseline_json(baseline: Baseline) -> str:
     payload = {
         "count_hist": baseline.count_hist,
         "score_hist": baseline.score_hist,
         "frames": baseline.frames,
         "source": baseline.source,
     }
-    atomic_write_text(path, json.dumps(payload, indent=2))
+    return json.dumps(payload, indent=2)
+
+
+def save_baseline(path: Path, baseline: Baseline) -> None:
+    """Write (or replace) the baseline at ``path``."""
+    atomic_write_text(path, _baseline_json(baseline))
+
+
+def create_baseline(path: Path, baseline: Baseline) -> bool:
+    """Write the baseline at ``path`` unless one is there: True when this call wrote it (one winner in a race)."""
+    return atomic_create_bytes(path, _baseline_json(baseline).encode("utf-8"))
 
 
 def _spans(flags: Sequence[bool], times: Sequence[float], step_s: float) -> list[tuple[float, float]]:
@@ -241,3 +265,29 @@ def health_alerts(
                     Alert(at(stats[0].t_s), kind, severity, psi, f"{what} drifted from the baseline (PSI {psi:.2f})")
                 )
     return sorted(alerts, key=lambda a: (a.ts, a.kind))
+
+
+def camera_alerts(
+    video: VideoFile,
+    stats: Sequence[FrameStat],
+    *,
+    step_s: float,
+    gaps: Sequence[RecordingGap],
+    options: HealthOptions,
+    update_baseline: bool = False,
+) -> list[Alert]:
+    """:func:`health_alerts` of one video with drift against its camera's baseline (in :func:`baseline_folder`).
+
+    With no baseline yet, a run with at least ``min_baseline_frames`` analysed frames becomes it and raises no
+    drift; when another run of the camera wrote one first (parallel batch items), this run is compared with that
+    one. ``update_baseline`` replaces the baseline with this run.
+    """
+    path = baseline_path(baseline_folder(options), video)
+    baseline = None if update_baseline else load_baseline(path)
+    if baseline is None and len(stats) >= options.min_baseline_frames:
+        mine = Baseline.of(stats, source=video.run_id)
+        if update_baseline:
+            save_baseline(path, mine)
+        elif not create_baseline(path, mine):
+            baseline = load_baseline(path)  # another run of this camera made it a moment ago
+    return health_alerts(video, stats, step_s=step_s, gaps=gaps, options=options, baseline=baseline)
