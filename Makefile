@@ -15,12 +15,12 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,vision,eval,identity,content,retail,popularity,pets]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,vision,eval,identity,content,retail,popularity,pets,postgres]'
 	@touch $(STAMP)
 
-SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng rtsp-server-perl
+SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng rtsp-server-perl postgresql
 
-system-deps:  ## Debian packages: headless Chromium (UI tests), Tesseract rus+eng (OCR), an RTSP server (stream tests); needs root, skips what is there
+system-deps:  ## Debian packages: headless Chromium (UI tests), Tesseract rus+eng (OCR), an RTSP server (stream tests), PostgreSQL (catalog and sink tests on a throwaway server); needs root, skips what is there
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "system packages present"; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null && echo "installed: $$missing"; \
@@ -50,8 +50,8 @@ test: system-deps lint  ## system packages, lint, then the default (fast) test s
 	@$(BIN)/sightings models install >/dev/null || echo "note: models not installed; tests that need them will skip"
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS) || test $$? -eq 5
 
-test-all: $(STAMP)  ## every test, slow ones included (real model install, local Ray cluster, PostgreSQL if present)
-	$(BIN)/python -m pip install --quiet -e '.[ray,postgres]'
+test-all: $(STAMP)  ## every test, slow ones included (real model install, local Ray cluster, 120-video kill/resume)
+	$(BIN)/python -m pip install --quiet -e '.[ray]'
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || test $$? -eq 5
 
 bench: $(STAMP)  ## run the benchmarks (after `make stage-data`; skips what is missing)
