@@ -11,10 +11,10 @@ plaza the *floor*. Receipts: 8 synthetic receipts, seeded (``numpy`` seed 2026),
 log-normal amounts. Thresholds are scaled to a 40-s clip (below) and fixed a priori.
 
 Reference = the metrics from the ground-truth tracks at every frame. For each stride the pipeline (the
-``retail run`` defaults: SSD-OIDv4 person detector on the whole frame (``--tiles 2x2,2x3`` for tiles), ByteTrack,
-tracklet linking over gaps of up to ``link_s`` = 3 s, 1 s interpolation, 0.2 s box smoothing; ``--link-s 0`` =
-without linking) tracks the video, the same analysis runs on its tracks, and each metric's deviation from the
-reference is printed in %.
+``retail run`` defaults: CenterNet-MobileNetV3 on the whole frame (``--detector ssd-oidv4`` for the SSD, with
+``--tiles 2x2,2x3`` for tiles), BoT-SORT, tracklet linking over gaps of up to ``link_s`` = 3 s, 1 s interpolation,
+0.2 s box smoothing, the 0.25-s analysis grid; ``--link-s 0`` = without linking) tracks the video, the same analysis
+runs on its tracks, and each metric's deviation from the reference is printed in %.
 The ground truth subsampled at the same stride is shown too: the part of the error that sampling alone causes.
 ``--oracle`` adds a diagnostic: the pipeline's tracks relabelled with the ground-truth person each overlaps most
 (IoU > 0.3, majority over its boxes) — perfect fragment merging and no identity switches, the boxes unchanged — so

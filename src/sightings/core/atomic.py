@@ -15,21 +15,29 @@ from sightings.core.errors import InputError
 __all__ = ["atomic_create_bytes", "atomic_dir", "atomic_write_bytes", "atomic_write_text"]
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
-    target = Path(path)
+@contextlib.contextmanager
+def _complete_temporary(target: Path, data: bytes) -> Iterator[Path]:
+    """A temporary file beside ``target`` holding all of ``data`` (flushed to disk), removed on the way out unless
+    it was renamed."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        Path(tmp).replace(target)
-    except BaseException:
+        yield tmp
+    finally:
         with contextlib.suppress(FileNotFoundError):
-            Path(tmp).unlink()
-        raise
+            tmp.unlink()
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    target = Path(path)
+    with _complete_temporary(target, data) as tmp:
+        tmp.replace(target)
     return target
 
 
@@ -43,15 +51,9 @@ def atomic_create_bytes(path: str | os.PathLike[str], data: bytes) -> bool:
     just appeared, never leave a partial one).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+    with _complete_temporary(target, data) as tmp:
         try:
             os.link(tmp, target)
         except FileExistsError:
@@ -61,11 +63,8 @@ def atomic_create_bytes(path: str | os.PathLike[str], data: bytes) -> bool:
                 raise
             if target.exists():
                 return False
-            Path(tmp).replace(target)
-        return True
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            Path(tmp).unlink()
+            tmp.replace(target)
+    return True
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
