@@ -18,8 +18,10 @@ Usage::
    load generator in its **own process** (aiohttp by default; ``--client httpx`` for httpx's async client).
    p50/p95/p99, errors (any non-200 or client error), requests/s, and the CPU time per request of the server and
    of the load generator (their sum is the machine time a request costs), with the 1-minute load average before
-   and after (other jobs on the machine show there). ``--no-rerank`` serves the global-only fast path
-   (``wildlife.rerank: false``); the gallery is calibrated for the score served when its calibration does not fit.
+   and after (other jobs on the machine show there), and the least mean latency any server could reach with that
+   cost per request on this machine's cores (Little's law: clients × cost ÷ cores). ``--no-rerank`` serves the
+   global-only fast path (``wildlife.rerank: false``); the gallery is calibrated for the score served when its
+   calibration does not fit.
    All the load comes from one address, so the per-client rate limit is raised for the server (it still runs).
    ``--clients 1,5,10,15,20`` runs one closed loop per count against the same server (capacity: the most clients
    at which p95 stays within 300 ms) and prints a summary table; ``--plot`` draws p50/p95 and requests/s per count.
@@ -44,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from sightings.core.threads import available_cores
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -410,6 +414,21 @@ def print_load(load: dict[str, Any], mode: str, args: Any) -> None:
             if isinstance(value, float)
             else f"| {key} | {value} |"
         )
+    bound = least_mean_latency_ms(load["clients"], load["server_cpu_ms"], load["client_cpu_ms"])
+    if bound is not None:
+        print(f"| least possible mean latency on {available_cores()} cores (Little's law) | {bound:.0f} ms |")
+
+
+def least_mean_latency_ms(
+    clients: int, server_cpu_ms: float | None, client_cpu_ms: float, cores: int = 0
+) -> float | None:
+    """The mean latency no server can beat in a closed loop of ``clients`` with no think time: each request costs
+    ``server_cpu_ms + client_cpu_ms`` of the machine's ``cores`` (default: this process's), so at most
+    ``cores / cost`` requests a second complete, and the mean latency is ``clients / throughput``."""
+    if server_cpu_ms is None:
+        return None
+    cost_ms = server_cpu_ms + client_cpu_ms
+    return clients * cost_ms / (cores or available_cores())
 
 
 def _ms(value: float | None) -> str:
