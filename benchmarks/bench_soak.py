@@ -1,6 +1,6 @@
 """Soak: mixed API traffic against a real `sightings serve` on 127.0.0.1, with faults injected mid-run.
 
-    python benchmarks/bench_soak.py --minutes 3 [--clients 6] [--vector-store lancedb] [--json out.json]
+    python benchmarks/bench_soak.py --minutes 3 [--clients 6] [--vector-store lancedb] [--postgres] [--json out.json]
 
 Traffic (per client, weighted): pets posts (write), camera sightings (write), wildlife enrolments (write),
 wildlife predictions, post reads, lost-pet matches, photos, health. Faults, at fixed fractions of the run:
@@ -9,6 +9,13 @@ wildlife predictions, post reads, lost-pet matches, photos, health. Faults, at f
     db-lock-long    the same for 14 s (> busy_timeout 10 s: the database is "down" for a while)
     vectors-down    the pets found-gallery folder moved away for 8 s (Qdrant/LanceDB "down")
     restart         the server killed (SIGKILL) and started again (crash between writes → repair on start)
+
+``--postgres``: the catalog, the pets tables and the wildlife sinks live on a throwaway PostgreSQL server
+(:class:`sightings.testing.postgres.ThrowawayPostgres`; Debian's ``postgresql`` and the ``postgres`` extra), and
+the two database faults are real ones instead of a locked file:
+
+    db-restart      the PostgreSQL server shut down (``pg_ctl stop -m fast``) and started again at once
+    db-down         the PostgreSQL server down for 14 s (every open connection dropped), then started again
 
 A write is *accepted* when it got a 2xx answer. At the end every accepted post/sighting/enrolment must be in the
 database and every gallery vector must have its row (no orphans): "lost" counts the accepted writes missing.
@@ -41,6 +48,7 @@ import numpy as np
 
 KEY = "soak-write-key"
 FAULTS = (("db-lock-short", 0.2, 4.0), ("db-lock-long", 0.4, 14.0), ("vectors-down", 0.6, 8.0), ("restart", 0.8, 0.0))
+POSTGRES_FAULTS = (("db-restart", 0.2, 0.0), ("db-down", 0.4, 14.0), ("vectors-down", 0.6, 8.0), ("restart", 0.8, 0.0))
 
 
 def _photo(seed: int, variant: int = 0) -> bytes:
@@ -71,6 +79,8 @@ class Server:
     data: Path
     port: int
     vector_store: str
+    database_url: str | None = None  # PostgreSQL for the catalog, pets tables and wildlife sinks (None: SQLite)
+    database: Any = None  # the ThrowawayPostgres behind database_url, for its faults
     proc: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
@@ -90,6 +100,9 @@ class Server:
                 "SIGHTINGS_LOG_LEVEL": "WARNING",
             }
         )
+        if self.database_url:
+            env["SIGHTINGS_PETS__CATALOG_URL"] = self.database_url
+            env["SIGHTINGS_WILDLIFE__CATALOG_URL"] = self.database_url
         return env
 
     def start(self, timeout_s: float = 60.0) -> float:
@@ -269,6 +282,12 @@ def _inject(name: str, seconds: float, server: Server, log: list[dict[str, Any]]
     if name.startswith("db-lock"):
         with _db_locked(server.data / "catalog.sqlite"):
             time.sleep(seconds)
+    elif name in ("db-restart", "db-down"):
+        t_down = time.perf_counter()
+        server.database.stop("fast")
+        time.sleep(seconds)
+        server.database.start()
+        seconds = time.perf_counter() - t_down
     elif name == "vectors-down":
         _vectors_down(server.data, seconds)
     elif name == "restart":
@@ -385,11 +404,18 @@ def run_soak(
     vector_store: str = "lancedb",
     data: Path | None = None,
     individuals: int = 6,
+    postgres: bool = False,
 ) -> dict[str, Any]:
     """Run the soak; returns the phases table, the faults and the verification."""
     owned = data is None
     root = Path(tempfile.mkdtemp(prefix="sightings-soak-")) if data is None else data
     server = Server(root, _free_port(), vector_store)
+    if postgres:
+        from sightings.testing.postgres import ThrowawayPostgres
+
+        server.database = ThrowawayPostgres()
+        server.database.start()
+        server.database_url = server.database.create_database("soak")
     try:
         _seed(server, individuals)
         startup = server.start()
@@ -405,7 +431,7 @@ def run_soak(
             th.start()
         faults: list[dict[str, Any]] = []
         scale = min(1.0, duration / 180.0)  # a short run gets shorter faults
-        for name, at, seconds in FAULTS:
+        for name, at, seconds in POSTGRES_FAULTS if postgres else FAULTS:
             while time.perf_counter() - t_start < at * duration:
                 time.sleep(0.05)
             _inject(name, seconds * scale if seconds else 0.0, server, faults, t_start)
@@ -421,6 +447,7 @@ def run_soak(
             "minutes": minutes,
             "clients": clients,
             "vector_store": vector_store,
+            "database": "postgresql" if postgres else "sqlite",
             "startup_s": round(startup, 1),
             "phases": summarise(ledger, faults, elapsed),
             "faults": faults,
@@ -431,13 +458,18 @@ def run_soak(
         }
     finally:
         server.stop()
+        if server.database is not None:
+            server.database.remove()
         if owned:
             shutil.rmtree(root, ignore_errors=True)
 
 
 def _print(result: dict[str, Any]) -> None:
     cols = ["phase", "requests", "rps", "p50_ms", "p95_ms", "2xx", "4xx", "5xx", "conn_err"]
-    print(f"soak {result['minutes']} min, {result['clients']} clients, vector store {result['vector_store']}")
+    print(
+        f"soak {result['minutes']} min, {result['clients']} clients, vector store {result['vector_store']}, "
+        f"database {result['database']}"
+    )
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for row in result["phases"]:
@@ -455,9 +487,14 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--vector-store", default="lancedb", choices=["lancedb", "numpy"])
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="stores on a throwaway PostgreSQL server, with a real restart and outage as the database faults",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
     args = parser.parse_args()
-    result = run_soak(args.minutes, clients=args.clients, vector_store=args.vector_store)
+    result = run_soak(args.minutes, clients=args.clients, vector_store=args.vector_store, postgres=args.postgres)
     _print(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

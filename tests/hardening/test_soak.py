@@ -36,6 +36,21 @@ def test_short_soak_with_faults(tmp_path: Path) -> None:
     _check(result)
 
 
+def test_short_soak_on_postgres_with_a_real_restart(tmp_path: Path) -> None:
+    """The stores on a throwaway PostgreSQL: a real restart and a real outage instead of the SQLite locks."""
+    from bench_soak import run_soak
+    from sightings.testing.postgres import PostgresUnavailableError
+
+    try:
+        result = run_soak(0.12, clients=3, vector_store="numpy", data=tmp_path / "soak", individuals=4, postgres=True)
+    except PostgresUnavailableError as exc:
+        pytest.skip(str(exc))
+    assert [f["fault"] for f in result["faults"]] == ["db-restart", "db-down", "vectors-down", "restart"]
+    _check(result)
+    phases = {row["phase"]: row for row in result["phases"]}
+    assert phases["db-restart"]["5xx"] == phases["db-down"]["5xx"] == 0, result["errors"]  # reads held too
+
+
 @pytest.mark.slow
 def test_long_soak_with_faults(tmp_path: Path) -> None:
     from bench_soak import run_soak

@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 import pytest
 from catalog_suite import CatalogSuite, sighting
 
-from postgres_server import SERVER_ZONE, PostgresServer, start_server
+from postgres_server import SERVER_ZONE, start_server
 from sightings.identity.catalog import SqlCatalog
+from sightings.testing.postgres import ThrowawayPostgres
 
 
 @pytest.fixture(scope="module")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server() -> Iterator[ThrowawayPostgres]:
     server = start_server()
     yield server
     server.remove()
@@ -25,7 +26,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 class TestPostgresCatalog(CatalogSuite):
     @pytest.fixture
-    def catalog_url(self, postgres_server: PostgresServer) -> str:
+    def catalog_url(self, postgres_server: ThrowawayPostgres) -> str:
         return postgres_server.create_database("catalog")
 
     def test_times_are_timestamptz_and_utc_whatever_the_session_zone(self, catalog: SqlCatalog) -> None:

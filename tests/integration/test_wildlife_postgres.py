@@ -2,7 +2,8 @@
 
 Predictions, reviews and the audit log land in the server's tables; a refused upload writes nothing there; the
 export reads them back; and the API rides through a database restart: with ``server.hold_on_outage_s`` a request
-made while the server is down is held until it is back (the pool's pre-ping replaces the dead connections), and
+made while the server is down is held until it is back (the pool's pre-ping replaces the dead connections; a read
+is held too), and
 without it the client gets a 503 that says which database is down (password hidden), with nothing written.
 Part of ``make test`` (~10 s: a server start, two enrolled galleries, two restarts); skipped when the PostgreSQL
 binaries or ``psycopg`` are absent.
@@ -18,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from postgres_server import PostgresServer, start_server
+from postgres_server import start_server
+from sightings.testing.postgres import ThrowawayPostgres
 from wildlife_factories import API_KEY, animal, encode, enrolled_service
 
 pytest.importorskip("cv2")
@@ -28,14 +30,14 @@ KEY = {"X-API-Key": API_KEY}
 
 
 @pytest.fixture(scope="module")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server() -> Iterator[ThrowawayPostgres]:
     server = start_server()
     yield server
     server.remove()
 
 
 @pytest.fixture
-def api(tmp_path: Path, postgres_server: PostgresServer) -> Iterator[tuple[Any, Any, str]]:
+def api(tmp_path: Path, postgres_server: ThrowawayPostgres) -> Iterator[tuple[Any, Any, str]]:
     from fastapi.testclient import TestClient
 
     from sightings.api.app import create_app
@@ -86,9 +88,12 @@ def test_predictions_reviews_and_export_live_in_postgres(api: tuple[Any, Any, st
     assert export.status_code == 200 and pred["id"] in export.text and "Panthera leo" in export.text
 
 
-def test_the_api_rides_through_a_database_restart(api: tuple[Any, Any, str], postgres_server: PostgresServer) -> None:
+def test_the_api_rides_through_a_database_restart(
+    api: tuple[Any, Any, str], postgres_server: ThrowawayPostgres
+) -> None:
     client, service, url = api
-    assert _predict(client, encode(animal(0, noise=8, shift=2))).status_code == 200
+    first = _predict(client, encode(animal(0, noise=8, shift=2)))
+    assert first.status_code == 200
 
     # without holding: a clear 503 naming the store, and nothing written
     client.app.state.settings = service.settings.model_copy(
@@ -117,3 +122,11 @@ def test_the_api_rides_through_a_database_restart(api: tuple[Any, Any, str], pos
     assert held.status_code == 200, held.text
     assert held.json()["individual_id"] == "L2" and time.monotonic() - t0 >= 1.0
     assert len(_rows(url, "SELECT id FROM wildlife_predictions")) == 2
+
+    # a read is held the same way (HeldReadsRoute): a restart drops the pooled connections under reads too
+    postgres_server.stop("fast")
+    restarter = threading.Timer(1.5, postgres_server.start)
+    restarter.start()
+    read = client.get(f"/v1/predictions/{first.json()['id']}")
+    restarter.join()
+    assert read.status_code == 200 and read.json()["id"] == first.json()["id"], read.text

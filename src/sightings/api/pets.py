@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, SecretStr
 
 from sightings.api.auth import require_role
-from sightings.api.outages import hold_through_outage
+from sightings.api.outages import HeldReadsRoute, hold_through_outage
 from sightings.api.pets_schemas import (
     AnimalOut,
     FeedbackRequest,
@@ -37,7 +37,7 @@ __all__ = ["mount"]
 
 log = logging.getLogger(__name__)
 _OPENING = threading.Lock()
-router = APIRouter(prefix="/v1/pets", tags=["pets"])
+router = APIRouter(prefix="/v1/pets", tags=["pets"], route_class=HeldReadsRoute)
 
 
 def _settings(request: Request) -> Settings:

@@ -17,12 +17,13 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from sightings.api.outages import HeldReadsRoute
 from sightings.core.config import Settings
 from sightings.core.errors import InputError, NotFoundError
 
 __all__ = ["PredictRequest", "PredictionResponse", "mount"]
 
-router = APIRouter(prefix="/v1/popularity", tags=["popularity"])
+router = APIRouter(prefix="/v1/popularity", tags=["popularity"], route_class=HeldReadsRoute)
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
 

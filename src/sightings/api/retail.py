@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 
+from sightings.api.outages import HeldReadsRoute
 from sightings.api.retail_schemas import (
     AlertOut,
     AlertsResponse,
@@ -37,7 +38,7 @@ from sightings.api.static_files import add_static_route
 
 __all__ = ["mount"]
 
-router = APIRouter(prefix="/v1/retail", tags=["retail"])
+router = APIRouter(prefix="/v1/retail", tags=["retail"], route_class=HeldReadsRoute)
 pages = APIRouter(include_in_schema=False)
 CONFIG_ENV = "SIGHTINGS_RETAIL_CONFIG"
 

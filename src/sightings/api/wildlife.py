@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Res
 from pydantic import SecretStr
 
 from sightings.api.auth import authenticate, require_role
-from sightings.api.outages import hold_through_outage
+from sightings.api.outages import HeldReadsRoute, hold_through_outage
 from sightings.api.static_files import add_static_route
 from sightings.api.uploads import limit_body as _limit_body
 from sightings.api.uploads import read_upload as _read_upload
@@ -42,7 +42,7 @@ __all__ = ["mount"]
 
 log = logging.getLogger(__name__)
 _OPENING = threading.Lock()
-router = APIRouter(prefix="/v1", tags=["wildlife"])
+router = APIRouter(prefix="/v1", tags=["wildlife"], route_class=HeldReadsRoute)
 pages = APIRouter(include_in_schema=False)
 LEVELS = ("ok", "warn", "alert")
 
