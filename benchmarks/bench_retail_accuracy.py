@@ -31,7 +31,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -43,9 +42,9 @@ import numpy as np
 from sightings.core.registry import DETECTORS, TRACKERS
 from sightings.evaluate.datasets import shared_file
 from sightings.evaluate.mot_io import read_mot
+from sightings.solutions.retail.accuracy import METRICS, deviation, mean_abs_deviation, store_totals
 from sightings.solutions.retail.config import RetailConfig, config_from_mapping
 from sightings.solutions.retail.inputs import VideoFile
-from sightings.solutions.retail.metrics import summarise
 from sightings.solutions.retail.pipeline import PERSON_LABELS, analyse_points
 from sightings.solutions.retail.purchases import Receipt
 from sightings.solutions.retail.trajectories import TrackPoint
@@ -67,21 +66,6 @@ CONFIG = {
     "interactions": {"distance_px": 120, "min_duration_s": 2, "gap_tolerance_s": 1},
     "purchases": {"window_before_s": 5, "window_after_s": 5},
 }
-METRICS = (
-    "customers",
-    "served_customers",
-    "interactions",
-    "successful_interactions",
-    "interaction_seconds",
-    "purchases",
-    "revenue",
-    "purchases_with_consultation",
-    "interaction_ratio",
-    "success_rate",
-    "avg_interaction_s",
-    "avg_purchase_with_consultation",
-    "avg_purchase_without_consultation",
-)
 VIDEO = VideoFile(Path("pets_pets_20260301-100000Z.mp4"), "pets", "pets", START)
 
 
@@ -163,10 +147,7 @@ def metrics_of(
     analysis = analyse_points(
         points, video=VIDEO, duration_s=frames / FPS, step_s=stride / FPS, config=config, receipts=receipts(frames)
     )
-    totals = summarise({"seller_id": m.seller_id, "name": m.name, "value": m.value} for m in analysis.metrics).get(
-        "", {}
-    )
-    out = {m: totals.get(m) for m in METRICS}
+    out: dict[str, Any] = dict(store_totals(analysis))
     out["_sellers"] = len(analysis.roles.sellers)
     out["_method"] = analysis.roles.method
     return out
@@ -200,14 +181,6 @@ def oracle_relabelled(points: list[tuple[int, TrackPoint]], frames: int = FRAMES
             seen.add((label[tid], p.frame))
             out.append((label[tid], p))
     return out
-
-
-def deviation(value: float | None, reference: float | None) -> float | None:
-    if value is None or reference is None:
-        return None
-    if reference == 0:
-        return 0.0 if value == 0 else None
-    return 100.0 * (value - reference) / reference
 
 
 def _cell(v: float | None) -> str:
@@ -287,8 +260,8 @@ def main() -> None:
             print(f"| {m} | {'n/a' if ref is None else f'{ref:.2f}'} | " + " | ".join(cells) + " |")
         means = []
         for s in strides:
-            devs = [abs(d) for m in METRICS if (d := deviation(rows[s][m], reference[m])) is not None]
-            means.append(f"{statistics.mean(devs):.1f}" if devs else "n/a")
+            mean = mean_abs_deviation(rows[s], reference)
+            means.append("n/a" if mean is None else f"{mean:.1f}")
         print("| **mean \\|deviation\\|** | | " + " | ".join(means) + " |")
         print("| sellers found (method) | " + f"{reference['_sellers']} | "
               + " | ".join(f"{rows[s]['_sellers']} ({rows[s]['_method']})" for s in strides) + " |")  # fmt: skip

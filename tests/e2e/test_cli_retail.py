@@ -228,3 +228,71 @@ def test_retail_unreachable_archive_is_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "w").exists()
     result = CliRunner().invoke(app, ["retail", "run", "--archive", "http://x", "--store", "shop1"])
     assert result.exit_code == 2 and "--archive needs --camera and --day" in result.output
+
+
+def test_retail_accuracy_against_corrected_tracks(tmp_path: Path) -> None:
+    """run → export-cvat → "correct" the tracks → accuracy: the run against itself deviates by 0 %; against a
+    ground truth where both customers are one person, customers are +100 %. Recorded today (raw tracks live 3 days).
+    """
+    import io
+    import zipfile
+    from datetime import UTC, datetime
+
+    stamp = f"{datetime.now(UTC):%Y%m%d}"
+    videos = tmp_path / "videos"
+    make_video(videos / f"shop1_cam1_{stamp}-093000+0300.mp4", seconds=20, fps=5, gop=5)
+    receipts = tmp_path / "receipts.csv"
+    day = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:]}"
+    receipts.write_text(f"time,amount,register\n{day}T09:30:17+03:00,450.5,till-1\n", encoding="utf-8")
+    config = _config(tmp_path / "retail.yaml")
+    warehouse = tmp_path / "warehouse"
+    run = _sightings("retail", "run", str(videos), "--store", "shop1", "--day", day, "--receipts", str(receipts),
+                     "--config", str(config), "--warehouse", str(warehouse), "--json")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    run_id = f"shop1/cam1/{stamp}T063000Z"
+    exported = tmp_path / "run.zip"
+    done = _sightings("retail", "export-cvat", run_id, "--format", "mot", "--out", str(exported),
+                      "--warehouse", str(warehouse))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+    def accuracy(gt: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        return _sightings("retail", "accuracy", run_id, "--gt", str(gt), "--config", str(config),
+                          "--warehouse", str(warehouse), *extra)  # fmt: skip
+
+    itself = accuracy(exported, "--json")
+    assert itself.returncode == 0, itself.stderr
+    same = json.loads(itself.stdout)
+    assert same["mean_abs_deviation_pct"] == 0.0 and same["receipts"] == 1 and same["same_config"] is True
+    assert same["metrics"]["customers"]["ground_truth"] == 2
+
+    with zipfile.ZipFile(exported) as zf:  # the annotator: "the checkout customer is the first customer"
+        rows = zf.read("gt/gt.txt").decode().splitlines()
+        labels = zf.read("gt/labels.txt")
+    merged = [",".join(["2" if i == 1 and f == "3" else f for i, f in enumerate(r.split(","))]) for r in rows]
+    fixed = tmp_path / "fixed.zip"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("gt/gt.txt", "\n".join(merged) + "\n")
+        zf.writestr("gt/labels.txt", labels)
+    fixed.write_bytes(buf.getvalue())
+    corrected = accuracy(fixed, "--json")
+    assert corrected.returncode == 0, corrected.stderr
+    report = json.loads(corrected.stdout)
+    assert report["metrics"]["customers"] == {"ground_truth": 1.0, "pipeline": 2.0, "deviation_pct": 100.0}
+    assert report["mean_abs_deviation_pct"] > 0
+    table = accuracy(fixed)
+    assert table.returncode == 0 and "mean |deviation|" in table.stdout and "customers" in table.stdout
+    # once the raw tracks have expired: the exported file and the frame rate give the same answer
+    from_file = accuracy(fixed, "--pipeline", str(exported), "--fps", "5", "--json")
+    assert from_file.returncode == 0, from_file.stderr
+    assert json.loads(from_file.stdout)["metrics"] == report["metrics"]
+    no_fps = accuracy(fixed, "--pipeline", str(exported))
+    assert no_fps.returncode != 0 and "--pipeline needs --fps" in no_fps.stderr + no_fps.stdout
+
+    unknown = _sightings("retail", "accuracy", "shop1/cam1/nope", "--gt", str(fixed), "--warehouse", str(warehouse))
+    assert unknown.returncode == 4 and "no such run" in unknown.stderr + unknown.stdout
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    bad = accuracy(broken)
+    assert bad.returncode != 0 and "not a zip file" in bad.stderr + bad.stdout
+    assert len((bad.stderr + bad.stdout).strip().splitlines()) == 1

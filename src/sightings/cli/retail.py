@@ -7,6 +7,7 @@ sightings retail alerts --day YYYY-MM-DD [--store S] [--camera C] [--json]
 sightings retail zones --camera ID --snapshot VIDEO|IMAGE --out zones.png [--config retail.yaml]
 sightings retail export-cvat RUN_ID|tracks.parquet --format mot|cvat-xml --out F
 sightings retail import-gt F --out gt.txt
+sightings retail accuracy RUN_ID --gt F [--pipeline F --fps N] [--receipts CSV] [--json]
 """
 
 from __future__ import annotations
@@ -384,3 +385,80 @@ def import_gt(
     data = import_ground_truth(annotations, keyframes_only=keyframes_only)
     write_mot(out, data)
     typer.echo(f"wrote {out} ({len(data)} boxes, {len(set(data.id.tolist()))} tracks)")
+
+
+@app.command("accuracy")
+def accuracy(
+    run_id: str = typer.Argument(..., help="The warehouse run id (store/camera/start) whose tracks were corrected."),
+    *,
+    gt: Path = typer.Option(..., "--gt", help="The corrected tracks: CVAT for video 1.1 XML or MOT 1.1 zip."),
+    pipeline: Path | None = typer.Option(
+        None,
+        "--pipeline",
+        help="The run's tracks as exported (export-cvat file or tracks.parquet) when the "
+        "warehouse no longer keeps them (raw tracks live 3 days); needs --fps.",
+    ),
+    fps: float | None = typer.Option(None, "--fps", help="The video's frame rate (default: from the run's tracks)."),
+    receipts: Path | None = typer.Option(
+        None, "--receipts", help="Receipts CSV (default: the store's receipts in the warehouse for the run's time)."
+    ),
+    config: Path | None = _CONFIG,
+    warehouse: Path | None = _WAREHOUSE,
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Each store metric from hand-corrected tracks and from the run's own, and the deviation in % (the ≤ 5 % goal)."""
+    from sightings.core.errors import InputError
+    from sightings.solutions.retail.accuracy import (
+        compare_tracks,
+        points_from_mot,
+        read_run,
+        run_points,
+        run_receipts,
+    )
+    from sightings.solutions.retail.config import load_retail_config
+    from sightings.solutions.retail.cvat import import_ground_truth, read_tracks_file
+    from sightings.solutions.retail.pipeline import open_warehouse
+    from sightings.solutions.retail.purchases import read_receipts
+
+    cfg = load_retail_config(config)
+    truth_data = import_ground_truth(gt, keyframes_only=False)
+    with open_warehouse(cfg, path=warehouse) as wh:
+        run = read_run(wh, run_id)
+        if pipeline is None:
+            ours, seen_fps = run_points(wh, run_id)
+        else:
+            if fps is None:
+                raise InputError("--pipeline needs --fps (the video's frame rate)", where="--fps")
+            ours, seen_fps = points_from_mot(read_tracks_file(pipeline), fps=fps), fps
+        margin = max(cfg.purchases.window_before_s, cfg.purchases.window_after_s)
+        bought = read_receipts(receipts) if receipts is not None else run_receipts(wh, run, margin_s=margin)
+    rate = fps or seen_fps
+    if rate is None:
+        raise InputError("cannot tell the video's frame rate from the run's tracks; give --fps", where="--fps")
+    report = compare_tracks(
+        ours,
+        points_from_mot(truth_data, fps=rate),
+        video=run.video_file,
+        duration_s=run.duration_s,
+        config=cfg,
+        receipts=bought,
+        pipeline_step_s=1.0 / run.analysis_fps if run.analysis_fps > 0 else None,
+    )
+    same_config = cfg.analysis_hash() == run.config_hash
+    if json_out:
+        echo_json({"run_id": run_id, **report.as_dict(), "receipts": len(bought), "same_config": same_config})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"retail accuracy: {run_id} vs {gt.name}")
+    for column in ("metric", "ground truth", "pipeline", "deviation %"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name, row in report.as_dict()["metrics"].items():
+        dev = row["deviation_pct"]
+        table.add_row(name, _fmt(row["ground_truth"]), _fmt(row["pipeline"]), "n/a" if dev is None else f"{dev:+.1f}")
+    console.print(table)
+    mean = report.mean_abs_deviation
+    typer.echo(f"mean |deviation|: {'n/a' if mean is None else f'{mean:.1f} %'} ({len(bought)} receipts)")
+    typer.echo(f"sellers: ground truth {list(report.sellers[0])}, pipeline {list(report.sellers[1])}")
+    if not same_config:
+        typer.echo("note: this config is not the one the run used (its analysis hash differs); the metrics may differ")

@@ -38,6 +38,7 @@ __all__ = [
     "export_cvat_xml",
     "export_mot_zip",
     "import_ground_truth",
+    "read_tracks_file",
     "tracks_from_parquet",
     "tracks_from_warehouse",
 ]
@@ -236,3 +237,10 @@ def import_ground_truth(path: Path, *, keyframes_only: bool = False) -> MotData:
     if head.startswith(b"<"):
         return _from_cvat_xml(path, keyframes_only=keyframes_only)
     raise InputError("expected a MOT 1.1 zip or a CVAT for video 1.1 XML file", where=path)
+
+
+def read_tracks_file(path: Path) -> MotData:
+    """Tracks from a file: a ``tracks.parquet``, or an exported / corrected MOT 1.1 zip or CVAT XML."""
+    if path.suffix.lower() == ".parquet":
+        return tracks_from_parquet(path)
+    return import_ground_truth(path)
