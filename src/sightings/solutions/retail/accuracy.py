@@ -33,6 +33,7 @@ from sightings.solutions.retail.inputs import VideoFile
 from sightings.solutions.retail.metrics import summarise
 from sightings.solutions.retail.pipeline import RetailAnalysis, analyse_points
 from sightings.solutions.retail.purchases import Receipt
+from sightings.solutions.retail.reports import HOURLY_METRICS
 from sightings.solutions.retail.trajectories import TrackPoint
 
 __all__ = [
@@ -50,13 +51,7 @@ __all__ = [
 ]
 
 METRICS = (
-    "customers",
-    "served_customers",
-    "interactions",
-    "successful_interactions",
-    "interaction_seconds",
-    "purchases",
-    "revenue",
+    *HOURLY_METRICS,  # customers, served customers, interactions (successful), their seconds, purchases, revenue
     "purchases_with_consultation",
     "interaction_ratio",
     "success_rate",
