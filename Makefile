@@ -71,6 +71,7 @@ bench: $(STAMP)  ## run the benchmarks (after `make stage-data`; skips what is m
 	$(BIN)/python benchmarks/bench_retail_speed.py
 	$(BIN)/python benchmarks/bench_retail_accuracy.py
 	$(BIN)/python benchmarks/bench_soak.py --minutes 10
+	$(BIN)/python benchmarks/bench_soak.py --minutes 3 --postgres
 
 i18n: $(STAMP)  ## re-extract the marked messages into the catalogue template and merge them into every language
 	$(BIN)/pybabel -q extract -F babel.cfg -k gettext -k ngettext:1,2 -o src/sightings/i18n/sightings.pot src/sightings
