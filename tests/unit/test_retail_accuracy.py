@@ -82,3 +82,12 @@ def test_boxes_from_a_mot_file_get_their_frames_times() -> None:
     with pytest.raises(InputError, match="no boxes"):
         compare_tracks(_scene(split_customer=False), [], video=VIDEO, duration_s=20, config=CONFIG)
     assert np.isfinite(pa.score)
+
+
+def test_the_schedule_names_the_sellers_on_both_sides_as_in_the_run() -> None:
+    from sightings.solutions.retail.schedule import Shift
+
+    shifts = [Shift("anna", "Anna", START - timedelta(hours=1), START + timedelta(hours=8))]
+    truth = _scene(split_customer=False)
+    report = compare_tracks(truth, truth, video=VIDEO, duration_s=20, config=CONFIG, shifts=shifts)
+    assert report.sellers == (("anna",), ("anna",)) and report.methods == ("schedule", "schedule")

@@ -419,8 +419,10 @@ def accuracy(
     from sightings.solutions.retail.cvat import import_ground_truth, read_tracks_file
     from sightings.solutions.retail.pipeline import open_warehouse
     from sightings.solutions.retail.purchases import read_receipts
+    from sightings.solutions.retail.schedule import read_schedule
 
     cfg = load_retail_config(config)
+    shifts = read_schedule(cfg.schedule) if cfg.schedule else None  # the sellers named as in the run
     truth_data = import_ground_truth(gt, keyframes_only=False)
     with open_warehouse(cfg, path=warehouse) as wh:
         run = read_run(wh, run_id)
@@ -442,6 +444,7 @@ def accuracy(
         duration_s=run.duration_s,
         config=cfg,
         receipts=bought,
+        shifts=shifts,
         pipeline_step_s=1.0 / run.analysis_fps if run.analysis_fps > 0 else None,
     )
     same_config = cfg.analysis_hash() == run.config_hash

@@ -34,6 +34,7 @@ from sightings.solutions.retail.metrics import summarise
 from sightings.solutions.retail.pipeline import RetailAnalysis, analyse_points
 from sightings.solutions.retail.purchases import Receipt
 from sightings.solutions.retail.reports import HOURLY_METRICS
+from sightings.solutions.retail.schedule import Shift
 from sightings.solutions.retail.trajectories import TrackPoint
 
 __all__ = [
@@ -138,14 +139,24 @@ def compare_tracks(
     duration_s: float,
     config: RetailConfig,
     receipts: Sequence[Receipt] = (),
+    shifts: Sequence[Shift] | None = None,
     pipeline_step_s: float | None = None,
 ) -> AccuracyReport:
-    """Analyse both sets of points the same way and compare their store metrics."""
+    """Analyse both sets of points the same way (``shifts``: the schedule that names the sellers, as in the run)
+    and compare their store metrics."""
     if not truth:
         raise InputError("the ground truth has no boxes", where="ground truth")
     step = pipeline_step_s or _step_of(pipeline, 1.0)
     analyses = [
-        analyse_points(points, video=video, duration_s=duration_s, step_s=step_s, config=config, receipts=receipts)
+        analyse_points(
+            points,
+            video=video,
+            duration_s=duration_s,
+            step_s=step_s,
+            config=config,
+            receipts=receipts,
+            shifts=shifts,
+        )
         for points, step_s in ((truth, _step_of(truth, step)), (pipeline, step))
     ]
     gt, ours = analyses
