@@ -461,7 +461,7 @@ def accuracy(
         table.add_row(name, _fmt(row["ground_truth"]), _fmt(row["pipeline"]), "n/a" if dev is None else f"{dev:+.1f}")
     console.print(table)
     mean = report.mean_abs_deviation
-    typer.echo(f"mean |deviation|: {'n/a' if mean is None else f'{mean:.1f} %'} ({len(bought)} receipts)")
+    typer.echo(f"mean |deviation|: {'n/a' if mean is None else f'{mean:.1f} %'}; receipts: {len(bought)}")
     typer.echo(f"sellers: ground truth {list(report.sellers[0])}, pipeline {list(report.sellers[1])}")
     if not same_config:
         typer.echo("note: this config is not the one the run used (its analysis hash differs); the metrics may differ")
