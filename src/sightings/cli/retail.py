@@ -404,6 +404,7 @@ def accuracy(
     ),
     config: Path | None = _CONFIG,
     warehouse: Path | None = _WAREHOUSE,
+    goal: float = typer.Option(5.0, "--goal", min=0, help="The mean |deviation| (%) the run should stay within."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Each store metric from hand-corrected tracks and from the run's own, and the deviation in % (the ≤ 5 % goal)."""
@@ -448,8 +449,19 @@ def accuracy(
         pipeline_step_s=1.0 / run.analysis_fps if run.analysis_fps > 0 else None,
     )
     same_config = cfg.analysis_hash() == run.config_hash
+    mean = report.mean_abs_deviation
+    met = None if mean is None else mean <= goal
     if json_out:
-        echo_json({"run_id": run_id, **report.as_dict(), "receipts": len(bought), "same_config": same_config})
+        echo_json(
+            {
+                "run_id": run_id,
+                **report.as_dict(),
+                "goal_pct": goal,
+                "goal_met": met,
+                "receipts": len(bought),
+                "same_config": same_config,
+            }
+        )
         return
     from rich.table import Table
 
@@ -460,8 +472,11 @@ def accuracy(
         dev = row["deviation_pct"]
         table.add_row(name, _fmt(row["ground_truth"]), _fmt(row["pipeline"]), "n/a" if dev is None else f"{dev:+.1f}")
     console.print(table)
-    mean = report.mean_abs_deviation
-    typer.echo(f"mean |deviation|: {'n/a' if mean is None else f'{mean:.1f} %'}; receipts: {len(bought)}")
+    verdict = "n/a" if met is None else ("met" if met else "not met")
+    typer.echo(
+        f"mean |deviation|: {'n/a' if mean is None else f'{mean:.1f} %'} (goal ≤ {goal:g} %: {verdict}); "
+        f"receipts: {len(bought)}"
+    )
     typer.echo(f"sellers: ground truth {list(report.sellers[0])}, pipeline {list(report.sellers[1])}")
     if not same_config:
         typer.echo("note: this config is not the one the run used (its analysis hash differs); the metrics may differ")
