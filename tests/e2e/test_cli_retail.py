@@ -283,6 +283,10 @@ def test_retail_accuracy_against_corrected_tracks(tmp_path: Path) -> None:
     assert report["mean_abs_deviation_pct"] > 5 and report["goal_met"] is False
     table = accuracy(fixed)
     assert table.returncode == 0 and "customers" in table.stdout and "(goal ≤ 5 %: not met)" in table.stdout
+    gt_txt = tmp_path / "gt.txt"  # what `import-gt` writes: a MOT text file gives the same answer
+    assert _sightings("retail", "import-gt", str(fixed), "--out", str(gt_txt)).returncode == 0
+    as_text = accuracy(gt_txt, "--json")
+    assert as_text.returncode == 0 and json.loads(as_text.stdout)["metrics"] == report["metrics"], as_text.stderr
     # once the raw tracks have expired: the exported file and the frame rate give the same answer
     from_file = accuracy(fixed, "--pipeline", str(exported), "--fps", "5", "--json")
     assert from_file.returncode == 0, from_file.stderr

@@ -391,7 +391,9 @@ def import_gt(
 def accuracy(
     run_id: str = typer.Argument(..., help="The warehouse run id (store/camera/start) whose tracks were corrected."),
     *,
-    gt: Path = typer.Option(..., "--gt", help="The corrected tracks: CVAT for video 1.1 XML or MOT 1.1 zip."),
+    gt: Path = typer.Option(
+        ..., "--gt", help="The corrected tracks: CVAT for video 1.1 XML, MOT 1.1 zip, or a MOT gt.txt (import-gt)."
+    ),
     pipeline: Path | None = typer.Option(
         None,
         "--pipeline",
@@ -417,14 +419,14 @@ def accuracy(
         run_receipts,
     )
     from sightings.solutions.retail.config import load_retail_config
-    from sightings.solutions.retail.cvat import import_ground_truth, read_tracks_file
+    from sightings.solutions.retail.cvat import read_tracks_file
     from sightings.solutions.retail.pipeline import open_warehouse
     from sightings.solutions.retail.purchases import read_receipts
     from sightings.solutions.retail.schedule import read_schedule
 
     cfg = load_retail_config(config)
     shifts = read_schedule(cfg.schedule) if cfg.schedule else None  # the sellers named as in the run
-    truth_data = import_ground_truth(gt, keyframes_only=False)
+    truth_data = read_tracks_file(gt)
     with open_warehouse(cfg, path=warehouse) as wh:
         run = read_run(wh, run_id)
         if pipeline is None:

@@ -240,7 +240,15 @@ def import_ground_truth(path: Path, *, keyframes_only: bool = False) -> MotData:
 
 
 def read_tracks_file(path: Path) -> MotData:
-    """Tracks from a file: a ``tracks.parquet``, or an exported / corrected MOT 1.1 zip or CVAT XML."""
+    """Tracks from a file: a ``tracks.parquet``, an exported / corrected MOT 1.1 zip or CVAT XML, or a MOT text file
+    (``frame,id,x,y,w,h,...``, frames 1-based: what ``import-gt`` writes and MOT benchmarks ship)."""
     if path.suffix.lower() == ".parquet":
         return tracks_from_parquet(path)
+    if path.suffix.lower() == ".txt":
+        from sightings.evaluate.mot_io import read_mot
+
+        data = read_mot(path)
+        if data.is_empty:
+            raise InputError("the MOT file has no boxes", where=path)
+        return data
     return import_ground_truth(path)
