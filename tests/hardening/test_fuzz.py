@@ -224,6 +224,7 @@ def _cli_cases(path: Path, out: Path) -> list[list[str]]:
         ["batch", "run", "--list", p, "--job", "probe", "--out", str(out / "runs")],
         ["config", "check", "--config", p],
         ["popularity", "predict", str(path.parent), "--model", str(path.parent), "--snapshots", p],
+        ["retail", "accuracy", "s1/cam1/20260301T063000Z", "--gt", p, "--warehouse", str(out / "warehouse")],
     ]
 
 
@@ -245,7 +246,7 @@ def test_cli_commands_survive_broken_input(tmp_path: Path, monkeypatch: pytest.M
     suffixes = {".jpg", ".png", ".mp4", ".zip", ".csv", ".json", ".yaml", ".toml", ".bin"}
 
     @settings(FUZZ, max_examples=max(10, EXAMPLES // 2))
-    @given(item=broken_files(), case=st.integers(0, 7))
+    @given(item=broken_files(), case=st.integers(0, len(_cli_cases(tmp_path, tmp_path)) - 1))
     def run(item: tuple[str, bytes], case: int) -> None:
         name, blob = item
         folder = tmp_path / f"case-{time.perf_counter_ns()}"
