@@ -18,13 +18,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,vision,eval,identity,content,retail,popularity,pets,postgres]'
 	@touch $(STAMP)
 
-SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng rtsp-server-perl postgresql
+SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng rtsp-server-perl
+# optional: the tests that start a throwaway server skip without it (an install that fails here is only a note)
+SERVER_PACKAGES := postgresql
 
 system-deps:  ## Debian packages: headless Chromium (UI tests), Tesseract rus+eng (OCR), an RTSP server (stream tests), PostgreSQL (catalog and sink tests on a throwaway server); needs root, skips what is there
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "system packages present"; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null && echo "installed: $$missing"; \
 	else echo "note: missing Debian packages ($$missing); run 'sudo make system-deps' (tests that need them skip)"; fi
+	@missing=$$(for p in $(SERVER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	   && echo "installed: $$missing") || echo "note: could not install $$missing; the tests that need it skip"; \
+	elif [ -n "$$missing" ]; then echo "note: missing Debian packages ($$missing); the tests that need them skip"; fi
 
 install: $(STAMP)  ## create the virtualenv and install sightings with dev tools
 
