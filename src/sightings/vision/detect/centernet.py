@@ -28,7 +28,7 @@ import numpy.typing as npt
 from sightings.core.errors import BackendError, ConfigError, InputError, NotFoundError
 from sightings.core.types import Box, Detection, Frame
 from sightings.vision.detect.model_files import class_thresholds, locate_model, read_labels
-from sightings.vision.detect.postprocess import batched_nms, clip_boxes
+from sightings.vision.detect.postprocess import batched_nms, clip_boxes, nms_options
 
 __all__ = [
     "DEFAULT_CLASSES",
@@ -127,14 +127,9 @@ class CenterNetDetector:
         providers: Sequence[str] | None = None,
         num_threads: int | None = None,
     ) -> None:
-        if not 0.0 <= iou_threshold <= 1.0:
-            raise ConfigError(f"must be in [0, 1], got {iou_threshold}", where="iou_threshold")
-        if max_detections < 1:
-            raise ConfigError(f"must be >= 1, got {max_detections}", where="max_detections")
+        self.iou_threshold, self.max_detections = nms_options(iou_threshold, max_detections)
         if input_size < 32:
             raise ConfigError(f"must be >= 32, got {input_size}", where="input_size")
-        self.iou_threshold = float(iou_threshold)
-        self.max_detections = int(max_detections)
         self.input_size = int(input_size)
         self.model_path, store_labels = locate_model(
             model_path, models_dir, model_name, what="CenterNet", hint=_INSTALL_HINT

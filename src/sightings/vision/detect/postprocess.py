@@ -34,6 +34,7 @@ __all__ = [
     "letterbox",
     "letterbox_params",
     "nms",
+    "nms_options",
     "resize_rgb",
     "sigmoid",
     "ssd_anchors",
@@ -313,6 +314,15 @@ def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
     area_b = np.clip(bb[:, 2] - bb[:, 0], 0, None) * np.clip(bb[:, 3] - bb[:, 1], 0, None)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0).astype(np.float32)
+
+
+def nms_options(iou_threshold: float, max_detections: int) -> tuple[float, int]:
+    """A detector's NMS settings, checked: (IoU threshold in [0, 1], at least one detection per frame)."""
+    if not 0.0 <= iou_threshold <= 1.0:
+        raise ConfigError(f"must be in [0, 1], got {iou_threshold}", where="iou_threshold")
+    if max_detections < 1:
+        raise ConfigError(f"must be >= 1, got {max_detections}", where="max_detections")
+    return float(iou_threshold), int(max_detections)
 
 
 def nms(

@@ -34,6 +34,7 @@ from sightings.vision.detect.postprocess import (
     batched_nms,
     clip_boxes,
     decode_ssd_boxes,
+    nms_options,
     resize_rgb,
     sigmoid,
     ssd_anchors,
@@ -205,14 +206,9 @@ class SsdDetector:
         box_voting: float | None = DEFAULT_BOX_VOTING,
         num_threads: int = 2,
     ) -> None:
-        if not 0.0 <= iou_threshold <= 1.0:
-            raise ConfigError(f"must be in [0, 1], got {iou_threshold}", where="iou_threshold")
-        if max_detections < 1:
-            raise ConfigError(f"must be >= 1, got {max_detections}", where="max_detections")
+        self.iou_threshold, self.max_detections = nms_options(iou_threshold, max_detections)
         if num_threads < 1:
             raise ConfigError(f"must be >= 1, got {num_threads}", where="num_threads")
-        self.iou_threshold = float(iou_threshold)
-        self.max_detections = int(max_detections)
         self.tile_grids = parse_tile_grids(tile)
         self.tile = self.tile_grids[0] if self.tile_grids else None
         self.tile_overlap = float(tile_overlap)
