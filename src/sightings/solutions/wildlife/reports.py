@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sightings.core.errors import InputError, NotFoundError
-from sightings.solutions.wildlife.species import check_name
+from sightings.solutions.wildlife.species import check_name, rerank_matcher
 
 if TYPE_CHECKING:
     from sightings.solutions.wildlife.service import WildlifeService
@@ -71,12 +71,7 @@ class WildlifeReports:
         gallery = load_image(index.media_path(check_name(eid, "embedding")))
         local = index.matcher.local_matcher
         if local is None:
-            from sightings.core.registry import LOCAL_MATCHERS
-
-            config = service.config
-            local = LOCAL_MATCHERS.create(
-                "rootsift", max_side=config.rerank_max_side, octave_layers=config.rerank_octave_layers
-            )
+            local = rerank_matcher(service.config.rerank_max_side, service.config.rerank_octave_layers)
         fq, fg = local.extract(query), local.extract(gallery)
         canvas = draw_correspondences(query, gallery, fq, fg, local.match(fq, fg), height=240)
         ok, encoded = cv2.imencode(".png", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))

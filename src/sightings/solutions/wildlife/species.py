@@ -34,13 +34,20 @@ from sightings.identity.matcher import LocalFeatureStore, Matcher
 from sightings.identity.rerank import fuse_scores
 from sightings.vision.embed.local_features import PRE_STAMP_SIGNATURE
 
-__all__ = ["PROJECTION_DIMS", "SpeciesCalibration", "SpeciesIndex", "check_name", "project"]
+__all__ = ["PROJECTION_DIMS", "SpeciesCalibration", "SpeciesIndex", "check_name", "project", "rerank_matcher"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PROJECTION_DIMS = 8
 OOD_QUANTILE = 0.99
 OOD_MARGIN = 1.25
 BASELINE_SAMPLE = 500
+
+
+def rerank_matcher(max_side: int, octave_layers: int) -> Any:
+    """The RootSIFT matcher of the re-rank (and of the evidence pictures) for the ``wildlife.rerank_*`` settings."""
+    from sightings.core.registry import LOCAL_MATCHERS
+
+    return LOCAL_MATCHERS.create("rootsift", max_side=max_side, octave_layers=octave_layers)
 
 
 def check_name(value: str, what: str) -> str:
@@ -113,7 +120,7 @@ class SpeciesIndex:
         rerank_max_side: int = 240,
         rerank_octave_layers: int = 3,
     ) -> None:
-        from sightings.core.registry import EMBEDDERS, LOCAL_MATCHERS, VECTOR_STORES
+        from sightings.core.registry import EMBEDDERS, VECTOR_STORES
 
         self.name = check_name(name, "species")
         self.folder = root / name
@@ -129,11 +136,7 @@ class SpeciesIndex:
             EMBEDDERS.create(embedder_name),
             gallery,
             embedder_name=embedder_name,
-            local_matcher=(
-                LOCAL_MATCHERS.create("rootsift", max_side=rerank_max_side, octave_layers=rerank_octave_layers)
-                if rerank
-                else None
-            ),
+            local_matcher=rerank_matcher(rerank_max_side, rerank_octave_layers) if rerank else None,
             local_store=LocalFeatureStore(self.folder / "local", unstamped_as=PRE_STAMP_SIGNATURE) if rerank else None,
         )
         self.calibration: SpeciesCalibration | None = None
