@@ -18,7 +18,6 @@ analysis resamples both to the same time grid (``resample_s``).
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from sightings.evaluate.mot_io import MotData
 from sightings.solutions.retail.config import RetailConfig
 from sightings.solutions.retail.inputs import VideoFile
 from sightings.solutions.retail.metrics import summarise
-from sightings.solutions.retail.pipeline import RetailAnalysis, analyse_points
+from sightings.solutions.retail.pipeline import RetailAnalysis, analyse_points, step_seconds
 from sightings.solutions.retail.purchases import Receipt
 from sightings.solutions.retail.reports import HOURLY_METRICS
 from sightings.solutions.retail.schedule import Shift
@@ -126,9 +125,9 @@ class AccuracyReport:
 
 
 def _step_of(points: Points, fallback: float) -> float:
-    times = sorted({p.t_s for _, p in points})
-    steps = [b - a for a, b in itertools.pairwise(times) if b > a]
-    return float(statistics.median(steps)) if steps else fallback
+    """Seconds one sampled frame of ``points`` stands for (:func:`~sightings.solutions.retail.pipeline.step_seconds`
+    over their distinct times)."""
+    return step_seconds(sorted({p.t_s for _, p in points}), (), None, fallback)
 
 
 def compare_tracks(

@@ -40,6 +40,7 @@ __all__ = [
     "analyse_points",
     "open_warehouse",
     "process_video",
+    "step_seconds",
     "warehouse_rows",
     "write_analysis",
     "write_receipts",
@@ -303,7 +304,7 @@ def write_receipts(warehouse: Warehouse, receipts: Sequence[Receipt], *, source:
     return warehouse.replace("receipts", rows, key={"source": source})
 
 
-def _step_s(times_s: Sequence[float], indices: Sequence[int], fps: float | None, fallback: float) -> float:
+def step_seconds(times_s: Sequence[float], indices: Sequence[int], fps: float | None, fallback: float) -> float:
     """Seconds one analysed frame stands for: the median time between analysed frames (robust to gaps and to
     variable-rate files whose average fps is skewed by a gap), else index steps ÷ fps, else ``fallback``."""
     if len(times_s) > 1:
@@ -354,7 +355,7 @@ def process_video(
     media_fps = result.media.fps if result.media else None
     duration = (result.media.duration_s if result.media else None) or 0.0
     times = [s.t_s for s in collector.stats]
-    step = _step_s(times, result.frame_indices, media_fps, 1.0 / fps if fps else float(stride or 1))
+    step = step_seconds(times, result.frame_indices, media_fps, 1.0 / fps if fps else float(stride or 1))
     gaps = gaps_in_times(times, step_s=step, min_gap_s=config.gaps.min_gap_s)
     if collector.stats:
         duration = max(duration, collector.stats[-1].t_s + step)
