@@ -32,7 +32,7 @@ from sightings.solutions.retail.inputs import VideoFile
 from sightings.solutions.retail.metrics import summarise
 from sightings.solutions.retail.pipeline import RetailAnalysis, analyse_points, step_seconds
 from sightings.solutions.retail.purchases import Receipt
-from sightings.solutions.retail.reports import HOURLY_METRICS
+from sightings.solutions.retail.reports import HOURLY_METRICS, database_of
 from sightings.solutions.retail.schedule import Shift
 from sightings.solutions.retail.trajectories import TrackPoint
 
@@ -199,16 +199,12 @@ class RunInfo:
         return VideoFile(Path(self.video), self.store, self.camera, self.started_at)
 
 
-def _db(warehouse: Warehouse) -> str:
-    return str(getattr(warehouse, "database", "sightings"))
-
-
 def read_run(warehouse: Warehouse, run_id: str) -> RunInfo:
     from sightings.analytics.warehouse_base import sql_literal
 
     rows = warehouse.query(
         "SELECT run_id, store, camera, video, started_at, duration_s, analysis_fps, config_hash "
-        f"FROM {_db(warehouse)}.runs WHERE run_id = {sql_literal(run_id)} LIMIT 1"
+        f"FROM {database_of(warehouse)}.runs WHERE run_id = {sql_literal(run_id)} LIMIT 1"
     )
     if not rows:
         raise NotFoundError("no such run in the warehouse (see `sightings retail report`)", where=run_id)
@@ -224,7 +220,7 @@ def run_points(warehouse: Warehouse, run_id: str) -> tuple[Points, float | None]
     from sightings.analytics.warehouse_base import sql_literal
 
     rows = warehouse.query(
-        f"SELECT track_id, t_s, x1, y1, x2, y2, frame, score FROM {_db(warehouse)}.tracks "
+        f"SELECT track_id, t_s, x1, y1, x2, y2, frame, score FROM {database_of(warehouse)}.tracks "
         f"WHERE run_id = {sql_literal(run_id)} ORDER BY frame, track_id"
     )
     if not rows:
@@ -250,7 +246,7 @@ def run_receipts(warehouse: Warehouse, run: RunInfo, *, margin_s: float) -> list
     start = run.started_at - timedelta(seconds=margin_s)
     end = run.started_at + timedelta(seconds=run.duration_s + margin_s)
     rows = warehouse.query(
-        f"SELECT ts, amount, register, receipt_id FROM {_db(warehouse)}.receipts "
+        f"SELECT ts, amount, register, receipt_id FROM {database_of(warehouse)}.receipts "
         f"WHERE store = {sql_literal(run.store)} AND ts >= {sql_literal(start)} AND ts <= {sql_literal(end)} "
         "ORDER BY ts"
     )

@@ -76,8 +76,9 @@ def tracks_from_parquet(path: Path) -> MotData:
 def tracks_from_warehouse(warehouse: Warehouse, run_id: str) -> MotData:
     """The raw track points of ``run_id`` (frames 0-based in the table → 1-based here)."""
     from sightings.analytics.warehouse_base import sql_literal
+    from sightings.solutions.retail.reports import database_of
 
-    db = getattr(warehouse, "database", "sightings")
+    db = database_of(warehouse)
     rows = warehouse.query(
         f"SELECT frame, track_id, x1, y1, x2, y2, score FROM {db}.tracks WHERE run_id = {sql_literal(run_id)} "
         "ORDER BY frame, track_id"

@@ -18,6 +18,7 @@ from sightings.solutions.retail.metrics import summarise
 
 __all__ = [
     "HOURLY_METRICS",
+    "database_of",
     "list_days",
     "read_alerts",
     "read_filters",
@@ -38,7 +39,8 @@ HOURLY_METRICS = (
 )
 
 
-def _db(warehouse: Warehouse) -> str:
+def database_of(warehouse: Warehouse) -> str:
+    """The ClickHouse database the warehouse's tables live in (``sightings`` unless the backend says)."""
     return str(getattr(warehouse, "database", "sightings"))
 
 
@@ -52,7 +54,7 @@ def read_report(
     warehouse: Warehouse, *, day: date, store: str | None = None, camera: str | None = None
 ) -> dict[str, Any]:
     """Day totals per seller (and '' = store) from ``metrics``, with derived ratios; runs, gaps and alerts counted."""
-    db = _db(warehouse)
+    db = database_of(warehouse)
     rows = warehouse.query(
         f"SELECT seller_id, name, sum(value) AS value FROM {db}.metrics "
         f"WHERE {_where('hour', day, store=store, camera=camera)} GROUP BY seller_id, name"
@@ -82,8 +84,8 @@ def read_report(
 def list_days(warehouse: Warehouse, *, store: str | None = None) -> list[dict[str, Any]]:
     """Days with processed runs, newest first: runs, cameras and video seconds per day."""
     rows = warehouse.query(
-        f"SELECT toDate(started_at) AS day, count() AS runs, uniqExact(camera) AS cameras, "
-        f"sum(duration_s) AS video_s FROM {_db(warehouse)}.runs WHERE {_where('started_at', None, store=store)} "
+        f"SELECT toDate(started_at) AS day, count() AS runs, uniqExact(camera) AS cameras, sum(duration_s) AS video_s "
+        f"FROM {database_of(warehouse)}.runs WHERE {_where('started_at', None, store=store)} "
         "GROUP BY day ORDER BY day DESC"
     )
     return [
@@ -94,7 +96,7 @@ def list_days(warehouse: Warehouse, *, store: str | None = None) -> list[dict[st
 
 def read_filters(warehouse: Warehouse) -> dict[str, list[str]]:
     """Stores and cameras present in ``runs`` (for the dashboard's filters)."""
-    rows = warehouse.query(f"SELECT DISTINCT store, camera FROM {_db(warehouse)}.runs ORDER BY store, camera")
+    rows = warehouse.query(f"SELECT DISTINCT store, camera FROM {database_of(warehouse)}.runs ORDER BY store, camera")
     return {
         "stores": sorted({str(r["store"]) for r in rows}),
         "cameras": sorted({str(r["camera"]) for r in rows}),
@@ -106,7 +108,7 @@ def read_hourly(
 ) -> list[dict[str, Any]]:
     """Per UTC hour of ``day``: the :data:`HOURLY_METRICS` of ``seller`` ('' = the store), hours 0–23 all present."""
     rows = warehouse.query(
-        f"SELECT toHour(hour) AS h, name, sum(value) AS value FROM {_db(warehouse)}.metrics "
+        f"SELECT toHour(hour) AS h, name, sum(value) AS value FROM {database_of(warehouse)}.metrics "
         f"WHERE {_where('hour', day, store=store, camera=camera, seller_id=seller)} GROUP BY h, name"
     )
     by_hour: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(HOURLY_METRICS, 0.0))
@@ -128,7 +130,7 @@ def read_interactions(
     """Interaction episodes of ``day``, in time order (at most ``limit``)."""
     rows = warehouse.query(
         "SELECT store, camera, seller_id, customer_track, started_at, ended_at, duration_s, zone, purchased, amount "
-        f"FROM {_db(warehouse)}.interactions "
+        f"FROM {database_of(warehouse)}.interactions "
         f"WHERE {_where('started_at', day, store=store, camera=camera, seller_id=seller)} "
         f"ORDER BY started_at LIMIT {int(limit)}"
     )
@@ -141,7 +143,7 @@ def read_alerts(
     """Alerts of ``day``, in time order."""
     rows = warehouse.query(
         "SELECT store, camera, ts, kind, severity, value, message, run_id "
-        f"FROM {_db(warehouse)}.alerts WHERE {_where('ts', day, store=store, camera=camera)} ORDER BY ts, kind"
+        f"FROM {database_of(warehouse)}.alerts WHERE {_where('ts', day, store=store, camera=camera)} ORDER BY ts, kind"
     )
     return [{**r, "ts": r["ts"].isoformat()} for r in rows]
 
@@ -152,7 +154,7 @@ def read_gaps(
     """Recording gaps starting on ``day``, in time order."""
     rows = warehouse.query(
         "SELECT store, camera, kind, started_at, ended_at, duration_s, run_id "
-        f"FROM {_db(warehouse)}.gaps WHERE {_where('started_at', day, store=store, camera=camera)} "
+        f"FROM {database_of(warehouse)}.gaps WHERE {_where('started_at', day, store=store, camera=camera)} "
         "ORDER BY started_at"
     )
     return [{**r, "started_at": r["started_at"].isoformat(), "ended_at": r["ended_at"].isoformat()} for r in rows]
