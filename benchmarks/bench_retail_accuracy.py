@@ -42,7 +42,7 @@ import numpy as np
 from sightings.core.registry import DETECTORS, TRACKERS
 from sightings.evaluate.datasets import shared_file
 from sightings.evaluate.mot_io import read_mot
-from sightings.solutions.retail.accuracy import METRICS, deviation, mean_abs_deviation, store_totals
+from sightings.solutions.retail.accuracy import METRICS, deviation, mean_abs_deviation, points_from_mot, store_totals
 from sightings.solutions.retail.config import RetailConfig, config_from_mapping
 from sightings.solutions.retail.inputs import VideoFile
 from sightings.solutions.retail.pipeline import PERSON_LABELS, analyse_points
@@ -83,15 +83,8 @@ def gt_points(stride: int, frames: int = FRAMES) -> list[tuple[int, TrackPoint]]
     path = shared_file("pets09/gt_1_400.txt")
     if path is None:
         raise SystemExit("needs pets09/gt_1_400.txt from the evaluation data (make stage-data)")
-    gt = read_mot(path)
-    out = []
-    for i in range(len(gt)):
-        index = int(gt.frame[i]) - 1
-        if index % stride or index >= frames:
-            continue
-        x, y, w, h = float(gt.x[i]), float(gt.y[i]), float(gt.w[i]), float(gt.h[i])
-        out.append((int(gt.id[i]), TrackPoint(index / FPS, x, y, x + w, y + h, index, 1.0)))
-    return out
+    points = points_from_mot(read_mot(path), fps=FPS)  # as `sightings retail accuracy --gt` reads it
+    return [(tid, p) for tid, p in points if p.frame % stride == 0 and p.frame < frames]
 
 
 def pipeline_points(
