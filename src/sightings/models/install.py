@@ -30,7 +30,15 @@ from typing import IO, Literal
 from zlib import error as zlib_error
 
 from sightings.core.errors import BackendUnavailableError, InputError, IntegrityError, NotFoundError
-from sightings.models.catalog import CATALOG, ArchiveMember, CatalogEntry, CatalogFile, Package, TfjsConversion
+from sightings.models.catalog import (
+    CATALOG,
+    ArchiveMember,
+    CatalogEntry,
+    CatalogFile,
+    Package,
+    TfjsConversion,
+    TorchConversion,
+)
 from sightings.models.store import ModelLabels, ModelManifest, ModelStore
 
 __all__ = [
@@ -336,10 +344,17 @@ def _derived_from(entry: CatalogEntry) -> str | None:
     (``None``: not converted). A manifest that says otherwise is converted again."""
     if entry.convert is None:
         return None
-    from sightings.models.tfjs_graph import CONVERTER_VERSION
+    if isinstance(entry.convert, TorchConversion):
+        from sightings.models.mobilenetv2 import CONVERTER_VERSION as TORCH_VERSION
 
-    files = [entry.model, entry.convert.weights, *([entry.labels] if entry.labels else [])]
-    return ",".join([*(f"{f.file}={f.sha256}" for f in files), f"converter=tfjs_graph/{CONVERTER_VERSION}"])
+        files = [entry.model, *([entry.labels] if entry.labels else [])]
+        converter = f"{entry.convert.architecture}/{TORCH_VERSION}"
+    else:
+        from sightings.models.tfjs_graph import CONVERTER_VERSION
+
+        files = [entry.model, entry.convert.weights, *([entry.labels] if entry.labels else [])]
+        converter = f"tfjs_graph/{CONVERTER_VERSION}"
+    return ",".join([*(f"{f.file}={f.sha256}" for f in files), f"converter={converter}"])
 
 
 _TS_LABEL = re.compile(r"\{\s*class:\s*(\d+),\s*label:\s*'([^']*)'\s*\}")
@@ -404,21 +419,41 @@ def _labels_meta(file: str, data: bytes, sha256: str | None = None) -> ModelLabe
 _Staged = tuple[ModelManifest, list[tuple[str, Path | bytes]]]
 
 
-def _stage_converted(reader: _PackageReader, entry: CatalogEntry, conv: TfjsConversion) -> _Staged:
-    """Read, check and convert a TF.js model: its manifest describes the ONNX file written at install."""
-    topology, fragment = reader.read_checked(entry.model)
-    weights, _ = reader.read_checked(conv.weights)
-    labels_ts = reader.read_checked(entry.labels)[0] if entry.labels is not None else None
-    source = f"{entry.package.id}#{fragment}+{conv.weights.file} (TF.js graph → ONNX)"
-    model, labels = _convert(conv, topology, weights, labels_ts, source=source)
+def _convert_torch(conv: TorchConversion, state_dict: bytes, *, source: str) -> bytes:
+    """The ONNX file of a catalog model published as a PyTorch state dict (legacy ``torch.save`` format)."""
+    from sightings.models.mobilenetv2 import mobilenetv2_to_onnx
+    from sightings.models.torch_legacy import read_state_dict
+
+    state = read_state_dict(state_dict, where=source)
+    if conv.architecture != "mobilenetv2":  # pragma: no cover - the Literal type allows no other
+        raise InputError(f"no converter for {conv.architecture!r}", where=source)
+    return mobilenetv2_to_onnx(state, where=source)
+
+
+def _stage_converted(reader: _PackageReader, entry: CatalogEntry, conv: TfjsConversion | TorchConversion) -> _Staged:
+    """Read, check and convert a TF.js model or a PyTorch state dict: its manifest describes the ONNX file written
+    at install."""
+    if isinstance(conv, TorchConversion):
+        state_dict, fragment = reader.read_checked(entry.model)
+        source = f"{entry.package.id}#{fragment} (PyTorch state dict → ONNX)"
+        model: bytes = _convert_torch(conv, state_dict, source=source)
+        labels: bytes | None = None
+        labels_file = "labels.txt"
+    else:
+        labels_file = conv.labels_file
+        topology, fragment = reader.read_checked(entry.model)
+        weights, _ = reader.read_checked(conv.weights)
+        labels_ts = reader.read_checked(entry.labels)[0] if entry.labels is not None else None
+        source = f"{entry.package.id}#{fragment}+{conv.weights.file} (TF.js graph → ONNX)"
+        model, labels = _convert(conv, topology, weights, labels_ts, source=source)
     files: list[tuple[str, Path | bytes]] = [(conv.file, model)]
     if labels is not None:
-        files.append((conv.labels_file, labels))
+        files.append((labels_file, labels))
     manifest = _manifest(
         entry,
         source,
         model=(conv.file, hashlib.sha256(model).hexdigest(), len(model)),
-        labels=None if labels is None else _labels_meta(conv.labels_file, labels),
+        labels=None if labels is None else _labels_meta(labels_file, labels),
         derived_from=_derived_from(entry),
     )
     return manifest, files
