@@ -163,6 +163,15 @@ class WildlifeSettings(_Section):
         default_factory=lambda: ["lion", "leopard", "cheetah", "tiger", "jaguar", "cat", "dog", "cattle"],
         description="species the SSD-OIDv4 'no animal' check applies to (its only animal classes: cat, dog, cattle)",
     )
+    resemblance: bool = Field(
+        True,
+        description="with the mobilenetv2-imagenet model installed: a photo whose ImageNet features are as close to "
+        "the species' gallery as 90 % of the gallery's own photos are to each other passes the 'no animal' check "
+        "without running the detector (fitted by `sightings wildlife calibrate`; docs/wildlife.md)",
+    )
+    resemblance_input: int = Field(
+        160, ge=32, le=512, multiple_of=32, description="MobileNetV2 input size for the resemblance check, pixels"
+    )
     top_k: int = Field(5, ge=1, le=50, description="individuals returned per prediction")
     max_side: int = Field(1024, ge=64, description="photos are downscaled on decode to this longer side, pixels")
     max_batch_files: int = Field(200, ge=1, description="most images in one batch request (files or zip members)")

@@ -43,6 +43,7 @@ from sightings.solutions.wildlife.gate import (
     image_quality_checks,
 )
 from sightings.solutions.wildlife.reports import WildlifeReports
+from sightings.solutions.wildlife.resemblance import ResemblanceEmbedder, load_resemblance_embedder
 from sightings.solutions.wildlife.species import SpeciesCalibration, SpeciesIndex, check_name, project
 from sightings.solutions.wildlife.store import (
     PredictionRecord,
@@ -105,6 +106,7 @@ class WildlifeService:
         self._use_detector = use_detector
         self._use_clip = use_clip
         self._clip: Any = None
+        self._resemblance: ResemblanceEmbedder | None = None
         self._loaded_optional = False
         self._species: dict[str, SpeciesIndex] = {}
         self._write = threading.RLock()
@@ -149,6 +151,8 @@ class WildlifeService:
 
             # one per prediction computing at once (an interpreter is not thread-safe); the first made now
             self._detectors = InstancePool(make, self._max_parallel or 1, first=make())
+        if self.config.resemblance:
+            self._resemblance = load_resemblance_embedder(models, self.config.resemblance_input)
         if self._use_clip is not False:
             from sightings.solutions.wildlife.clip_gate import load_clip_gate
 
@@ -293,8 +297,11 @@ class WildlifeService:
         index = self.species(species)
         entries = [(s.embedding_id, s.identity_id or "") for s in self.catalog.find_sightings(species=species)]
         pairs = self.review_pairs(species)
+        self._optional_models()
         with self._write:
-            return index.calibrate([e for e in entries if e[1]], pairs, max_queries=max_queries)
+            return index.calibrate(
+                [e for e in entries if e[1]], pairs, max_queries=max_queries, resemblance=self._resemblance
+            )
 
     def reindex(self, species: str, *, progress: Callable[[int, int], None] | None = None) -> int:
         """Extract the re-rank's local features of every gallery photo again (from the stored photos) with the
@@ -331,8 +338,13 @@ class WildlifeService:
         if not result.passed:
             return result, None
         self._optional_models()
+        shortcut = None
+        if index.name in self.config.detector_species:
+            shortcut = index.resemblance_check(self._resemblance, image)
         if index.name not in self.config.detector_species:
             check = GateCheck("no_animal", True, skipped=f"the detector has no class for {index.name!r}")
+        elif shortcut is not None:
+            check = GateCheck("no_animal", True, skipped=shortcut)
         elif self._detectors is not None:
             with self._detectors.borrow() as detector:
                 check = animal_check(detector, image, self.gate_settings)

@@ -5,6 +5,7 @@
     <root>/<species>/media/<eid>.png    the enrolled image (thumbnails, evidence, re-calibration)
     <root>/<species>/calibration.json   score → P(same individual) + open-set threshold (identity.calibration)
     <root>/<species>/gate.json          out-of-distribution threshold, drift baseline, what it was fitted on
+    <root>/<species>/resemblance.npy    ImageNet features of the gallery photos (the gate's resemblance shortcut)
 
 Calibration uses the gallery itself, leave-one-out: each enrolled image is a query against all the others, scored
 exactly as :class:`~sightings.identity.matcher.Matcher` scores (cosine of the global descriptor, RootSIFT inliers
@@ -15,6 +16,7 @@ A query whose individual has no other image is an open-set "stranger". Reviewer 
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import re
@@ -32,6 +34,13 @@ from sightings.core.errors import ConfigError, InputError, IntegrityError, NotFo
 from sightings.core.file_stamps import FileStamps
 from sightings.identity.matcher import LocalFeatureStore, Matcher
 from sightings.identity.rerank import fuse_scores
+from sightings.solutions.wildlife.resemblance import (
+    MIN_GALLERY,
+    VECTORS_FILE,
+    ResemblanceEmbedder,
+    fit_threshold,
+    nearest_distance,
+)
 from sightings.vision.embed.local_features import PRE_STAMP_SIGNATURE
 
 __all__ = ["PROJECTION_DIMS", "SpeciesCalibration", "SpeciesIndex", "check_name", "project", "rerank_matcher"]
@@ -91,6 +100,8 @@ class SpeciesCalibration:
     baseline_confidence: float | None
     baseline_projection: list[list[float]] = field(default_factory=list)  # (n, PROJECTION_DIMS) sample
     created_at: str = ""
+    resemblance_threshold: float | None = None  # the gate's resemblance shortcut (wildlife.resemblance)
+    resemblance_model: str | None = None  # its embedder's signature (model, checksum, input size)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -140,7 +151,10 @@ class SpeciesIndex:
             local_store=LocalFeatureStore(self.folder / "local", unstamped_as=PRE_STAMP_SIGNATURE) if rerank else None,
         )
         self.calibration: SpeciesCalibration | None = None
-        self._calibration_files = FileStamps(self.folder / "gate.json", self.folder / "calibration.json")
+        self.resemblance: npt.NDArray[np.float32] | None = None
+        self._calibration_files = FileStamps(
+            self.folder / "gate.json", self.folder / "calibration.json", self.folder / VECTORS_FILE
+        )
         self.reload_calibration()
 
     @property
@@ -160,6 +174,7 @@ class SpeciesIndex:
 
         self._calibration_files.mark()  # before reading: a write meanwhile shows next time
         self.calibration = SpeciesCalibration.load(self.folder / "gate.json")
+        self.resemblance = self._load_resemblance()
         calibrator = None
         if (self.folder / "calibration.json").is_file():
             try:
@@ -169,6 +184,37 @@ class SpeciesIndex:
                 # (and say so) until `sightings wildlife calibrate` fits the current one
                 log.warning("%s: %s; run `sightings wildlife calibrate %s`", self.name, err, self.name)
         self.matcher.calibrator = calibrator
+
+    def _load_resemblance(self) -> npt.NDArray[np.float32] | None:
+        """The gallery's resemblance vectors when the calibration has a threshold for them (and they fit it)."""
+        cal = self.calibration
+        path = self.folder / VECTORS_FILE
+        if cal is None or cal.resemblance_threshold is None or not path.is_file():
+            return None
+        try:
+            vectors = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            log.warning("%s: unreadable %s (%s): the gate runs the detector", self.name, path, err)
+            return None
+        if vectors.ndim != 2 or len(vectors) != cal.gallery_images:
+            log.warning("%s: %s does not match gate.json: the gate runs the detector", self.name, path)
+            return None
+        return np.ascontiguousarray(vectors, np.float32)
+
+    def resemblance_check(self, embedder: ResemblanceEmbedder | None, image: npt.NDArray[np.uint8]) -> str | None:
+        """Why ``image`` needs no animal detector (it resembles the gallery), or ``None``: run the detector."""
+        cal = self.calibration
+        if embedder is None or self.resemblance is None or cal is None or cal.resemblance_threshold is None:
+            return None
+        if cal.resemblance_model != embedder.signature:  # calibrated with another model or input size
+            return None
+        distance = nearest_distance(self.resemblance, embedder.embed([image])[0])
+        if distance > cal.resemblance_threshold:
+            return None
+        return (
+            f"the photo resembles the {self.name} gallery (ImageNet-feature distance {distance:.3f}, within "
+            f"{cal.resemblance_threshold:.3f}): the detector was not needed"
+        )
 
     def media_path(self, embedding_id: str) -> Path:
         path = self.media / f"{embedding_id}.png"
@@ -198,9 +244,11 @@ class SpeciesIndex:
         top_k: int = 5,
         target_precision: float = 0.95,
         seed: int = 0,
+        resemblance: ResemblanceEmbedder | None = None,
     ) -> SpeciesCalibration:
         """Fit confidence, open-set threshold, OOD threshold and the drift baseline on ``entries`` (embedding id,
-        individual id) of the gallery, plus ``review_pairs`` (score, same individual) from reviewer decisions."""
+        individual id) of the gallery, plus ``review_pairs`` (score, same individual) from reviewer decisions;
+        with ``resemblance``, also the gate's resemblance shortcut (:mod:`.resemblance`)."""
         from sightings.identity.calibration import choose_threshold, fit_calibrator
         from sightings.media.images import load_image
 
@@ -247,6 +295,7 @@ class SpeciesIndex:
         else:
             cal_file.unlink(missing_ok=True)
         sample = project(vectors[np.random.default_rng(seed).permutation(n)[:BASELINE_SAMPLE]]) if n else None
+        resemblance_threshold = self._fit_resemblance(images, resemblance)
         result = SpeciesCalibration(
             gallery_images=n,
             identities=len(set(idents.tolist())),
@@ -260,10 +309,24 @@ class SpeciesIndex:
             baseline_confidence=baseline_conf,
             baseline_projection=[] if sample is None else np.round(sample, 6).tolist(),
             created_at=datetime.now(UTC).isoformat(),
+            resemblance_threshold=resemblance_threshold,
+            resemblance_model=resemblance.signature if resemblance_threshold is not None and resemblance else None,
         )
         atomic_write_bytes(self.folder / "gate.json", result.to_json().encode())
         self.reload_calibration()
         return result
+
+    def _fit_resemblance(self, images: Sequence[Any], resemblance: ResemblanceEmbedder | None) -> float | None:
+        """Embed the gallery for the resemblance shortcut and write its vectors (before gate.json, which names
+        them); the threshold, or ``None`` (no embedder, or too few photos: the file is removed)."""
+        if resemblance is None or len(images) < MIN_GALLERY:
+            (self.folder / VECTORS_FILE).unlink(missing_ok=True)
+            return None
+        features = np.asarray(resemblance.embed(images), np.float32)
+        buf = io.BytesIO()
+        np.save(buf, features, allow_pickle=False)
+        atomic_write_bytes(self.folder / VECTORS_FILE, buf.getvalue())
+        return fit_threshold(features)
 
     def _compact_gallery(self) -> None:
         optimize = getattr(self.matcher.gallery, "optimize", None)
