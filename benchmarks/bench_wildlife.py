@@ -204,13 +204,35 @@ def load_process(url: str, photo: bytes, clients: int, duration: float, kind: st
     return {**result, "client_cpu_s": time.process_time() - cpu0}
 
 
-def process_cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds of a process and its threads (Linux /proc; None elsewhere)."""
+def _stat_fields(pid: int | str) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process and its threads, and of its live child processes (the prediction
+    workers of ``server.compute_processes``, recursively); Linux /proc, None elsewhere."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return None
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (child := _stat_fields(entry.name)) is not None:
+            parents[int(entry.name)] = (int(child[1]), child)  # (ppid, fields)
+    total, tree = 0.0, {pid}
+    grown = True
+    while grown:  # the descendants of pid
+        grown = False
+        for child, (ppid, _) in parents.items():
+            if ppid in tree and child not in tree:
+                tree.add(child)
+                grown = True
+    for member in tree:
+        f = fields if member == pid else parents[member][1]
+        total += int(f[11]) + int(f[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -52,6 +52,9 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
             monkeypatch.delenv(key)
     data = tmp_path_factory.mktemp("sightings-data")
     monkeypatch.setenv("SIGHTINGS_DATA_DIR", str(data))
+    # predictions compute in the server process: an app per test would otherwise start a worker process per core
+    # (tests/integration/test_wildlife_workers.py runs the workers themselves)
+    monkeypatch.setenv("SIGHTINGS_SERVER__COMPUTE_PROCESSES", "0")
     from sightings.core import config
 
     config.set_config_file(None)

@@ -279,3 +279,35 @@ def test_lance_opened_empty_finds_the_table_another_process_creates(tmp_path: Pa
     assert store.count() == 0 and store.search(np.ones(4, np.float32), k=1) == []
     _in_another_process(tmp_path / "g", np.ones(4, np.float32))
     assert [h.id for h in store.search(np.ones(4, np.float32), k=1)] == ["theirs"] and store.count() == 1
+
+
+def test_numpy_follows_what_another_writer_saves(tmp_path: Path) -> None:
+    """A reader (a prediction worker) sees the rows another store on the same file saved since, and deletions."""
+    path = tmp_path / "g.npz"
+    writer, reader = NumpyVectorStore(path), NumpyVectorStore(path)
+    assert reader.count() == 0
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((3, 8)).astype(np.float32)
+    writer.upsert(["a", "b", "c"], vectors, [{"identity": "x"}] * 3)
+    assert reader.count() == 3 and reader.search(vectors[1], k=1)[0].id == "b"
+    writer.delete(["b"])
+    assert sorted(reader.ids()) == ["a", "c"]
+    assert reader.search(vectors[1], k=1)[0].id != "b"
+    path.unlink()  # the file removed: the reader is empty, not stale
+    assert reader.count() == 0
+
+
+def test_numpy_a_replaced_file_that_cannot_be_read_is_an_outage_and_the_rows_held_stay(tmp_path: Path) -> None:
+    path = tmp_path / "g.npz"
+    writer, reader = NumpyVectorStore(path), NumpyVectorStore(path)
+    vectors = np.eye(3, 8, dtype=np.float32)
+    writer.upsert(["a", "b", "c"], vectors)
+    assert reader.count() == 3
+    good = path.read_bytes()
+    path.write_bytes(b"not a gallery")  # being restored / damaged
+    with pytest.raises(BackendUnavailableError, match="replaced and cannot be read now"):
+        reader.search(vectors[0], k=1)
+    with pytest.raises(BackendUnavailableError):  # still unreadable: still an outage, the rows held are kept
+        reader.count()
+    path.write_bytes(good)
+    assert reader.search(vectors[2], k=1)[0].id == "c"

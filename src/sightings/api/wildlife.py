@@ -63,10 +63,17 @@ def get_service(request: Request) -> Any:
                 from sightings.core.threads import available_cores
                 from sightings.solutions.wildlife.service import WildlifeService
 
-                # concurrent requests are the parallelism (kernels are single-threaded in the server: create_app);
-                # at most `cores` predictions compute at once
-                service = WildlifeService(_settings(request), detector_threads=1, max_parallel=available_cores())
+                # predictions compute in worker processes (server.compute_processes: one per core by default), or
+                # here on at most `cores` threads at once (kernels are single-threaded in the server: create_app)
+                settings = _settings(request)
+                service = WildlifeService(
+                    settings,
+                    detector_threads=1,
+                    max_parallel=available_cores(),
+                    compute_processes=settings.server.resolved_compute_processes(),
+                )
                 _repair(service)
+                service.warm()  # the prediction workers load before the first answer, not during it
                 state.wildlife = service
     return service
 

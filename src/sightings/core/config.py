@@ -104,6 +104,23 @@ class ServerSettings(_Section):
         description="a write or prediction that meets a briefly unavailable store (catalog locked, vector store "
         "unreadable) is tried again for up to this many seconds before the client gets a 502/503 (0 = fail at once)",
     )
+    compute_processes: int | None = Field(
+        None,
+        ge=0,
+        le=64,
+        description="worker processes that compute wildlife predictions (decode, gate, identify), each with its own "
+        "copy of the models and galleries: no GIL shared between them. None: one per core when there are at least 2; "
+        "0: in the server process, one thread per core",
+    )
+
+    def resolved_compute_processes(self) -> int:
+        """``compute_processes``, with ``None`` resolved to the core count (0 on one core)."""
+        if self.compute_processes is not None:
+            return self.compute_processes
+        from sightings.core.threads import available_cores
+
+        cores = available_cores()
+        return cores if cores >= 2 else 0
 
 
 class SecuritySettings(_Section):

@@ -3,6 +3,11 @@
 Fine up to ~100k vectors (about 10 ms a query at 100k × 256-d on 2 cores); the ground truth the ANN galleries
 are measured against. With ``path`` the gallery is one ``.npz`` file (vectors, ids, a JSON header and the
 metadata as JSON) that is rewritten atomically after every change (``autosave``) or on :meth:`save`.
+
+Other processes' writes are followed (``autosave`` stores): before each read or write the file's stamp is compared
+with the one it was loaded or saved with (one ``stat``), and a file replaced since is loaded again (e.g. a
+prediction worker process sees the individuals the API process enrolled). Writers are not merged: one process
+should write a file at a time.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from sightings.core.atomic import atomic_write_bytes
-from sightings.core.errors import InputError, IntegrityError
+from sightings.core.errors import BackendUnavailableError, InputError, IntegrityError
+from sightings.core.file_stamps import file_stamp
 from sightings.core.protocols import SearchHit
 from sightings.identity.gallery.base import (
     TEXT_FIELDS,
@@ -58,29 +64,64 @@ class NumpyVectorStore(VectorStoreBase):
         self.metric: Metric = check_metric(metric)
         self.path = None if path is None else Path(path)
         self.autosave = autosave
-        self._dim = dim
-        self._vectors = np.zeros((0, dim or 0), np.float32)  # capacity rows; the first ``_n`` are live
+        self._asked_dim = dim
+        self._clear()
+        self._seen: tuple[int, int, int] | None = None  # the file's stamp as last loaded or saved
+        if self.path is not None and self.path.exists():
+            self._load(self.path, dim)
+
+    def _clear(self) -> None:
+        self._dim = self._asked_dim
+        self._vectors = np.zeros((0, self._dim or 0), np.float32)  # capacity rows; the first ``_n`` are live
         self._n = 0
         self._ids: list[str] = []
         self._row: dict[str, int] = {}
         self._meta_json: list[str] = []
         self._text = {f: np.empty(0, object) for f in TEXT_FIELDS}
         self._times = np.empty(0, np.float64)  # NaN where a row has no ``t``
-        if self.path is not None and self.path.exists():
-            self._load(self.path, dim)
+
+    def _follow(self) -> None:
+        """Load the file again when another process replaced it since this one loaded or saved it.
+
+        A replacement that cannot be read (being restored, damaged) keeps the rows held now and raises
+        :class:`BackendUnavailableError` (503: the API holds the request and tries again); the next call reads it
+        again."""
+        if not self.autosave or self.path is None:
+            return  # (a store that saves only when told may hold rows the file has not: never reloaded under them)
+        now = file_stamp(self.path)
+        if now == self._seen:
+            return
+        if now is None:
+            self._clear()
+            self._seen = None
+            return
+        held = (self._dim, self._vectors, self._n, self._ids, self._row, self._meta_json, self._text, self._times)
+        seen = self._seen
+        try:
+            self._clear()
+            self._load(self.path, self._asked_dim)
+        except (InputError, IntegrityError) as err:
+            self._dim, self._vectors, self._n, self._ids, self._row, self._meta_json, self._text, self._times = held
+            self._seen = seen  # not taken as read: the next call tries again
+            raise BackendUnavailableError(
+                f"the gallery file was replaced and cannot be read now ({err.reason})", where=self.path
+            ) from None
 
     # -- protocol -------------------------------------------------------------------------------------------------
 
     def count(self) -> int:
+        self._follow()
         return self._n
 
     def ids(self) -> list[str]:
         """Every stored id (consistency repair compares them with the catalog)."""
+        self._follow()
         return list(self._ids[: self._n])
 
     def upsert(
         self, ids: Sequence[str], vectors: npt.NDArray[np.float32], metadata: Sequence[Mapping[str, Any]] | None = None
     ) -> None:
+        self._follow()
         rows = prepare_rows(ids, vectors, metadata, dim=self._dim, metric=self.metric)
         if not rows.ids:
             return
@@ -89,6 +130,7 @@ class NumpyVectorStore(VectorStoreBase):
             self.save()
 
     def delete(self, ids: Sequence[str]) -> None:
+        self._follow()
         drop = [self._row[i] for i in set(ids) if i in self._row]
         if not drop:
             return
@@ -102,6 +144,7 @@ class NumpyVectorStore(VectorStoreBase):
         self, vectors: npt.NDArray[np.float32], k: int = 10, where: Mapping[str, Any] | None = None
     ) -> list[list[SearchHit]]:
         k = check_k(k)
+        self._follow()
         conditions = parse_where(where)
         queries = prepare_queries(vectors, self._dim, self.metric)
         rows = self._filter_rows(conditions)
@@ -148,8 +191,10 @@ class NumpyVectorStore(VectorStoreBase):
             metadata=np.frombuffer(("[" + ",".join(self._meta_json) + "]").encode(), np.uint8),
         )
         atomic_write_bytes(self.path, buf.getvalue())
+        self._seen = file_stamp(self.path)  # its own write: what it holds is what the file holds
 
     def _load(self, path: Path, dim: int | None) -> None:
+        self._seen = file_stamp(path)  # before reading: a write meanwhile shows next time
         if path.is_dir():
             raise InputError("is a folder; a NumPy gallery is one .npz file", where=path)
         try:

@@ -15,6 +15,8 @@ row fails is removed from the gallery again; a prediction is one row written aft
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -27,8 +29,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sightings.core.atomic import atomic_write_bytes
 from sightings.core.config import Settings, get_settings
-from sightings.core.errors import ConfigError, InputError, NotFoundError
+from sightings.core.errors import ConfigError, InputError, NotFoundError, SightingsError
+from sightings.core.replicas import ReplicaPool
 from sightings.core.threads import InstancePool
 from sightings.core.types import Place
 from sightings.identity.catalog.records import IdentityRecord, SightingRecord
@@ -53,7 +57,7 @@ from sightings.solutions.wildlife.store import (
     new_prediction_id,
 )
 
-__all__ = ["EnrolOutcome", "WildlifeReports", "WildlifeService"]
+__all__ = ["Analysis", "EnrolOutcome", "WildlifeReports", "WildlifeService"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,32 @@ class EnrolOutcome:
     species: str
     embedding_id: str
     added: bool
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The CPU-bound part of a prediction (decode, gate, identify), as a worker process sends it back."""
+
+    gate: GateResult
+    matches: list[dict[str, Any]]
+    unknown: bool
+    projection: list[float] | None
+    t: datetime | None
+    lat: float | None
+    lon: float | None
+    query_jpeg: bytes | None
+    """The photo to store: ``None`` when it is the upload itself (a JPEG not shrunk on decode), else re-encoded."""
+
+
+def _replica(settings: Settings) -> WildlifeService:
+    """The service a prediction worker process holds (:class:`~sightings.core.replicas.ReplicaPool`), with its
+    models and galleries loaded before it takes its first prediction."""
+    service = WildlifeService(settings, detector_threads=1)
+    service.preload()
+    return service
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -88,9 +118,12 @@ class WildlifeService:
         use_clip: bool | None = None,
         detector_threads: int = 2,
         max_parallel: int | None = None,
+        compute_processes: int = 0,
     ) -> None:
         """``detector_threads``: threads of the animal detector's interpreter; ``max_parallel``: most predictions
-        computing at once (``None``: no bound; the API server passes its core count, see ``serving``)."""
+        computing at once in this process (``None``: no bound; the API server passes its core count, see
+        ``serving``); ``compute_processes``: worker processes that compute predictions instead (0: this process;
+        the API server's default is one per core, ``server.compute_processes``)."""
         from sightings.identity.catalog import SqlCatalog
 
         self.settings = settings or get_settings()
@@ -118,8 +151,36 @@ class WildlifeService:
         self._compute: AbstractContextManager[Any] = (
             threading.BoundedSemaphore(max_parallel) if max_parallel else contextlib.nullcontext()
         )
+        if compute_processes < 0:
+            raise ConfigError(f"must be >= 0, got {compute_processes}", where="compute_processes")
+        self._workers: ReplicaPool | None = None
+        if compute_processes:
+            self._workers = ReplicaPool(
+                functools.partial(_replica, self.settings), compute_processes, name="wildlife prediction workers"
+            )
+
+    def preload(self) -> None:
+        """Load the optional models and open every species' gallery now rather than on first use."""
+        self._optional_models()
+        try:
+            names = [record.name for record in self.store.list_species()]
+        except SightingsError as err:  # the store is down now: galleries open on first use instead
+            log.warning("wildlife: galleries not preloaded: %s", err)
+            return
+        for name in names:
+            try:
+                self.species(name)
+            except SightingsError as err:  # a broken gallery answers with its own error when asked
+                log.warning("wildlife: species %s not preloaded: %s", name, err)
+
+    def warm(self) -> None:
+        """Start the prediction workers now (each loads the models and galleries it needs on first use)."""
+        if self._workers is not None:
+            self._workers.warm()
 
     def close(self) -> None:
+        if self._workers is not None:
+            self._workers.close()
         self.catalog.close()
         self.store.close()
 
@@ -375,32 +436,25 @@ class WildlifeService:
         origin: str = "api",
         store: bool = True,
     ) -> PredictionRecord:
-        """Gate, then identify; the answer is stored in the sinks (one row) and returned."""
-        index = self.species(species)
-        with self._compute:  # the CPU-bound part; storing (disk, database) is outside the bound
-            photo = self._decode(source, filename)
-            gate, vector = self.run_gate(photo.image, index)
-            found = index.matcher.identify(photo.image, k=k or self.config.top_k, vector=vector) if gate.passed else []
+        """Gate, then identify; the answer is stored in the sinks (one row) and returned.
+
+        The computing part (:meth:`analyse`) runs in a prediction worker process when the service has them, else
+        here (at most ``max_parallel`` at once); storing runs here."""
+        self.species(species)  # NotFoundError for an unknown species, before anything is decoded
+        upload = bytes(source) if isinstance(source, bytes | bytearray | memoryview) else None  # (picklable)
+        if self._workers is not None:
+            found: Analysis = self._workers.call(
+                "analyse", source if upload is None else upload, species=species, k=k, filename=filename
+            )
+        else:
+            with self._compute:  # the CPU-bound part; storing (disk, database) is outside the bound
+                found = self.analyse(source, species=species, k=k, filename=filename)
+        gate, matches = found.gate, found.matches
         status, individual, best, confidence = "rejected", None, None, None
-        matches: list[dict[str, Any]] = []
         if gate.passed:
-            unknown = found[0].candidate is None
-            ranked = [m for m in found if m.candidate is not None]
-            matches = [
-                {
-                    "individual_id": m.candidate,
-                    "confidence": round(float(m.confidence), 6),
-                    "score": round(float(m.evidence.get("score", 0.0)), 6),
-                    "distance": round(float(m.distance), 6),
-                    "embedding_id": m.evidence.get("embedding_id"),
-                    "inliers": int(m.evidence.get("inliers", 0)),
-                    "calibrated": bool(m.evidence.get("calibrated", False)),
-                }
-                for m in ranked
-            ]
             best = matches[0]["individual_id"] if matches else None
             confidence = matches[0]["confidence"] if matches else 0.0
-            status = "unknown" if unknown or not matches else "accepted"
+            status = "unknown" if found.unknown or not matches else "accepted"
             individual = None if status == "unknown" else best
         pid = new_prediction_id()
         record = PredictionRecord(
@@ -417,14 +471,16 @@ class WildlifeService:
             gate=[c.as_dict() for c in gate.checks],
             media_uri=f"queries/{pid}.jpg",
             filename=filename,
-            event_time=t or photo.t,
-            lat=lat if lat is not None else photo.lat,
-            lon=lon if lon is not None else photo.lon,
-            projection=None if vector is None else project(vector)[0].round(6).tolist(),
+            event_time=t or found.t,
+            lat=lat if lat is not None else found.lat,
+            lon=lon if lon is not None else found.lon,
+            projection=found.projection,
             source=origin,
         )
         if store:
-            self._save_query(pid, photo)
+            query = found.query_jpeg if found.query_jpeg is not None else upload
+            if query is not None:
+                atomic_write_bytes(self.root / "queries" / f"{pid}.jpg", query)
             try:
                 self.store.add_predictions([record])
             except BaseException:
@@ -432,21 +488,37 @@ class WildlifeService:
                 raise
         return record
 
-    def _save_query(self, pid: str, photo: _Photo) -> None:
-        """The photo as identified: the uploaded JPEG itself when it was not shrunk (EXIF kept, no second loss),
-        else the decoded pixels encoded at quality 92."""
-        import cv2
-
-        from sightings.core.atomic import atomic_write_bytes
-
-        data = photo.jpeg
-        if data is None:
-            ok, encoded = cv2.imencode(
-                ".jpg", cv2.cvtColor(photo.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92]
-            )
-            data = encoded.tobytes() if ok else None
-        if data is not None:
-            atomic_write_bytes(self.root / "queries" / f"{pid}.jpg", data)
+    def analyse(
+        self, source: ImageSource, *, species: str, k: int | None = None, filename: str | None = None
+    ) -> Analysis:
+        """Decode, gate and identify one photo (no storing): the work a prediction worker does."""
+        index = self.species(species)
+        photo = self._decode(source, filename)
+        gate, vector = self.run_gate(photo.image, index)
+        found = index.matcher.identify(photo.image, k=k or self.config.top_k, vector=vector) if gate.passed else []
+        ranked = [m for m in found if m.candidate is not None]
+        matches = [
+            {
+                "individual_id": m.candidate,
+                "confidence": round(float(m.confidence), 6),
+                "score": round(float(m.evidence.get("score", 0.0)), 6),
+                "distance": round(float(m.distance), 6),
+                "embedding_id": m.evidence.get("embedding_id"),
+                "inliers": int(m.evidence.get("inliers", 0)),
+                "calibrated": bool(m.evidence.get("calibrated", False)),
+            }
+            for m in ranked
+        ]
+        return Analysis(
+            gate=gate,
+            matches=matches if gate.passed else [],
+            unknown=bool(found) and found[0].candidate is None,
+            projection=None if vector is None else project(vector)[0].round(6).tolist(),
+            t=photo.t,
+            lat=photo.lat,
+            lon=photo.lon,
+            query_jpeg=None if photo.jpeg is not None else _encode_query(photo.image),
+        )
 
     def query_image_path(self, prediction_id: str) -> Path:
         path = self.root / "queries" / f"{check_name(prediction_id, 'prediction')}.jpg"
@@ -511,6 +583,14 @@ class WildlifeService:
                     self.species(pred.species).matcher.forget([enrolled.embedding_id])
                     self.catalog.delete_sightings([enrolled.embedding_id])
                 raise
+
+
+def _encode_query(image: npt.NDArray[np.uint8]) -> bytes | None:
+    """The photo as identified, when it is not the upload as is (a shrunk or non-JPEG upload): JPEG quality 92."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    return encoded.tobytes() if ok else None
 
 
 def _answer_sentence(status: str, best: str | None, confidence: float | None) -> str:

@@ -1,0 +1,81 @@
+"""Wildlife predictions computed in worker processes (``server.compute_processes``): the same answers as in the
+server process, other processes' enrolments seen, errors and storing as before (real spawned processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sightings.core.errors import InputError, NotFoundError
+from wildlife_factories import animal, encode, enrolled_service
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from sightings.solutions.wildlife.service import WildlifeService
+
+    local = enrolled_service(tmp_path_factory.mktemp("workers"))
+    pooled = WildlifeService(local.settings, compute_processes=1)
+    pooled.warm()
+    yield local, pooled
+    pooled.close()
+    local.close()
+
+
+def _answer(record: Any) -> tuple[Any, ...]:
+    return record.status, record.reason, record.best_candidate, record.confidence, record.matches, record.gate
+
+
+def test_the_same_answer_as_in_the_server_process(services: Any) -> None:
+    local, pooled = services
+    for photo in (animal(1, noise=6, shift=3), animal(77, noise=3)):  # a known individual, a stranger
+        data = encode(photo, "JPEG", quality=92)
+        assert _answer(pooled.predict(data, species="lion", store=False)) == _answer(
+            local.predict(data, species="lion", store=False)
+        )
+
+
+def test_a_worker_sees_an_individual_enrolled_after_it_started(services: Any) -> None:
+    _, pooled = services
+    newcomer = animal(40)
+    for photo in range(3):
+        pooled.enrol(encode(animal(40, noise=3 + 3 * photo, shift=2 * photo)), species="lion", individual="L40")
+    pooled.calibrate("lion")
+    record = pooled.predict(encode(newcomer, "JPEG", quality=95), species="lion")
+    assert record.best_candidate == "L40"
+    stored = pooled.store.get_prediction(record.id)
+    assert stored.best_candidate == "L40" and pooled.query_image_path(record.id).is_file()
+
+
+def test_errors_come_back_and_nothing_is_stored(services: Any) -> None:
+    _, pooled = services
+    before = len(pooled.store.list_predictions())
+    queries = sorted((pooled.root / "queries").iterdir())
+    with pytest.raises(InputError, match=r"cut\.jpg: corrupt jpeg image"):
+        pooled.predict(encode(animal(3), "JPEG")[:300], species="lion", filename="cut.jpg")
+    with pytest.raises(NotFoundError, match="no such species"):
+        pooled.predict(encode(animal(3)), species="walrus")
+    assert sorted((pooled.root / "queries").iterdir()) == queries
+    assert len(pooled.store.list_predictions()) == before
+
+
+def test_the_api_serves_predictions_from_workers(tmp_path: Path) -> None:
+    from sightings.api.app import create_app
+
+    service = enrolled_service(tmp_path, **{"server.compute_processes": 1})
+    service.close()
+    app = create_app(service.settings)
+    with TestClient(app) as client:
+        r = client.post(
+            "/v1/predict-single",
+            files={"file": ("a.jpg", encode(animal(2, noise=5), "JPEG", quality=92), "image/jpeg")},
+            data={"species": "lion"},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["matches"][0]["individual_id"] == "L2"
+        wildlife = app.state.wildlife
+        assert wildlife._workers is not None and wildlife._workers.size == 1
+        wildlife.close()

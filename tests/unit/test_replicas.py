@@ -1,0 +1,52 @@
+"""ReplicaPool: work in worker processes, each with its own replica (real processes, spawned)."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import pytest
+
+from replica_factories import make_counter
+from sightings.core.errors import BackendUnavailableError, ConfigError, InputError
+from sightings.core.replicas import ReplicaPool
+
+
+@pytest.fixture(scope="module")
+def pool() -> ReplicaPool:
+    pool = ReplicaPool(functools.partial(make_counter, 10), 2, name="test workers")
+    yield pool
+    pool.close()
+
+
+def test_calls_run_in_other_processes_each_with_one_replica(pool: ReplicaPool) -> None:
+    pids = pool.warm()
+    assert len(pids) == 2 and os.getpid() not in pids
+    seen = {pool.call("where") for _ in range(20)}
+    assert {pid for pid, _ in seen} <= set(pids)
+    assert {built for _, built in seen} == {1}  # each worker built its replica once
+    assert pool.call("double", 21, plus=1) == 43
+
+
+def test_an_error_comes_back_as_itself(pool: ReplicaPool) -> None:
+    with pytest.raises(InputError, match="not an image") as info:
+        pool.call("refuse", "x.gif")
+    assert info.value.where == "x.gif" and info.value.hint == "send a JPEG"
+
+
+def test_a_dead_worker_is_a_503_and_the_next_call_starts_new_workers() -> None:
+    pool = ReplicaPool(make_counter, 1, name="test workers")
+    try:
+        (before,) = pool.warm()
+        with pytest.raises(BackendUnavailableError, match="worker process stopped") as info:
+            pool.call("die")
+        assert info.value.where == "test workers"
+        pid, _ = pool.call("where")
+        assert pid != before
+    finally:
+        pool.close()
+
+
+def test_size_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="must be >= 1"):
+        ReplicaPool(make_counter, 0)
