@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_wildlife.py [--data .data/shared] [--duration 60] [--clients 20] [--workdir DIR]
-        [--skip-gate] [--no-rerank] [--client aiohttp|httpx] [--plot latency.png]
+        [--skip-gate] [--no-rerank] [--client aiohttp|httpx] [--plot latency.png] [--variants default,before]
 
 1. **Gallery**: every lions *train* crop enrolled under species ``lion`` (default LanceDB gallery, RootSIFT
    re-rank), then calibrated on itself (leave-one-out).
@@ -11,9 +11,13 @@ Usage::
    pass the gate, then be "new individual?"); *should reject* = non-animal images from shared/data (OpenCV
    document pages, UKBench near-duplicate objects) + generated unusable photos (lion crops blurred σ=4, darkened
    ×0.12, over-exposed, blank grey/black/white, 32-px thumbnails). Precision/recall of "rejected", per reason.
-   The SSD-OIDv4 animal check runs when the model is installed in the models dir (``sightings models install``).
+   The SSD-OIDv4 animal check runs when the model is installed in the models dir (``sightings models install``);
+   with ``mobilenetv2-imagenet`` installed too, photos that resemble the gallery skip it (the resemblance
+   shortcut). The same set runs twice, side by side: with the shortcut (the default) and with the detector on every
+   photo; the table counts the photos that took the shortcut.
    ``--skip-gate``: only the load and batch parts (reuse a gallery with ``--workdir``).
-3. **Latency**: ``sightings serve`` in a subprocess (uvicorn, one process) on 127.0.0.1; ``--clients`` clients post
+3. **Latency**: ``sightings serve`` in a subprocess (uvicorn; predictions in its worker processes,
+   ``server.compute_processes``) on 127.0.0.1, warmed up by one prediction; ``--clients`` clients post
    a 640-px JPEG (a lion crop scaled up) to ``/v1/predict-single`` in a closed loop for ``--duration`` s, from a
    load generator in its **own process** (aiohttp by default; ``--client httpx`` for httpx's async client).
    p50/p95/p99, errors (any non-200 or client error), requests/s, and the CPU time per request of the server and
@@ -23,6 +27,8 @@ Usage::
    global-only fast path (``wildlife.rerank: false``); the gallery is calibrated for the score served when its
    calibration does not fit.
    All the load comes from one address, so the per-client rate limit is raised for the server (it still runs).
+   ``--variants default,in-process,no-shortcut,before`` loads those servers one after the other with the same photo
+   and prints them side by side (``before`` = predictions in the server process and the detector on every photo).
    ``--clients 1,5,10,15,20`` runs one closed loop per count against the same server (capacity: the most clients
    at which p95 stays within 300 ms) and prints a summary table; ``--plot`` draws p50/p95 and requests/s per count.
 4. **Batch**: one ``/v1/predict-batch`` request with 60 lion crops (NDJSON), images/s.
@@ -86,18 +92,26 @@ def mixed_set(data: Path) -> tuple[list[tuple[str, bytes]], list[tuple[str, byte
     return keep, reject
 
 
+def _took_shortcut(prediction: Any) -> bool:
+    """Whether the gate passed 'no animal' by the resemblance shortcut (the detector was not run)."""
+    return any(c["code"] == "no_animal" and "resembles" in (c["skipped"] or "") for c in prediction.gate)
+
+
 def gate_table(service: Any, keep: list[tuple[str, bytes]], reject: list[tuple[str, bytes]]) -> dict[str, Any]:
     reasons: dict[str, int] = {}
     wrongly_rejected: dict[str, int] = {}
     tp = fp = 0
+    shortcut = {"keep": 0, "reject": 0}
     t0 = time.perf_counter()
     for name, data in keep:
         p = service.predict(data, species="lion", filename=name, origin="bench", store=False)
+        shortcut["keep"] += _took_shortcut(p)
         if p.status == "rejected":
             fp += 1
             wrongly_rejected[p.reason or "?"] = wrongly_rejected.get(p.reason or "?", 0) + 1
     for name, data in reject:
         p = service.predict(data, species="lion", filename=name, origin="bench", store=False)
+        shortcut["reject"] += _took_shortcut(p)
         if p.status == "rejected":
             tp += 1
             reasons[p.reason or "?"] = reasons.get(p.reason or "?", 0) + 1
@@ -112,6 +126,7 @@ def gate_table(service: Any, keep: list[tuple[str, bytes]], reject: list[tuple[s
         "reasons": reasons,
         "wrongly_rejected": wrongly_rejected,
         "ms_per_image": 1000 * seconds / (len(keep) + len(reject)),
+        "shortcut": shortcut,
     }
 
 
@@ -273,6 +288,12 @@ def main() -> None:
     parser.add_argument(
         "--no-rerank", action="store_true", help="serve the global-only fast path (wildlife.rerank: false)"
     )
+    parser.add_argument(
+        "--variants",
+        type=_variants,
+        default=["default"],
+        help=f"servers to load one after the other ({', '.join(VARIANTS)}); e.g. default,before",
+    )
     args = parser.parse_args()
 
     from sightings.evaluate.datasets import shared_data_dir
@@ -322,11 +343,17 @@ def calibrate_for_server(*, rerank: bool) -> None:
     settings = settings.model_copy(update={"wildlife": settings.wildlife.model_copy(update={"rerank": rerank})})
     service = WildlifeService(settings)
     try:
-        local = service.species("lion").matcher.local_store
+        index = service.species("lion")
+        local = index.matcher.local_store
+        service.preload()
+        shortcut = service._resemblance
         if local is not None and local.stale:  # a kept gallery from other re-rank settings: the served ones
             print(f"re-extracting the gallery's keypoints ({local.made_by} → {local.extractor})")
             service.reindex("lion")
-        elif service.species("lion").matcher.calibrator is None:
+        elif index.matcher.calibrator is None or (
+            shortcut is not None
+            and (index.calibration is None or index.calibration.resemblance_model != shortcut.signature)
+        ):
             service.calibrate("lion")
     finally:
         service.close()
@@ -337,20 +364,48 @@ def gate_part(service: Any, data: Path, *, enrol_s: float, n_train: int) -> None
     cal = service.calibrate("lion")
     cal_s = time.perf_counter() - t0
     service._optional_models()
-    detector = "SSD-OIDv4 (cat/dog/cattle ≥ 0.2)" if service._detector is not None else "not installed (skipped)"
+    detector = "SSD-OIDv4 (cat/dog/cattle ≥ 0.2)" if service._detectors is not None else "not installed (skipped)"
+    shortcut = "not installed" if cal.resemblance_threshold is None else f"threshold {cal.resemblance_threshold:.3f}"
     print(
         f"gallery: {n_train} lion crops in {enrol_s:.1f} s; calibration {cal_s:.1f} s "
-        f"(OOD threshold {cal.ood_threshold:.3f}, open-set threshold {cal.open_set_threshold}); detector: {detector}"
+        f"(OOD threshold {cal.ood_threshold:.3f}, open-set threshold {cal.open_set_threshold}); detector: {detector}; "
+        f"resemblance shortcut: {shortcut}"
     )
 
+    from sightings.solutions.wildlife.service import WildlifeService
+
     keep, reject = mixed_set(data)
-    gate = gate_table(service, keep, reject)
-    print("\n| gate on the mixed set | value |\n|---|---:|")
-    print(f"| should pass (lions val crops) / should reject | {gate['should_pass']} / {gate['should_reject']} |")
-    print(f"| rejection precision | {gate['precision']:.3f} |\n| rejection recall | {gate['recall']:.3f} |")
-    print(f"| ms per image (gate + identify, in process) | {gate['ms_per_image']:.0f} |")
-    print(f"| rejected, by reason | {gate['reasons']} |\n| wrongly rejected lions | {gate['wrongly_rejected']} |")
+    settings = service.settings
+    without = WildlifeService(
+        settings.model_copy(update={"wildlife": settings.wildlife.model_copy(update={"resemblance": False})})
+    )
+    gates = [gate_table(service, keep, reject), gate_table(without, keep, reject)]  # side by side, same photos
+    without.close()
+    print("\n| gate on the mixed set | with the resemblance shortcut (default) | detector on every photo |")
+    print("|---|---:|---:|")
+    rows = [
+        ("should pass (lions val crops) / should reject", lambda g: f"{g['should_pass']} / {g['should_reject']}"),
+        ("rejection precision", lambda g: f"{g['precision']:.3f}"),
+        ("rejection recall", lambda g: f"{g['recall']:.3f}"),
+        (
+            "detector skipped (resembles the gallery): should pass / should reject",
+            lambda g: f"{g['shortcut']['keep']} / {g['shortcut']['reject']}",
+        ),
+        ("ms per image (gate + identify, in process)", lambda g: f"{g['ms_per_image']:.0f}"),
+        ("rejected, by reason", lambda g: str(g["reasons"])),
+        ("wrongly rejected lions", lambda g: str(g["wrongly_rejected"])),
+    ]
+    for label, cell in rows:
+        print(f"| {label} | {cell(gates[0])} | {cell(gates[1])} |")
     service.close()
+
+
+def _variants(text: str) -> list[str]:
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = [v for v in names if v not in VARIANTS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"variants are {', '.join(VARIANTS)}; got {text!r}")
+    return names
 
 
 def _counts(text: str) -> list[int]:
@@ -379,47 +434,86 @@ def timed_load(server_pid: int, url: str, photo: bytes, args: Any, clients: int)
     return load
 
 
+VARIANTS: dict[str, dict[str, str]] = {
+    "default": {},
+    "in-process": {"SIGHTINGS_SERVER__COMPUTE_PROCESSES": "0"},
+    "no-shortcut": {"SIGHTINGS_WILDLIFE__RESEMBLANCE": "false"},
+    "before": {"SIGHTINGS_SERVER__COMPUTE_PROCESSES": "0", "SIGHTINGS_WILDLIFE__RESEMBLANCE": "false"},
+}
+"""Server settings the load part can run side by side (``--variants``): the default; predictions computed in the
+server process instead of worker processes; the SSD animal check on every photo instead of the resemblance
+shortcut; and both, the server as it was before either existed."""
+
+
 def load_part(args: Any, data: Path, env: dict[str, str], work: Path) -> None:
+    mode = "global only" if args.no_rerank else "two-stage"
+    summary: list[tuple[str, dict[str, Any]]] = []
+    for variant in args.variants:
+        proc, url = serve({**env, **VARIANTS[variant]}, work / f"server-{variant}.log")
+        try:
+            photo = _warm_up(url, data)
+            runs = []
+            for clients in args.clients:
+                load = timed_load(proc.pid, url, photo, args, clients)
+                runs.append(load)
+                print_load(load, f"{mode}, {variant}", args)
+                summary.append((variant, load))
+            if len(runs) > 1:
+                print_capacity(runs, f"{mode}, {variant}", args)
+            if args.plot is not None and variant == args.variants[0]:
+                plot_load(runs, mode, args.plot)
+            if variant == args.variants[0]:
+                _batch(url, data)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    if len(args.variants) > 1:
+        print(
+            f"\n| server ({mode}, {args.duration:.0f} s, same photo, one after the other) | clients | requests/s "
+            "| p50 / p95 / p99 ms | errors | CPU ms / request (server + load generator) | least mean latency |"
+        )
+        print("|---|---:|---:|---|---:|---:|---:|")
+        for variant, load in summary:
+            bound = least_mean_latency_ms(load["clients"], load["server_cpu_ms"], load["client_cpu_ms"])
+            print(
+                f"| {variant} | {load['clients']} | {load['rps']:.1f} | {_ms(load['p50'])} / {_ms(load['p95'])} / "
+                f"{_ms(load['p99'])} | {load['errors']} | {_ms(load['server_cpu_ms'])} + {load['client_cpu_ms']:.1f} "
+                f"| {_ms(bound)} ms |"
+            )
+    if args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _warm_up(url: str, data: Path) -> bytes:
+    """A 640-px photo that passes the gate (nearest-neighbour upscaling keeps it sharp), so the whole path is timed;
+    finding it is the server's warm-up (its prediction workers and models load before the clock runs)."""
     import cv2
+    import httpx
 
     from sightings.media.images import load_image
 
-    proc, url = serve(env, work / "server.log")
-    try:
-        import httpx
+    for path in sorted((data / "lions" / "val").glob("*/*.png")):
+        crop = load_image(path)
+        scale = 640 / max(crop.shape[:2])
+        photo = _jpeg(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST))
+        answer = httpx.post(
+            f"{url}/v1/predict-single", files={"file": ("w.jpg", photo)}, data={"species": "lion"}, timeout=120
+        ).json()
+        if answer["status"] != "rejected":
+            print(f"\nload photo: {path.name} scaled to 640 px ({len(photo)} bytes), answer {answer['status']}")
+            return photo
+    raise RuntimeError("no lions val photo passes the gate")
 
-        # a 640-px photo that passes the gate (nearest-neighbour upscaling keeps it sharp), so the whole path is timed
-        for path in sorted((data / "lions" / "val").glob("*/*.png")):
-            crop = load_image(path)
-            scale = 640 / max(crop.shape[:2])
-            photo = _jpeg(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST))
-            answer = httpx.post(
-                f"{url}/v1/predict-single", files={"file": ("w.jpg", photo)}, data={"species": "lion"}, timeout=60
-            ).json()
-            if answer["status"] != "rejected":
-                print(f"\nload photo: {path.name} scaled to 640 px ({len(photo)} bytes), answer {answer['status']}")
-                break
-        mode = "global only" if args.no_rerank else "two-stage"
-        runs = []
-        for clients in args.clients:
-            load = timed_load(proc.pid, url, photo, args, clients)
-            runs.append(load)
-            print_load(load, mode, args)
-        if len(runs) > 1:
-            print_capacity(runs, mode, args)
-        if args.plot is not None:
-            plot_load(runs, mode, args.plot)
-        batch = [("files", (p.name, p.read_bytes())) for p in sorted((data / "lions" / "val").glob("*/*.png"))[:60]]
-        t0 = time.perf_counter()
-        r = httpx.post(f"{url}/v1/predict-batch", files=batch, data={"species": "lion"}, timeout=600)
-        wall = time.perf_counter() - t0
-        lines = [x for x in r.text.splitlines() if x.strip()]
-        print(f"\n| /v1/predict-batch | {len(lines)} lion crops in {wall:.2f} s = {len(lines) / wall:.1f} images/s |")
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if args.workdir is None:
-            shutil.rmtree(work, ignore_errors=True)
+
+def _batch(url: str, data: Path) -> None:
+    import httpx
+
+    batch = [("files", (p.name, p.read_bytes())) for p in sorted((data / "lions" / "val").glob("*/*.png"))[:60]]
+    t0 = time.perf_counter()
+    r = httpx.post(f"{url}/v1/predict-batch", files=batch, data={"species": "lion"}, timeout=600)
+    wall = time.perf_counter() - t0
+    lines = [x for x in r.text.splitlines() if x.strip()]
+    print(f"\n| /v1/predict-batch | {len(lines)} lion crops in {wall:.2f} s = {len(lines) / wall:.1f} images/s |")
 
 
 def print_load(load: dict[str, Any], mode: str, args: Any) -> None:

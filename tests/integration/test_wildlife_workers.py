@@ -68,7 +68,7 @@ def test_the_api_serves_predictions_from_workers(tmp_path: Path) -> None:
     service = enrolled_service(tmp_path, **{"server.compute_processes": 1})
     service.close()
     app = create_app(service.settings)
-    with TestClient(app) as client:
+    with TestClient(app) as client:  # the server start opens the service and starts its worker
         r = client.post(
             "/v1/predict-single",
             files={"file": ("a.jpg", encode(animal(2, noise=5), "JPEG", quality=92), "image/jpeg")},
@@ -78,4 +78,5 @@ def test_the_api_serves_predictions_from_workers(tmp_path: Path) -> None:
         assert r.json()["matches"][0]["individual_id"] == "L2"
         wildlife = app.state.wildlife
         assert wildlife._workers is not None and wildlife._workers.size == 1
-        wildlife.close()
+        workers = wildlife._workers
+    assert app.state.wildlife is None and workers._executor is None  # the server stop closed it

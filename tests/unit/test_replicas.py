@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +54,36 @@ def test_a_dead_worker_is_a_503_and_the_next_call_starts_new_workers() -> None:
 def test_size_must_be_positive() -> None:
     with pytest.raises(ConfigError, match="must be >= 1"):
         ReplicaPool(make_counter, 0)
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    """A server killed outright (SIGKILL: no shutdown) leaves no worker behind."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import functools, sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
+        "from replica_factories import make_counter\n"
+        "from sightings.core.replicas import ReplicaPool\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ReplicaPool(make_counter, 2)\n"
+        "    print(' '.join(map(str, pool.warm())), flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    workers = [int(p) for p in proc.stdout.readline().split()]
+    assert len(workers) == 2
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

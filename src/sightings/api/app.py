@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -34,6 +38,38 @@ class ErrorResponse(BaseModel):
     type: str = Field(description="error class, e.g. InputError")
 
 
+log = logging.getLogger(__name__)
+
+AppHook = Callable[[FastAPI], None]
+
+
+def on_start(app: FastAPI, hook: AppHook) -> None:
+    """Run ``hook(app)`` when the server starts, on a thread of its own (slow set-up, e.g. starting worker
+    processes, must not hold the server back from answering /health)."""
+    app.state.start_hooks.append(hook)
+
+
+def on_stop(app: FastAPI, hook: AppHook) -> None:
+    """Run ``hook(app)`` when the server stops (after the last request)."""
+    app.state.stop_hooks.append(hook)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    for hook in app.state.start_hooks:
+        threading.Thread(target=_run_hook, args=(hook, app), name=f"start-{hook.__name__}", daemon=True).start()
+    yield
+    for hook in app.state.stop_hooks:
+        _run_hook(hook, app)
+
+
+def _run_hook(hook: AppHook, app: FastAPI) -> None:
+    try:
+        hook(app)
+    except Exception as err:  # a failed warm-up or clean-up is logged; requests then do the work or say why
+        log.warning("%s: %s", hook.__name__, err)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app (uvicorn calls this as a factory).
 
@@ -52,8 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="sightings",
         version=__version__,
         description="Photos and video → sightings → identities, matches, events, metrics and features.",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
+    app.state.start_hooks = []
+    app.state.stop_hooks = []
     from sightings.api.limits import install_security
 
     install_security(app)

@@ -54,7 +54,12 @@ def _settings(request: Request) -> Settings:
 
 def get_service(request: Request) -> Any:
     """The app's WildlifeService, opened on first use (so the app starts without the identity extra)."""
-    state = request.app.state
+    return open_service(request.app)
+
+
+def open_service(app: FastAPI) -> Any:
+    """The app's WildlifeService, opened (and its prediction workers started) by the first caller."""
+    state = app.state
     service = getattr(state, "wildlife", None)
     if service is None:
         with _OPENING:  # concurrent first requests: one service (two would hold two handles on each gallery)
@@ -65,7 +70,7 @@ def get_service(request: Request) -> Any:
 
                 # predictions compute in worker processes (server.compute_processes: one per core by default), or
                 # here on at most `cores` threads at once (kernels are single-threaded in the server: create_app)
-                settings = _settings(request)
+                settings: Settings = state.settings
                 service = WildlifeService(
                     settings,
                     detector_threads=1,
@@ -75,7 +80,27 @@ def get_service(request: Request) -> Any:
                 _repair(service)
                 service.warm()  # the prediction workers load before the first answer, not during it
                 state.wildlife = service
+                state.wildlife_opened = service  # closed when the server stops (a service set by a caller is not)
     return service
+
+
+def _start_workers(app: FastAPI) -> None:
+    """On server start: open the service now when predictions run in worker processes (they take seconds to load
+    their models and galleries); in-process serving still opens on first use."""
+    settings: Settings = app.state.settings
+    if settings.server.resolved_compute_processes() > 0:
+        open_service(app)
+
+
+def _close(app: FastAPI) -> None:
+    """On server stop: stop the prediction workers and close the stores of the service the app opened."""
+    service: Any = getattr(app.state, "wildlife_opened", None)
+    current: Any = getattr(app.state, "wildlife", None)
+    if service is None or current is not service:
+        return
+    app.state.wildlife = None
+    app.state.wildlife_opened = None
+    service.close()
 
 
 def _repair(service: Any) -> None:
@@ -429,5 +454,9 @@ add_static_route(pages, "/wildlife/static", ["wildlife.js", "wildlife.css"])
 
 def mount(app: FastAPI) -> None:
     """Add the wildlife API and page to ``app``."""
+    from sightings.api.app import on_start, on_stop
+
     app.include_router(router)
     app.include_router(pages)
+    on_start(app, _start_workers)
+    on_stop(app, _close)

@@ -18,13 +18,15 @@ worker (one shared queue), so the load spreads evenly by request, not by connect
 
 Errors: an exception raised by the replica comes back as itself. A worker that dies (a crash, the OOM killer)
 breaks the pool; the call that saw it raises :class:`~sightings.core.errors.BackendUnavailableError` (503) and the
-next call starts a fresh pool.
+next call starts a fresh pool. A worker whose server is killed outright (no shutdown) ends by itself within a
+second.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -45,9 +47,19 @@ def _start(factory: Callable[[], Any]) -> None:
     from sightings.core.memory import keep_freed_memory
     from sightings.core.threads import single_threaded_kernels
 
+    parent = os.getppid()
+    threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
     single_threaded_kernels()
     keep_freed_memory()
     _REPLICA["replica"] = factory()
+
+
+def _exit_with(parent: int, every_s: float = 0.5) -> None:
+    """End this worker when the process that started it is gone (killed without shutting the pool down: a worker
+    would otherwise wait on its queue for ever, holding its memory)."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(0)
 
 
 def _run(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -55,8 +67,6 @@ def _run(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 
 def _ready(hold_s: float) -> int:
-    import os
-
     time.sleep(hold_s)  # keep this worker busy, so that the next warm-up call starts another
     return os.getpid()
 
