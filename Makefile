@@ -69,7 +69,7 @@ bench: $(STAMP)  ## run the benchmarks (after `make stage-data`; skips what is m
 	$(BIN)/python benchmarks/bench_batch.py --no-ray
 	$(BIN)/python benchmarks/bench_cuts.py
 	$(BIN)/python benchmarks/bench_content.py
-	$(BIN)/python benchmarks/bench_wildlife.py --data .data/shared
+	$(BIN)/python benchmarks/bench_wildlife.py --data .data/shared --variants default,before
 	$(BIN)/python benchmarks/bench_pets_text.py
 	$(BIN)/python benchmarks/bench_pets_matching.py --data .data/shared
 	$(BIN)/python benchmarks/bench_popularity.py
@@ -77,6 +77,7 @@ bench: $(STAMP)  ## run the benchmarks (after `make stage-data`; skips what is m
 	$(BIN)/python benchmarks/bench_pets_intake.py --posts 200
 	$(BIN)/python benchmarks/bench_retail_speed.py
 	$(BIN)/python benchmarks/bench_retail_accuracy.py
+	$(BIN)/python benchmarks/bench_person_appearance.py
 	$(BIN)/python benchmarks/bench_soak.py --minutes 10
 	$(BIN)/python benchmarks/bench_soak.py --minutes 3 --postgres
 
