@@ -80,3 +80,20 @@ def test_the_api_serves_predictions_from_workers(tmp_path: Path) -> None:
         assert wildlife._workers is not None and wildlife._workers.size == 1
         workers = wildlife._workers
     assert app.state.wildlife is None and workers._executor is None  # the server stop closed it
+
+
+def test_a_local_qdrant_gallery_keeps_predictions_in_the_server_process(tmp_path: Path) -> None:
+    """Qdrant's local mode locks its folder to one process: workers could not open the galleries."""
+    from sightings.solutions.wildlife.service import WildlifeService
+    from wildlife_factories import wildlife_settings
+
+    local = WildlifeService(
+        wildlife_settings(tmp_path / "q", **{"wildlife.vector_store": "qdrant"}), compute_processes=2
+    )
+    assert local._workers is None
+    local.close()
+    lance = WildlifeService(
+        wildlife_settings(tmp_path / "l", **{"wildlife.vector_store": "lancedb"}), compute_processes=2
+    )
+    assert lance._workers is not None and lance._workers.size == 2  # (not started: no call was made)
+    lance.close()

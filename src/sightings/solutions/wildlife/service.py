@@ -153,6 +153,9 @@ class WildlifeService:
         )
         if compute_processes < 0:
             raise ConfigError(f"must be >= 0, got {compute_processes}", where="compute_processes")
+        if compute_processes and self.config.vector_store == "qdrant" and not self.config.vector_store_url:
+            log.info("wildlife: Qdrant's local mode locks its folder to one process: predictions compute here")
+            compute_processes = 0
         self._workers: ReplicaPool | None = None
         if compute_processes:
             self._workers = ReplicaPool(
