@@ -3,6 +3,7 @@ server process, other processes' enrolments seen, errors and storing as before (
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,18 @@ def test_the_api_serves_predictions_from_workers(tmp_path: Path) -> None:
         wildlife = app.state.wildlife
         assert wildlife._workers is not None and wildlife._workers.size == 1
         workers = wildlife._workers
+        before = wildlife.store.count_predictions()
+        files = [
+            ("files", ("a.jpg", encode(animal(0, noise=5), "JPEG", quality=92))),
+            ("files", ("bad.jpg", b"not an image")),
+            ("files", ("c.png", encode(animal(1, noise=8)))),
+        ]
+        r = client.post("/v1/predict-batch", files=files, data={"species": "lion"})
+        lines = [json.loads(line) for line in r.text.splitlines() if line.strip()]
+        assert [x["ok"] for x in lines] == [True, False, True]  # the bad image fails alone, in its worker
+        assert lines[1]["status_code"] == 422 and "bad.jpg" in lines[1]["error"]
+        assert [lines[0]["prediction"]["individual_id"], lines[2]["prediction"]["individual_id"]] == ["L0", "L1"]
+        assert wildlife.store.count_predictions() == before + 2
     assert app.state.wildlife is None and workers._executor is None  # the server stop closed it
 
 
