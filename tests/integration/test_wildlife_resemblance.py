@@ -119,3 +119,16 @@ def test_a_calibration_for_another_input_size_or_broken_vectors_fall_back_to_the
     with caplog.at_level("WARNING"):
         assert _no_animal(fresh, photo)["skipped"].startswith("animal detector model not installed")
     assert "unreadable" in caplog.text
+
+
+def test_a_big_gallery_keeps_a_seeded_sample(
+    tmp_path: Path, mobilenet_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sightings.solutions.wildlife import species
+
+    monkeypatch.setattr(species, "SAMPLE", 10)
+    service = _service(tmp_path, mobilenet_onnx)  # 12 gallery photos
+    gate = json.loads((service.root / "lion" / "gate.json").read_text())
+    assert gate["gallery_images"] == 12 and gate["resemblance_images"] == 10
+    assert np.load(service.root / "lion" / VECTORS_FILE).shape == (10, 1280)
+    assert "resembles" in _no_animal(service, animal(2, noise=5, shift=2))["skipped"]

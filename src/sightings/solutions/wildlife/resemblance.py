@@ -7,7 +7,9 @@ model is installed (``sightings models install``):
 
 * ``sightings wildlife calibrate`` embeds every gallery photo and sets the species' **resemblance threshold**: the
   90th percentile of the gallery photos' distances to their own nearest other gallery photo (leave-one-out,
-  cosine). It needs at least :data:`MIN_GALLERY` photos; the vectors go to ``<species>/resemblance.npy``.
+  cosine). It needs at least :data:`MIN_GALLERY` photos, and keeps a seeded sample of at most :data:`SAMPLE`
+  of a bigger gallery (threshold and predictions both use the sample); the vectors go to
+  ``<species>/resemblance.npy``.
 * At predict time, a photo whose nearest gallery photo is within that threshold shows what the gallery shows,
   the animal: the "no animal" check passes, and says why, without running the detector. Any other photo goes to
   the detector as before. The shortcut never rejects a photo.
@@ -33,6 +35,7 @@ __all__ = [
     "MIN_GALLERY",
     "MODEL",
     "QUANTILE",
+    "SAMPLE",
     "VECTORS_FILE",
     "ResemblanceEmbedder",
     "fit_threshold",
@@ -45,6 +48,9 @@ log = logging.getLogger(__name__)
 MODEL = "mobilenetv2-imagenet"
 QUANTILE = 0.9
 MIN_GALLERY = 10
+SAMPLE = 2000
+"""Most gallery photos kept for the shortcut (a seeded sample of a bigger gallery): 2000 × 1280 float32 = 10 MB in
+each prediction worker, and a few seconds of embedding at calibration."""
 VECTORS_FILE = "resemblance.npy"
 
 

@@ -36,6 +36,7 @@ from sightings.identity.matcher import LocalFeatureStore, Matcher
 from sightings.identity.rerank import fuse_scores
 from sightings.solutions.wildlife.resemblance import (
     MIN_GALLERY,
+    SAMPLE,
     VECTORS_FILE,
     ResemblanceEmbedder,
     fit_threshold,
@@ -102,6 +103,7 @@ class SpeciesCalibration:
     created_at: str = ""
     resemblance_threshold: float | None = None  # the gate's resemblance shortcut (wildlife.resemblance)
     resemblance_model: str | None = None  # its embedder's signature (model, checksum, input size)
+    resemblance_images: int | None = None  # gallery photos in resemblance.npy (a seeded sample of a big gallery)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -196,7 +198,10 @@ class SpeciesIndex:
         except (OSError, ValueError) as err:
             log.warning("%s: unreadable %s (%s): the gate runs the detector", self.name, path, err)
             return None
-        if vectors.ndim != 2 or len(vectors) != cal.gallery_images:
+        expected = cal.resemblance_images
+        if expected is None:  # fitted before galleries were sampled: every photo
+            expected = cal.gallery_images
+        if vectors.ndim != 2 or len(vectors) != expected:
             log.warning("%s: %s does not match gate.json: the gate runs the detector", self.name, path)
             return None
         return np.ascontiguousarray(vectors, np.float32)
@@ -295,7 +300,7 @@ class SpeciesIndex:
         else:
             cal_file.unlink(missing_ok=True)
         sample = project(vectors[np.random.default_rng(seed).permutation(n)[:BASELINE_SAMPLE]]) if n else None
-        resemblance_threshold = self._fit_resemblance(images, resemblance)
+        resemblance_threshold, resemblance_images = self._fit_resemblance(images, resemblance, seed)
         result = SpeciesCalibration(
             gallery_images=n,
             identities=len(set(idents.tolist())),
@@ -311,22 +316,27 @@ class SpeciesIndex:
             created_at=datetime.now(UTC).isoformat(),
             resemblance_threshold=resemblance_threshold,
             resemblance_model=resemblance.signature if resemblance_threshold is not None and resemblance else None,
+            resemblance_images=resemblance_images,
         )
         atomic_write_bytes(self.folder / "gate.json", result.to_json().encode())
         self.reload_calibration()
         return result
 
-    def _fit_resemblance(self, images: Sequence[Any], resemblance: ResemblanceEmbedder | None) -> float | None:
-        """Embed the gallery for the resemblance shortcut and write its vectors (before gate.json, which names
-        them); the threshold, or ``None`` (no embedder, or too few photos: the file is removed)."""
+    def _fit_resemblance(
+        self, images: Sequence[Any], resemblance: ResemblanceEmbedder | None, seed: int
+    ) -> tuple[float | None, int | None]:
+        """Embed the gallery (a seeded sample of at most :data:`SAMPLE` photos) for the resemblance shortcut and
+        write its vectors (before gate.json, which names them); (threshold, photos), or (None, None) without an
+        embedder or with too few photos (the file is removed)."""
         if resemblance is None or len(images) < MIN_GALLERY:
             (self.folder / VECTORS_FILE).unlink(missing_ok=True)
-            return None
-        features = np.asarray(resemblance.embed(images), np.float32)
+            return None, None
+        chosen = np.sort(np.random.default_rng(seed).permutation(len(images))[:SAMPLE])
+        features = np.asarray(resemblance.embed([images[int(i)] for i in chosen]), np.float32)
         buf = io.BytesIO()
         np.save(buf, features, allow_pickle=False)
         atomic_write_bytes(self.folder / VECTORS_FILE, buf.getvalue())
-        return fit_threshold(features)
+        return fit_threshold(features), len(features)
 
     def _compact_gallery(self) -> None:
         optimize = getattr(self.matcher.gallery, "optimize", None)
