@@ -101,16 +101,34 @@ def serve(
     host: str | None = typer.Option(None, help="Interface to bind (default: server.host, 127.0.0.1)."),
     port: int | None = typer.Option(None, help="TCP port (default: server.port, 8000)."),
     reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+    compute_processes: int | None = typer.Option(
+        None,
+        "--compute-processes",
+        min=0,
+        max=64,
+        help="Worker processes that compute wildlife predictions (default: server.compute_processes, one per core "
+        "when there are at least 2; 0: in the server process).",
+    ),
 ) -> None:
     """Start the HTTP API and web UI (FastAPI + uvicorn). OpenAPI docs at /docs, health at /health."""
+    import os
+
     import uvicorn
 
-    from sightings.core.config import get_settings
+    from sightings.core.config import get_loaded_settings, get_settings
 
+    if compute_processes is not None:  # the app reads its settings itself (and a --reload child from the environment)
+        os.environ["SIGHTINGS_SERVER__COMPUTE_PROCESSES"] = str(compute_processes)
+        get_settings.cache_clear()
+        get_loaded_settings.cache_clear()
     settings = get_settings()
     bind_host = host or settings.server.host
     bind_port = port or settings.server.port
-    typer.echo(f"sightings {__version__}: serving on http://{bind_host}:{bind_port} (docs at /docs)", err=True)
+    workers = settings.server.resolved_compute_processes()
+    computing = f"{workers} prediction worker processes" if workers else "predictions in the server process"
+    typer.echo(
+        f"sightings {__version__}: serving on http://{bind_host}:{bind_port} (docs at /docs; {computing})", err=True
+    )
     uvicorn.run("sightings.api.app:create_app", factory=True, host=bind_host, port=bind_port, reload=reload)
 
 
