@@ -177,7 +177,8 @@ class WildlifeService:
                 log.warning("wildlife: species %s not preloaded: %s", name, err)
 
     def warm(self) -> None:
-        """Start the prediction workers now (each loads the models and galleries it needs on first use)."""
+        """Start the prediction workers now (each loads the models and opens the galleries before its first
+        prediction); nothing to do without workers."""
         if self._workers is not None:
             self._workers.warm()
 
@@ -402,12 +403,9 @@ class WildlifeService:
         if not result.passed:
             return result, None
         self._optional_models()
-        shortcut = None
-        if index.name in self.config.detector_species:
-            shortcut = index.resemblance_check(self._resemblance, image)
         if index.name not in self.config.detector_species:
             check = GateCheck("no_animal", True, skipped=f"the detector has no class for {index.name!r}")
-        elif shortcut is not None:
+        elif (shortcut := index.resemblance_check(self._resemblance, image)) is not None:
             check = GateCheck("no_animal", True, skipped=shortcut)
         elif self._detectors is not None:
             with self._detectors.borrow() as detector:
@@ -447,11 +445,11 @@ class WildlifeService:
         upload = bytes(source) if isinstance(source, bytes | bytearray | memoryview) else None  # (picklable)
         if self._workers is not None:
             found: Analysis = self._workers.call(
-                "analyse", source if upload is None else upload, species=species, k=k, filename=filename
+                "analyse", source if upload is None else upload, species=species, k=k, filename=filename, keep=store
             )
         else:
             with self._compute:  # the CPU-bound part; storing (disk, database) is outside the bound
-                found = self.analyse(source, species=species, k=k, filename=filename)
+                found = self.analyse(source, species=species, k=k, filename=filename, keep=store)
         gate, matches = found.gate, found.matches
         status, individual, best, confidence = "rejected", None, None, None
         if gate.passed:
@@ -492,9 +490,16 @@ class WildlifeService:
         return record
 
     def analyse(
-        self, source: ImageSource, *, species: str, k: int | None = None, filename: str | None = None
+        self,
+        source: ImageSource,
+        *,
+        species: str,
+        k: int | None = None,
+        filename: str | None = None,
+        keep: bool = True,
     ) -> Analysis:
-        """Decode, gate and identify one photo (no storing): the work a prediction worker does."""
+        """Decode, gate and identify one photo (no storing): the work a prediction worker does. ``keep``: the photo
+        will be stored, so encode it when it is not the upload as is."""
         index = self.species(species)
         photo = self._decode(source, filename)
         gate, vector = self.run_gate(photo.image, index)
@@ -520,7 +525,7 @@ class WildlifeService:
             t=photo.t,
             lat=photo.lat,
             lon=photo.lon,
-            query_jpeg=None if photo.jpeg is not None else _encode_query(photo.image),
+            query_jpeg=None if photo.jpeg is not None or not keep else _encode_query(photo.image),
         )
 
     def query_image_path(self, prediction_id: str) -> Path:
