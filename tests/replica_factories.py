@@ -32,3 +32,7 @@ class Counter:
 
 def make_counter(start: int = 0) -> Counter:
     return Counter(start)
+
+
+def make_broken() -> Counter:
+    raise InputError("no models here", where="models dir", hint="sightings models install")

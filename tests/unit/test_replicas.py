@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from replica_factories import make_counter
+from replica_factories import make_broken, make_counter
 from sightings.core.errors import BackendUnavailableError, ConfigError, InputError
 from sightings.core.replicas import ReplicaPool
 
@@ -51,6 +51,17 @@ def test_a_dead_worker_is_a_503_and_the_next_call_starts_new_workers() -> None:
         pool.close()
 
 
+def test_a_replica_that_cannot_be_built_says_why_on_every_call() -> None:
+    pool = ReplicaPool(make_broken, 1, name="test workers")
+    try:
+        with pytest.raises(InputError, match="no models here"):
+            pool.warm()
+        with pytest.raises(InputError, match="no models here"):  # the same worker, the same reason: no respawning
+            pool.call("where")
+    finally:
+        pool.close()
+
+
 def test_size_must_be_positive() -> None:
     with pytest.raises(ConfigError, match="must be >= 1"):
         ReplicaPool(make_counter, 0)
@@ -62,7 +73,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     script.write_text(
         "import functools, sys, time\n"
         f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
-        "from replica_factories import make_counter\n"
+        "from replica_factories import make_broken, make_counter\n"
         "from sightings.core.replicas import ReplicaPool\n"
         "if __name__ == '__main__':\n"
         "    pool = ReplicaPool(make_counter, 2)\n"

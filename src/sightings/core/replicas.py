@@ -16,7 +16,8 @@ thresholds (:func:`~sightings.core.memory.keep_freed_memory`), and builds its re
 picklable callable: a module-level function or a ``functools.partial`` of one). Calls go to the first free
 worker (one shared queue), so the load spreads evenly by request, not by connection.
 
-Errors: an exception raised by the replica comes back as itself. A worker that dies (a crash, the OOM killer)
+Errors: an exception raised by the replica, or by ``factory`` when a worker builds it, comes back as itself (the
+worker stays up and answers every call with the factory's error). A worker that dies (a crash, the OOM killer)
 breaks the pool; the call that saw it raises :class:`~sightings.core.errors.BackendUnavailableError` (503) and the
 next call starts a fresh pool. A worker whose server is killed outright (no shutdown) ends by itself within a
 second.
@@ -51,7 +52,10 @@ def _start(factory: Callable[[], Any]) -> None:
     threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
     single_threaded_kernels()
     keep_freed_memory()
-    _REPLICA["replica"] = factory()
+    try:
+        _REPLICA["replica"] = factory()
+    except Exception as exc:  # the worker stays up and answers every call with this error (the real reason)
+        _REPLICA["error"] = exc
 
 
 def _exit_with(parent: int, every_s: float = 0.5) -> None:
@@ -62,11 +66,18 @@ def _exit_with(parent: int, every_s: float = 0.5) -> None:
     os._exit(0)
 
 
+def _replica() -> Any:
+    if "error" in _REPLICA:
+        raise _REPLICA["error"]
+    return _REPLICA["replica"]
+
+
 def _run(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return getattr(_REPLICA["replica"], method)(*args, **kwargs)
+    return getattr(_replica(), method)(*args, **kwargs)
 
 
 def _ready(hold_s: float) -> int:
+    _replica()  # a replica that could not be built says why
     time.sleep(hold_s)  # keep this worker busy, so that the next warm-up call starts another
     return os.getpid()
 
