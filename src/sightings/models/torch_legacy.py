@@ -116,6 +116,8 @@ def _as_array(tensor: _Tensor, name: str, where: str) -> npt.NDArray[Any]:
     last = tensor.offset + sum((n - 1) * s for n, s in zip(tensor.size, tensor.stride, strict=True) if n > 0)
     if any(n == 0 for n in tensor.size):
         return np.zeros(tensor.size, data.dtype)
+    if int(np.prod(tensor.size, dtype=np.float64)) > len(data):  # (stride-0 views of a few values: a memory bomb)
+        raise IntegrityError(f"tensor {name!r} has more elements than its storage ({len(data)})", where=where)
     if last >= len(data):
         raise IntegrityError(f"tensor {name!r} reaches outside its storage ({last} >= {len(data)})", where=where)
     item = data.itemsize
