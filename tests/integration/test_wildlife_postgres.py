@@ -130,3 +130,28 @@ def test_the_api_rides_through_a_database_restart(
     read = client.get(f"/v1/predictions/{first.json()['id']}")
     restarter.join()
     assert read.status_code == 200 and read.json()["id"] == first.json()["id"], read.text
+
+
+def test_the_service_opened_while_the_database_is_down_waits_for_it(
+    tmp_path: Path, postgres_server: ThrowawayPostgres
+) -> None:
+    """The app opens its wildlife service on the first request (or on start, with prediction workers): a database
+    away at that moment is held like any write, then the request succeeds."""
+    from fastapi.testclient import TestClient
+
+    from sightings.api.app import create_app
+
+    url = postgres_server.create_database("wildlife_open")
+    service = enrolled_service(tmp_path, individuals=2, photos=3, **{"wildlife.catalog_url": url})
+    service.close()
+    app = create_app(service.settings)  # no service handed over: the app opens its own
+    with TestClient(app) as client:
+        postgres_server.stop("fast")
+        restarter = threading.Timer(1.5, postgres_server.start)
+        restarter.start()
+        try:
+            r = _predict(client, encode(animal(1, noise=8, shift=2)))
+        finally:
+            restarter.join()
+        assert r.status_code == 200, r.text
+        assert r.json()["individual_id"] == "L1"

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Res
 from pydantic import SecretStr
 
 from sightings.api.auth import authenticate, require_role
-from sightings.api.outages import HeldReadsRoute, hold_through_outage
+from sightings.api.outages import HeldReadsRoute, hold_through_outage, retry_backend
 from sightings.api.static_files import add_static_route
 from sightings.api.uploads import limit_body as _limit_body
 from sightings.api.uploads import read_upload as _read_upload
@@ -58,30 +58,44 @@ def get_service(request: Request) -> Any:
 
 
 def open_service(app: FastAPI) -> Any:
-    """The app's WildlifeService, opened (and its prediction workers started) by the first caller."""
-    state = app.state
-    service = getattr(state, "wildlife", None)
-    if service is None:
-        with _OPENING:  # concurrent first requests: one service (two would hold two handles on each gallery)
-            service = getattr(state, "wildlife", None)
-            if service is None:
-                from sightings.core.threads import available_cores
-                from sightings.solutions.wildlife.service import WildlifeService
+    """The app's WildlifeService, opened (and its prediction workers started) by the first caller.
 
-                # predictions compute in worker processes (server.compute_processes: one per core by default), or
-                # here on at most `cores` threads at once (kernels are single-threaded in the server: create_app)
-                settings: Settings = state.settings
-                service = WildlifeService(
-                    settings,
-                    detector_threads=1,
-                    max_parallel=available_cores(),
-                    compute_processes=settings.server.resolved_compute_processes(),
-                )
-                _repair(service)
-                service.warm()  # the prediction workers load before the first answer, not during it
-                state.wildlife = service
-                state.wildlife_opened = service  # closed when the server stops (a service set by a caller is not)
-    return service
+    Opening reads the catalog (the repair on start), so a database that is briefly away is waited out like any
+    write (``server.hold_on_outage_s``), then the caller gets the 503."""
+    service = getattr(app.state, "wildlife", None)
+    if service is not None:
+        return service
+    budget = float(app.state.settings.server.hold_on_outage_s)
+    return retry_backend(lambda: _open(app), budget_s=budget, where="opening the wildlife service")
+
+
+def _open(app: FastAPI) -> Any:
+    state = app.state
+    with _OPENING:  # concurrent first requests: one service (two would hold two handles on each gallery)
+        service = getattr(state, "wildlife", None)
+        if service is not None:
+            return service
+        from sightings.core.threads import available_cores
+        from sightings.solutions.wildlife.service import WildlifeService
+
+        # predictions compute in worker processes (server.compute_processes: one per core by default), or here on
+        # at most `cores` threads at once (kernels are single-threaded in the server: create_app)
+        settings: Settings = state.settings
+        service = WildlifeService(
+            settings,
+            detector_threads=1,
+            max_parallel=available_cores(),
+            compute_processes=settings.server.resolved_compute_processes(),
+        )
+        try:
+            _repair(service)
+            service.warm()  # the prediction workers load before the first answer, not during it
+        except BaseException:
+            service.close()
+            raise
+        state.wildlife = service
+        state.wildlife_opened = service  # closed when the server stops (a service set by a caller is not)
+        return service
 
 
 def _start_workers(app: FastAPI) -> None:
