@@ -87,3 +87,23 @@ def test_delete_sighting(pets_api: Any) -> None:
 
     deletes = [e for e in key_store(pets_api.settings).audit_entries() if e.method == "DELETE"]
     assert deletes and deletes[0].role == "admin" and deletes[-1].status == 200
+
+
+def test_purge_works_on_postgresql(tmp_path: Path) -> None:
+    """The purge's query on a real PostgreSQL (its json type has no '=': comparing phones with [] failed there)."""
+    from hardening_factories import PetsApi
+    from postgres_server import start_server
+    from sightings.solutions.pets.retention import purge_personal_data
+
+    server = start_server()
+    api = PetsApi(tmp_path, **{"pets.catalog_url": server.create_database("pets_purge")})
+    try:
+        old = _add(api, 1, "found", "Нашли кота, звоните 8 916 123-45-67", author="Иван")
+        assert old["phones"]
+        assert purge_personal_data(api.service, now=datetime.now(UTC) + timedelta(days=31)).posts == 1
+        purged = api.client.get(f"/v1/pets/posts/{old['id']}").json()
+        assert purged["phones"] == [] and purged["text"] is None and "purged" in purged["flags"]
+        assert purge_personal_data(api.service, now=datetime.now(UTC) + timedelta(days=31)).posts == 0
+    finally:
+        api.close()
+        server.remove()

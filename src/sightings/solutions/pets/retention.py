@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
 from sightings.core.errors import NotFoundError
 from sightings.solutions.pets.store_models import AnimalRow, FeedbackRow, MatchRow, PostRow, SightingRow
@@ -50,9 +50,9 @@ def purge_personal_data(service: Any, *, now: datetime | None = None, days: floa
     """Strip personal data from posts taken in more than ``days`` (default ``pets.personal_data_days``) ago."""
     keep_days = service.config.personal_data_days if days is None else days
     cutoff = (now or datetime.now(UTC)) - timedelta(days=keep_days)
-    personal = or_(
-        PostRow.text.is_not(None), PostRow.author.is_not(None), PostRow.address.is_not(None), PostRow.phones != []
-    )
+    # (json_array_length: SQLite and PostgreSQL alike; PostgreSQL's json type has no "=" to compare with [])
+    has_phones = func.coalesce(func.json_array_length(PostRow.phones), 0) > 0
+    personal = or_(PostRow.text.is_not(None), PostRow.author.is_not(None), PostRow.address.is_not(None), has_phones)
     posts = feedback = 0
     with service.store.transaction() as session:
         for row in session.scalars(select(PostRow).where(PostRow.created_at < cutoff, personal)):
