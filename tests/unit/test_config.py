@@ -76,3 +76,16 @@ def test_get_settings_uses_chosen_file(tmp_path: Path) -> None:
     assert get_settings().log_level == "DEBUG"
     set_config_file(None)
     assert get_settings().log_level == "INFO"
+
+
+def test_compute_processes_default_is_one_per_core_from_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sightings.core import threads
+    from sightings.core.config import ServerSettings
+
+    for cores, expected in ((1, 0), (2, 2), (8, 8)):
+        monkeypatch.setattr(threads, "available_cores", lambda cores=cores: cores)
+        assert ServerSettings(compute_processes=None).resolved_compute_processes() == expected
+    assert ServerSettings(compute_processes=0).resolved_compute_processes() == 0
+    assert ServerSettings(compute_processes=3).resolved_compute_processes() == 3
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        ServerSettings(compute_processes=-1)
