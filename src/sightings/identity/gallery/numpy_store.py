@@ -95,14 +95,9 @@ class NumpyVectorStore(VectorStoreBase):
             self._clear()
             self._seen = None
             return
-        held = (self._dim, self._vectors, self._n, self._ids, self._row, self._meta_json, self._text, self._times)
-        seen = self._seen
         try:
-            self._clear()
-            self._load(self.path, self._asked_dim)
+            self._load(self.path, self._asked_dim)  # (checks the whole file before it replaces anything held)
         except (InputError, IntegrityError) as err:
-            self._dim, self._vectors, self._n, self._ids, self._row, self._meta_json, self._text, self._times = held
-            self._seen = seen  # not taken as read: the next call tries again
             raise BackendUnavailableError(
                 f"the gallery file was replaced and cannot be read now ({err.reason})", where=self.path
             ) from None
@@ -194,7 +189,9 @@ class NumpyVectorStore(VectorStoreBase):
         self._seen = file_stamp(self.path)  # its own write: what it holds is what the file holds
 
     def _load(self, path: Path, dim: int | None) -> None:
-        self._seen = file_stamp(path)  # before reading: a write meanwhile shows next time
+        """Replace what is held with the file's rows, once the whole file has been read and checked (a bad file
+        raises and leaves everything as it was, the file's stamp included)."""
+        stamp = file_stamp(path)  # before reading: a write meanwhile shows next time
         if path.is_dir():
             raise InputError("is a folder; a NumPy gallery is one .npz file", where=path)
         try:
@@ -221,6 +218,8 @@ class NumpyVectorStore(VectorStoreBase):
             )
         if n and vectors.shape[1] != stored_dim:
             raise IntegrityError(f"inconsistent gallery: vectors have dimension {vectors.shape[1]}", where=path)
+        self._clear()
+        self._seen = stamp
         self._dim = stored_dim if stored_dim is not None else dim
         self._vectors = np.zeros((0, self._dim or 0), np.float32)
         if n:
