@@ -102,7 +102,7 @@ class _Photo:
     t: datetime | None
     lat: float | None
     lon: float | None
-    jpeg: bytes | None = None  # the uploaded JPEG when it decodes to ``image`` as is (stored without re-encoding)
+    upload_as_is: bool = False  # the upload is a JPEG that decodes to ``image`` as is (stored without re-encoding)
 
 
 class WildlifeService:
@@ -268,7 +268,7 @@ class WildlifeService:
             t if isinstance(t, datetime) and t.tzinfo else None,
             exif.get("lat"),
             exif.get("lon"),
-            bytes(source) if as_is and isinstance(source, bytes | bytearray | memoryview) else None,
+            as_is and isinstance(source, bytes | bytearray | memoryview),
         )
 
     # ------------------------------------------------------------------ individuals
@@ -525,7 +525,7 @@ class WildlifeService:
             t=photo.t,
             lat=photo.lat,
             lon=photo.lon,
-            query_jpeg=None if photo.jpeg is not None or not keep else _encode_query(photo.image),
+            query_jpeg=None if photo.upload_as_is or not keep else _encode_query(photo.image),
         )
 
     def query_image_path(self, prediction_id: str) -> Path:

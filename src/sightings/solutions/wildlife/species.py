@@ -198,10 +198,7 @@ class SpeciesIndex:
         except (OSError, ValueError) as err:
             log.warning("%s: unreadable %s (%s): the gate runs the detector", self.name, path, err)
             return None
-        expected = cal.resemblance_images
-        if expected is None:  # fitted before galleries were sampled: every photo
-            expected = cal.gallery_images
-        if vectors.ndim != 2 or len(vectors) != expected:
+        if vectors.ndim != 2 or len(vectors) != cal.resemblance_images:
             log.warning("%s: %s does not match gate.json: the gate runs the detector", self.name, path)
             return None
         return np.ascontiguousarray(vectors, np.float32)
