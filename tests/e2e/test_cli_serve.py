@@ -13,20 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from processes import alive, children
+
 pytestmark = pytest.mark.e2e
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                out.append(int(entry.name))
-    return out
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
@@ -48,7 +37,7 @@ def test_serve_starts_and_stops_its_prediction_workers(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 ok = False
             # the worker is started on server start (a spawned interpreter beside multiprocessing's resource tracker)
-            workers = [c for c in _children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+            workers = [c for c in children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
             if not (ok and workers):
                 workers = []
                 time.sleep(0.2)
@@ -56,15 +45,8 @@ def test_serve_starts_and_stops_its_prediction_workers(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
         time.sleep(0.5)
-        assert not [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+        assert not [w for w in workers if alive(w)]
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"

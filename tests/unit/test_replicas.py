@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from processes import alive
 from replica_factories import make_broken, make_counter
 from sightings.core.errors import BackendUnavailableError, ConfigError, InputError
 from sightings.core.replicas import ReplicaPool
@@ -73,7 +74,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     script.write_text(
         "import functools, sys, time\n"
         f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
-        "from replica_factories import make_broken, make_counter\n"
+        "from replica_factories import make_counter\n"
         "from sightings.core.replicas import ReplicaPool\n"
         "if __name__ == '__main__':\n"
         "    pool = ReplicaPool(make_counter, 2)\n"
@@ -87,14 +88,6 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     proc.kill()
     proc.wait()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+    while time.monotonic() < deadline and any(alive(pid) for pid in workers):
         time.sleep(0.2)
-    assert not any(_alive(pid) for pid in workers)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    assert not any(alive(pid) for pid in workers)
