@@ -139,7 +139,12 @@ class RetailConfig(_Section):
         description="tile grids for the detector: 'none' = whole frame only (default: ≥ 20× real time at 1 fps), "
         "'2x2,2x3' for wide views with small, far people (≈ 10× real time)",
     )
-    interpolate_s: float = Field(1.0, ge=0, description="fill track gaps up to this many seconds")
+    interpolate_s: float = Field(
+        2.0,
+        ge=0,
+        description="fill track gaps up to this many seconds (2 s: a person hidden behind another for one analysed "
+        "frame at 1 fps keeps a position; docs/retail.md)",
+    )
     link_s: float = Field(
         DEFAULT_LINK_S,
         ge=0,
