@@ -44,7 +44,14 @@ import numpy as np
 from sightings.core.registry import DETECTORS, TRACKERS
 from sightings.evaluate.datasets import shared_file
 from sightings.evaluate.mot_io import read_mot
-from sightings.solutions.retail.accuracy import METRICS, deviation, mean_abs_deviation, points_from_mot, store_totals
+from sightings.solutions.retail.accuracy import (
+    METRICS,
+    deviation,
+    mean_abs_deviation,
+    name_by_truth,
+    points_from_mot,
+    store_totals,
+)
 from sightings.solutions.retail.config import RetailConfig, config_from_mapping
 from sightings.solutions.retail.inputs import VideoFile
 from sightings.solutions.retail.pipeline import PERSON_LABELS, analyse_points
@@ -159,7 +166,7 @@ def oracle_relabelled(points: list[tuple[int, TrackPoint]], frames: int = FRAMES
 
     votes: dict[int, Counter[int]] = defaultdict(Counter)
     for tid, p in points:
-        scored = [(_iou(p, g), gid) for gid, g in truth.get(p.frame, [])]
+        scored = [(p.iou(g), gid) for gid, g in truth.get(p.frame, [])]
         best = max(scored, default=(0.0, -1))
         if best[0] > 0.3:
             votes[tid][best[1]] += 1
@@ -173,32 +180,9 @@ def oracle_relabelled(points: list[tuple[int, TrackPoint]], frames: int = FRAMES
 
 
 def box_oracle(points: list[tuple[int, TrackPoint]], frames: int = FRAMES) -> list[tuple[int, TrackPoint]]:
-    """``points`` with each box renamed to the ground-truth person it overlaps in its frame (greedy by IoU, > 0.3,
-    one box per person): perfect identities, box by box; boxes that overlap nobody are dropped. What is left is the
-    error of detection alone (people missed, boxes off)."""
-    from collections import defaultdict
-
-    truth: dict[int, list[tuple[int, TrackPoint]]] = defaultdict(list)
-    for gid, g in gt_points(1, frames):
-        truth[g.frame].append((gid, g))
-    by_frame: dict[int, list[TrackPoint]] = defaultdict(list)
-    for _, p in points:
-        by_frame[p.frame].append(p)
-    out: list[tuple[int, TrackPoint]] = []
-    for frame, boxes in by_frame.items():
-        pairs = sorted(
-            ((_iou(p, g), i, gid) for i, p in enumerate(boxes) for gid, g in truth.get(frame, [])), reverse=True
-        )
-        used_boxes: set[int] = set()
-        used_people: set[int] = set()
-        for value, i, gid in pairs:
-            if value <= 0.3:
-                break
-            if i not in used_boxes and gid not in used_people:
-                used_boxes.add(i)
-                used_people.add(gid)
-                out.append((gid, boxes[i]))
-    return out
+    """``points`` with every box named by the ground-truth person it overlaps in its frame (``name_by_truth``, as
+    ``sightings retail accuracy`` does it): perfect identities, so what is left is detection's error."""
+    return name_by_truth(points, gt_points(1, frames))
 
 
 def close_pair_misses(
@@ -237,13 +221,6 @@ def close_pair_misses(
                 else:
                     counts["customer missed"] += 1
     return counts
-
-
-def _iou(a: TrackPoint, b: TrackPoint) -> float:
-    w = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
-    h = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - w * h
-    return w * h / union if union > 0 else 0.0
 
 
 def _cell(v: float | None) -> str:

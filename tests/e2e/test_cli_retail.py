@@ -265,6 +265,7 @@ def test_retail_accuracy_against_corrected_tracks(tmp_path: Path) -> None:
     assert same["mean_abs_deviation_pct"] == 0.0 and same["receipts"] == 1 and same["same_config"] is True
     assert same["goal_pct"] == 5.0 and same["goal_met"] is True
     assert same["metrics"]["customers"]["ground_truth"] == 2
+    assert same["with_true_identities"]["mean_abs_deviation_pct"] == 0.0
 
     with zipfile.ZipFile(exported) as zf:  # the annotator: "the checkout customer is the first customer"
         rows = zf.read("gt/gt.txt").decode().splitlines()
@@ -281,8 +282,14 @@ def test_retail_accuracy_against_corrected_tracks(tmp_path: Path) -> None:
     report = json.loads(corrected.stdout)
     assert report["metrics"]["customers"] == {"ground_truth": 1.0, "pipeline": 2.0, "deviation_pct": 100.0}
     assert report["mean_abs_deviation_pct"] > 5 and report["goal_met"] is False
+    # the run's boxes with the corrected identities: one customer, so the whole error is tracking's
+    assert report["with_true_identities"] == {
+        "metrics": {**report["with_true_identities"]["metrics"], "customers": 1.0},
+        "mean_abs_deviation_pct": 0.0,
+    }
     table = accuracy(fixed)
     assert table.returncode == 0 and "customers" in table.stdout and "(goal ≤ 5 %: not met)" in table.stdout
+    assert "identities on the run's boxes: 0.0 %" in table.stdout and "points are tracking" in table.stdout
     gt_txt = tmp_path / "gt.txt"  # what `import-gt` writes: a MOT text file gives the same answer
     assert _sightings("retail", "import-gt", str(fixed), "--out", str(gt_txt)).returncode == 0
     as_text = accuracy(gt_txt, "--json")

@@ -15,6 +15,7 @@ from sightings.solutions.retail.accuracy import (
     compare_tracks,
     deviation,
     mean_abs_deviation,
+    name_by_truth,
     points_from_mot,
 )
 from sightings.solutions.retail.config import config_from_mapping
@@ -91,3 +92,45 @@ def test_the_schedule_names_the_sellers_on_both_sides_as_in_the_run() -> None:
     truth = _scene(split_customer=False)
     report = compare_tracks(truth, truth, video=VIDEO, duration_s=20, config=CONFIG, shifts=shifts)
     assert report.sellers == (("anna",), ("anna",)) and report.methods == ("schedule", "schedule")
+
+
+def test_true_identities_put_a_split_customer_back_together() -> None:
+    """A customer split in two tracks is tracking's error: with the ground truth's identities on the same boxes the
+    deviation is 0, while the full comparison counts two customers."""
+    truth = _scene(split_customer=False)
+    split = compare_tracks(_scene(split_customer=True), truth, video=VIDEO, duration_s=20, config=CONFIG)
+    assert split.measured["customers"] == 2
+    assert split.true_identities is not None and split.true_identities["customers"] == 1
+    assert split.detection_deviation == 0.0 and split.mean_abs_deviation is not None and split.mean_abs_deviation > 0
+    out = split.as_dict()["with_true_identities"]
+    assert out["mean_abs_deviation_pct"] == 0.0 and out["metrics"]["customers"] == 1
+
+
+def test_a_missed_customer_is_detections_error() -> None:
+    """Boxes missing for the customer stay missing with true identities: detection's share is the whole error."""
+    truth = _scene(split_customer=False)
+    missed = [(tid, p) for tid, p in truth if not (tid == 2 and p.frame >= 6)]  # the customer seen for 4 s only
+    report = compare_tracks(missed, truth, video=VIDEO, duration_s=20, config=CONFIG)
+    assert report.mean_abs_deviation is not None and report.mean_abs_deviation > 0
+    assert report.detection_deviation == pytest.approx(report.mean_abs_deviation)
+
+
+def test_name_by_truth_pairs_boxes_by_overlap_one_per_person() -> None:
+    truth = [(7, TrackPoint(0.0, 0, 0, 10, 20, 0)), (8, TrackPoint(0.0, 50, 0, 60, 20, 0))]
+    pipeline = [
+        (1, TrackPoint(0.0, 51, 0, 61, 20, 0)),  # person 8, under another id
+        (2, TrackPoint(0.0, 1, 0, 11, 20, 0)),  # person 7
+        (3, TrackPoint(0.0, 0, 4, 10, 24, 0)),  # person 7 again, overlapping less than the id-2 box: dropped
+        (4, TrackPoint(0.0, 200, 0, 210, 20, 0)),  # nobody there: dropped
+        (5, TrackPoint(0.2, 0, 0, 10, 20, 2)),  # a frame the ground truth does not have: dropped
+    ]
+    named = name_by_truth(pipeline, truth)
+    assert sorted((person, p.x1) for person, p in named) == [(7, 1.0), (8, 51.0)]
+    assert name_by_truth(pipeline, truth, min_iou=0.95) == []
+    with pytest.raises(InputError, match="no boxes"):
+        compare_tracks(pipeline, [], video=VIDEO, duration_s=20, config=CONFIG)
+    far = compare_tracks(
+        [(1, TrackPoint(0.0, 300, 300, 310, 320, 0))], truth, video=VIDEO, duration_s=20, config=CONFIG
+    )
+    assert far.true_identities is None and far.detection_deviation is None
+    assert far.as_dict()["with_true_identities"] is None

@@ -387,6 +387,18 @@ def import_gt(
     typer.echo(f"wrote {out} ({len(data)} boxes, {len(set(data.id.tolist()))} tracks)")
 
 
+def _error_split(total: float | None, detection: float | None) -> str:
+    """One line: how much of the deviation is detection's and how much tracking's."""
+    if detection is None:
+        return "with true identities: n/a (no box of the run overlaps the ground truth: same video, same frames?)"
+    line = f"with the ground truth's identities on the run's boxes: {detection:.1f} % (detection: missed people, boxes)"
+    if total is not None and total >= detection:
+        line += f"; the other {total - detection:.1f} points are tracking (identity switches, split people)"
+    elif total is not None:
+        line += f"; tracking errors cancel {detection - total:.1f} points of it (the total is lower)"
+    return line
+
+
 @app.command("accuracy")
 def accuracy(
     run_id: str = typer.Argument(..., help="The warehouse run id (store/camera/start) whose tracks were corrected."),
@@ -479,6 +491,7 @@ def accuracy(
         f"mean |deviation|: {'n/a' if mean is None else f'{mean:.1f} %'} (goal ≤ {goal:g} %: {verdict}); "
         f"receipts: {len(bought)}"
     )
+    typer.echo(_error_split(mean, report.detection_deviation))
     typer.echo(f"sellers: ground truth {list(report.sellers[0])}, pipeline {list(report.sellers[1])}")
     if not same_config:
         typer.echo("note: this config is not the one the run used (its analysis hash differs); the metrics may differ")
