@@ -1,7 +1,7 @@
 """Retail metrics accuracy on PETS09-S2L1: every metric from the pipeline's tracks vs from the ground truth.
 
     python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--link-s S] [--interpolate-s S]
-        [--release-factor F] [--resample-s S] [--frames 400] [--threshold T] [--no-cache] [--oracle]
+        [--release-factor F] [--resample-s S] [--frames 400] [--threshold T] [--no-cache] [--oracle] [--seeds N]
 
 Input: ``pets09/vtest.avi`` frames 1–400 (40 s at 10 fps, 768×576) and ``pets09/gt_1_400.txt`` from the evaluation
 data (``sightings.evaluate.datasets``; staged in ``.data/shared``). Zones (drawn from the scene's layout before any
@@ -78,8 +78,11 @@ CONFIG = {
 VIDEO = VideoFile(Path("pets_pets_20260301-100000Z.mp4"), "pets", "pets", START)
 
 
-def receipts(frames: int = FRAMES) -> list[Receipt]:
-    rng = np.random.default_rng(2026)
+SEED = 2026
+
+
+def receipts(frames: int = FRAMES, seed: int = SEED) -> list[Receipt]:
+    rng = np.random.default_rng(seed)
     times = np.sort(rng.uniform(0, frames / FPS, size=8))
     amounts = np.round(rng.lognormal(mean=6.0, sigma=0.6, size=8), 2)
     return [
@@ -144,10 +147,15 @@ def pipeline_points(
 
 
 def metrics_of(
-    points: list[tuple[int, TrackPoint]], stride: int, config: RetailConfig, frames: int = FRAMES
+    points: list[tuple[int, TrackPoint]], stride: int, config: RetailConfig, frames: int = FRAMES, seed: int = SEED
 ) -> dict[str, Any]:
     analysis = analyse_points(
-        points, video=VIDEO, duration_s=frames / FPS, step_s=stride / FPS, config=config, receipts=receipts(frames)
+        points,
+        video=VIDEO,
+        duration_s=frames / FPS,
+        step_s=stride / FPS,
+        config=config,
+        receipts=receipts(frames, seed),
     )
     out: dict[str, Any] = dict(store_totals(analysis))
     out["_sellers"] = len(analysis.roles.sellers)
@@ -243,6 +251,32 @@ def config_of(args: argparse.Namespace) -> RetailConfig:
     return config_from_mapping(mapping, where="bench")
 
 
+def print_seed_spread(strides: list[int], config: RetailConfig, frames: int, seeds: int) -> None:
+    """How much the figure moves with the synthetic receipts alone: mean |deviation| over ``seeds`` receipt files
+    (seeds 2026, 2027, …; the tracks unchanged), per stride, for the pipeline, true identities and sampling."""
+    print(f"\n### Mean |deviation| over {seeds} receipt files (seeds {SEED}-{SEED + seeds - 1}): mean (min-max)\n")
+    print("| tracks | " + " | ".join(f"stride {s}" for s in strides) + " |")
+    print("|---|" + "---:|" * len(strides))
+    sources = {
+        "pipeline": lambda s: pipeline_points(s, config, use_cache=True, frames=frames)[0],
+        "pipeline boxes, true identities": lambda s: box_oracle(
+            pipeline_points(s, config, use_cache=True, frames=frames)[0], frames
+        ),
+        "ground truth sampled at the stride": lambda s: gt_points(s, frames),
+    }
+    truth = gt_points(1, frames)
+    for name, points_at in sources.items():
+        cells = []
+        for stride in strides:
+            points = points_at(stride)
+            values = []
+            for seed in range(SEED, SEED + seeds):
+                reference = metrics_of(truth, 1, config, frames, seed)
+                values.append(mean_abs_deviation(metrics_of(points, stride, config, frames, seed), reference) or 0.0)
+            cells.append(f"{np.mean(values):.1f} ({min(values):.1f}-{max(values):.1f})")
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
 def print_close_pairs(strides: list[int], config: RetailConfig, frames: int) -> None:
     """The :func:`close_pair_misses` table, one column per stride."""
     print("\n### Frames where the ground truth has the seller and a customer close: what the boxes show\n")
@@ -273,6 +307,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tiles", default=None, help="detector tile grids, e.g. none (default: RetailConfig's)")
     parser.add_argument("--detector", default=None, help="detector registry name (default: RetailConfig's)")
     parser.add_argument("--threshold", type=float, default=None, help="detector score threshold (default: its own)")
+    parser.add_argument(
+        "--seeds", type=int, default=0, help="also: the spread over N synthetic receipt files (0 = only seed 2026)"
+    )
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--oracle", action="store_true", help="also: tracks and boxes named by the ground truth")
     args = parser.parse_args()
@@ -334,6 +371,8 @@ def main() -> None:
               + " | ".join(f"{rows[s]['_sellers']} ({rows[s]['_method']})" for s in strides) + " |")  # fmt: skip
     if args.oracle:
         print_close_pairs(strides, config, frames)
+    if args.seeds > 0:
+        print_seed_spread(strides, config, frames, args.seeds)
     print("\ntracking time (s): " + ", ".join(f"stride {s}: {seconds[s]:.1f}" for s in strides))
 
 
