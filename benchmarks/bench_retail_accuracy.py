@@ -21,6 +21,8 @@ ground-truth person each overlaps most (IoU > 0.3, majority over its boxes) — 
 track that switches people still counts all its boxes for its majority person; (2) every box named by the
 ground-truth person it overlaps in its own frame — perfect identities, so what is left is the error of detection
 alone (people missed, foot points off).
+``--seeds N`` adds the spread over N synthetic receipt files (seeds 2026, 2027, …) at the same tracks: how much the
+receipts alone move the figure (the reported figure is seed 2026's, fixed before any run).
 ``--resample-s`` sets the analysis time grid (``resample_s``; 0 = the analysed frames only).
 ``--frames 200`` measures on frames 1–200 only (receipts spread over those 20 s): the part settings are *chosen* on.
 Pipeline tracks are cached per stride and tracking settings in
