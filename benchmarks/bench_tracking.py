@@ -286,6 +286,44 @@ def choose_threshold(  # noqa: PLR0917
     return best_thr
 
 
+STOP_GAPS = (3.0, 6.0, 10.0, 15.0, 20.0)
+
+
+def tune_link_stop(gt: MotData, video: Path, n: int) -> None:
+    """The linker's ``may_stop`` hypothesis × its longest gap, with the default chain as `sightings track` runs it
+    (CenterNet boxes from 0.30, BoT-SORT's own thresholds, 1 s interpolation, 0.2 s smoothing), on frames 1-200
+    only; the rule: (mean MOTA + mean IDF1) / 2 over strides 1, 5, 10; ties within 0.002 go to ``may_stop`` off,
+    then to the shorter gap. Frames 201-400 (tracked on their own) are printed beside it, never used to choose."""
+    found, frames, _ = detect_all(video, n, {"detector": "centernet", "input_size": 384})
+    halves = {}
+    for lo, hi in ((1, 200), (201, 400)):
+        part = [f for f in frames if lo <= f.index + 1 <= hi]
+        halves[lo, hi] = {s: track_rows(BotSortTracker, part, found, s, 0.30, appearance=True) for s in TUNING_STRIDES}
+
+    def score(opts: LinkOptions, lo: int, hi: int) -> tuple[float, float, float]:
+        motas, idf1s = [], []
+        for rows, used, _, collector in halves[lo, hi].values():
+            g = restrict(gt, [f.index + 1 for f in used], lo, hi)
+            rep = evaluate_tracking(g, finish(rows, used, collector, opts, INTERPOLATE_S, smooth_s=SMOOTH_S))
+            motas.append(rep.mota)
+            idf1s.append(rep.idf1)
+        m, i = float(np.mean(motas)), float(np.mean(idf1s))
+        return (m + i) / 2, m, i
+
+    print("| may_stop | max_gap_s | 1-200: rule (MOTA, IDF1) | 201-400: rule (MOTA, IDF1) |")
+    print("|---|---:|---|---|")
+    best: tuple[float, LinkOptions] | None = None
+    for stop in (False, True):
+        for gap in STOP_GAPS:
+            opts = dataclasses.replace(LINK, may_stop=stop, max_gap_s=gap)
+            (r1, m1, i1), (r2, m2, i2) = score(opts, 1, 200), score(opts, 201, 400)
+            print(f"| {stop} | {gap:g} | {r1:.4f} ({m1:.3f}, {i1:.3f}) | {r2:.4f} ({m2:.3f}, {i2:.3f}) |", flush=True)
+            if best is None or r1 > best[0] + 0.002:
+                best = (r1, opts)
+    assert best is not None
+    print(f"chosen: may_stop={best[1].may_stop}, max_gap_s={best[1].max_gap_s:g}")
+
+
 def compare_defaults(gt: MotData, video: Path, n: int) -> None:
     """`sightings track` default candidates on frames 1-200 only (the rule: mean of MOTA and IDF1 over strides 1, 5,
     10), full chain (interpolation, linking, smoothing). Each detector's threshold is chosen as above, except the last
@@ -348,6 +386,11 @@ def main() -> None:  # noqa: PLR0912, PLR0915
         "--tune-gate", action="store_true", help="only BoT-SORT's colour-gate sweep on frames 1-200 (whole frame)"
     )
     parser.add_argument(
+        "--tune-link-stop",
+        action="store_true",
+        help="only the linker's may_stop hypothesis x longest gap, default chain, chosen on frames 1-200",
+    )
+    parser.add_argument(
         "--compare-defaults",
         action="store_true",
         help="only the `sightings track` default candidates, scored on frames 1-200",
@@ -361,6 +404,9 @@ def main() -> None:  # noqa: PLR0912, PLR0915
     n = args.frames
     if args.compare_defaults:
         compare_defaults(gt, video, n)
+        return
+    if args.tune_link_stop:
+        tune_link_stop(gt, video, n)
         return
 
     detectors = {

@@ -101,18 +101,19 @@ def test_true_identities_put_a_split_customer_back_together() -> None:
     split = compare_tracks(_scene(split_customer=True), truth, video=VIDEO, duration_s=20, config=CONFIG)
     assert split.measured["customers"] == 2
     assert split.true_identities is not None and split.true_identities["customers"] == 1
-    assert split.detection_deviation == 0.0 and split.mean_abs_deviation is not None and split.mean_abs_deviation > 0
+    assert split.true_identities_deviation == 0.0
+    assert split.mean_abs_deviation is not None and split.mean_abs_deviation > 0
     out = split.as_dict()["with_true_identities"]
     assert out["mean_abs_deviation_pct"] == 0.0 and out["metrics"]["customers"] == 1
 
 
-def test_a_missed_customer_is_detections_error() -> None:
-    """Boxes missing for the customer stay missing with true identities: detection's share is the whole error."""
+def test_a_missed_customer_stays_missed_with_true_identities() -> None:
+    """Boxes missing for the customer stay missing with true identities: the same deviation, none of it identity."""
     truth = _scene(split_customer=False)
     missed = [(tid, p) for tid, p in truth if not (tid == 2 and p.frame >= 6)]  # the customer seen for 4 s only
     report = compare_tracks(missed, truth, video=VIDEO, duration_s=20, config=CONFIG)
     assert report.mean_abs_deviation is not None and report.mean_abs_deviation > 0
-    assert report.detection_deviation == pytest.approx(report.mean_abs_deviation)
+    assert report.true_identities_deviation == pytest.approx(report.mean_abs_deviation)
 
 
 def test_name_by_truth_pairs_boxes_by_overlap_one_per_person() -> None:
@@ -132,5 +133,5 @@ def test_name_by_truth_pairs_boxes_by_overlap_one_per_person() -> None:
     far = compare_tracks(
         [(1, TrackPoint(0.0, 300, 300, 310, 320, 0))], truth, video=VIDEO, duration_s=20, config=CONFIG
     )
-    assert far.true_identities is None and far.detection_deviation is None
+    assert far.true_identities is None and far.true_identities_deviation is None
     assert far.as_dict()["with_true_identities"] is None

@@ -140,8 +140,47 @@ def test_appearance_collector_keeps_first_and_last_boxes_only() -> None:
     assert len(collector._tail[4]) == 2
 
 
+def stand(track_id: int, t0: float, t1: float, *, x: float, h: float = 80.0) -> list[TrackRow]:
+    """Boxes of a person standing at ``x`` between t0 and t1."""
+    return walk(track_id, t0, t1, x0=x, vx=0.0, h=h)
+
+
+def test_a_person_who_stops_behind_someone_is_linked_across_a_long_gap() -> None:
+    """Walks in at 60 px/s, vanishes at x=230 (hidden, standing), reappears there 12 s later and walks back:
+    constant velocity would put them 720 px away either way. The second stage, which allows a stop, links them;
+    one stage of 3 s, or constant velocity over the long gap, does not."""
+    rows = walk(1, 0.0, 3.0, x0=50, vx=60) + walk(2, 15.0, 18.0, x0=1130, vx=-60)
+    options = LinkOptions(appearance_weight=0.0, min_len_s=0.0)  # the defaults: 3 s first, then up to 15 s
+    assert options.max_gap_s == 15.0 and options.short_gap_s == 3.0 and options.may_stop
+    assert {r.track_id for r in link_tracklets(rows, options=options)} == {1}
+    import dataclasses
+
+    assert {r.track_id for r in link_tracklets(rows, options=dataclasses.replace(options, may_stop=False))} == {1, 2}
+    assert {r.track_id for r in link_tracklets(rows, options=dataclasses.replace(options, max_gap_s=3.0))} == {1, 2}
+
+
+def test_short_gaps_are_linked_before_long_ones() -> None:
+    """B starts 1 s after A stops, where A stood (A→B is the right link). C stood beside them and left the picture
+    4 s before B appeared: under "may stop", with the gate widening over time, C→B would cost less than A→B, and
+    one assignment would give B to C. Short gaps go first, so B stays A's and C finds no one."""
+    a = stand(1, 10.0, 14.0, x=310)
+    b = stand(2, 15.0, 18.0, x=302)
+    c = stand(3, 7.0, 11.0, x=300)  # overlaps A in time: never A's; nearer B's start than A is
+    plan = plan_links(a + b + c, options=LinkOptions(appearance_weight=0.0, min_len_s=0.0))
+    assert [(x, y) for x, y, _ in plan.links] == [(1, 2)]
+    assert plan.new_ids == {1: 1, 2: 1, 3: 3}
+
+
 @pytest.mark.parametrize(
-    ("field", "value"), [("max_gap_s", -1.0), ("max_cost", float("nan")), ("min_len_s", "1"), ("size_weight", True)]
+    ("field", "value"),
+    [
+        ("max_gap_s", -1.0),
+        ("max_cost", float("nan")),
+        ("min_len_s", "1"),
+        ("size_weight", True),
+        ("short_gap_s", -3.0),
+        ("may_stop", 1),
+    ],
 )
 def test_bad_options_are_config_errors(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=f"link.{field}"):

@@ -387,16 +387,16 @@ def import_gt(
     typer.echo(f"wrote {out} ({len(data)} boxes, {len(set(data.id.tolist()))} tracks)")
 
 
-def _error_split(total: float | None, detection: float | None) -> str:
-    """One line: how much of the deviation is detection's and how much tracking's."""
-    if detection is None:
-        return "with true identities: n/a (no box of the run overlaps the ground truth: same video, same frames?)"
-    line = f"with the ground truth's identities on the run's boxes: {detection:.1f} % (detection: missed people, boxes)"
-    if total is not None and total >= detection:
-        line += f"; the other {total - detection:.1f} points are tracking (identity switches, split people)"
-    elif total is not None:
-        line += f"; tracking errors cancel {detection - total:.1f} points of it (the total is lower)"
-    return line
+def _error_split(total: float | None, boxes: float | None) -> str:
+    """One line: the deviation with the corrected identities on the run's own boxes, against the run's own."""
+    if boxes is None:
+        return "with the corrected identities: n/a (no box of the run overlaps the ground truth: same video, frames?)"
+    line = f"with the corrected identities on the run's own boxes: {boxes:.1f} %"
+    if total is None or abs(total - boxes) < 0.05:
+        return line + " (the run's identities cost nothing here)"
+    if boxes < total:
+        return line + f"; the other {total - boxes:.1f} points come from the run's identities (switches, split people)"
+    return line + " (higher: the run's own tracks make up for boxes it missed, e.g. gaps filled across occlusions)"
 
 
 @app.command("accuracy")
@@ -491,7 +491,7 @@ def accuracy(
         f"mean |deviation|: {'n/a' if mean is None else f'{mean:.1f} %'} (goal ≤ {goal:g} %: {verdict}); "
         f"receipts: {len(bought)}"
     )
-    typer.echo(_error_split(mean, report.detection_deviation))
+    typer.echo(_error_split(mean, report.true_identities_deviation))
     typer.echo(f"sellers: ground truth {list(report.sellers[0])}, pipeline {list(report.sellers[1])}")
     if not same_config:
         typer.echo("note: this config is not the one the run used (its analysis hash differs); the metrics may differ")

@@ -29,6 +29,7 @@ from sightings.core.protocols import BatchItem, BatchJob, JobResult
 from sightings.core.registry import JOBS
 from sightings.runner.manifest import config_hash
 from sightings.vision.pipeline import DEFAULT_DETECTOR, DEFAULT_TRACKER
+from sightings.vision.track.linking import DEFAULT_LINK_S
 from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
 
 __all__ = ["JobSpec", "ProbeJob", "TrackJob", "TrackOptions", "local_source", "read_job_config", "resolve_job"]
@@ -145,7 +146,9 @@ class TrackOptions(BaseModel):
         "'2x2,2x3', '2x2' or 'none'",
     )
     interpolate_s: float = Field(1.0, ge=0, description="fill track gaps up to this many seconds (0 = off)")
-    link_s: float = Field(3.0, ge=0, description="re-join broken tracks across gaps up to this many seconds (0 = off)")
+    link_s: float = Field(
+        DEFAULT_LINK_S, ge=0, description="re-join broken tracks across gaps up to this many seconds (0 = off)"
+    )
     smooth_s: float = Field(
         DEFAULT_SMOOTH_S, ge=0, description="average each box with its track's boxes this many s either side (0 = off)"
     )

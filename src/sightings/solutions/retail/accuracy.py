@@ -11,8 +11,9 @@ figure the issue's ≤ 5 % goal is about (``benchmarks/bench_retail_accuracy.py`
 functions).
 
 Where the error comes from: the run's own boxes are also analysed with each box named by the corrected person it
-overlaps in its frame (:func:`name_by_truth`). Tracking can then add nothing, so that deviation is detection's share
-(people missed, boxes off) and the rest of the full deviation is tracking's (identity switches, split people).
+overlaps in its frame (:func:`name_by_truth`). Lower than the run's own deviation: the difference is the run's
+identities (switches, people split in two). Higher: the run's tracks make up for boxes it missed (a person kept
+through an occlusion by linking and gap filling, which boxes named one by one cannot do).
 
 Times: a track point's time is its frame's. The run's own points carry their seconds; frames of the corrected file
 (1-based, as CVAT and MOT number them) become seconds through the video's frame rate, taken from the run's points
@@ -103,9 +104,8 @@ class AccuracyReport:
     methods: tuple[str, str]
     """how each set's sellers were found (roles rule: longest, zones, schedule)"""
     true_identities: Mapping[str, float | None] | None = None
-    """the metrics of the pipeline's boxes, each named by the ground-truth person it overlaps (:func:`name_by_truth`):
-    no tracking error left, only detection's; None when no box overlaps the ground truth (frames that do not line
-    up)"""
+    """the metrics of the pipeline's own boxes, each named by the ground-truth person it overlaps
+    (:func:`name_by_truth`); None when no box overlaps the ground truth (frames that do not line up)"""
     deviation_pct: Mapping[str, float | None] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -118,8 +118,8 @@ class AccuracyReport:
         return mean_abs_deviation(self.measured, self.reference)
 
     @property
-    def detection_deviation(self) -> float | None:
-        """Mean |deviation| with true identities on the pipeline's boxes: detection's share of the error."""
+    def true_identities_deviation(self) -> float | None:
+        """Mean |deviation| with true identities on the pipeline's own boxes (None when none overlaps)."""
         return None if self.true_identities is None else mean_abs_deviation(self.true_identities, self.reference)
 
     def as_dict(self) -> dict[str, Any]:
@@ -137,7 +137,7 @@ class AccuracyReport:
             if self.true_identities is None
             else {
                 "metrics": {m: self.true_identities.get(m) for m in METRICS},
-                "mean_abs_deviation_pct": self.detection_deviation,
+                "mean_abs_deviation_pct": self.true_identities_deviation,
             },
             "sellers": {"ground_truth": list(self.sellers[0]), "pipeline": list(self.sellers[1])},
             "role_method": {"ground_truth": self.methods[0], "pipeline": self.methods[1]},

@@ -140,10 +140,10 @@ class RetailConfig(_Section):
         "'2x2,2x3' for wide views with small, far people (≈ 10× real time)",
     )
     interpolate_s: float = Field(
-        2.0,
+        DEFAULT_LINK_S,
         ge=0,
-        description="fill track gaps up to this many seconds (2 s: a person hidden behind another for one analysed "
-        "frame at 1 fps keeps a position; docs/retail.md)",
+        description="fill track gaps up to this many seconds (default: every gap the linker bridges, so a customer "
+        "hidden behind the seller keeps a position; docs/retail.md)",
     )
     link_s: float = Field(
         DEFAULT_LINK_S,

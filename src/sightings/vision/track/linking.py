@@ -12,7 +12,10 @@ whole video is processed before the tracks are used, the pieces ("tracklets") ca
     ``velocity_window_s``, at least its last two boxes) to ``t_start``, and *B*'s extrapolated backward to
     ``t_end``; the mean of the two misses, divided by the box height and by ``1 + position_growth_per_s × gap``
     (a prediction gets less certain the longer the gap). A side too short for a velocity borrows the other's;
-    speeds are clipped to ``MAX_SPEED_HEIGHTS_PER_S``;
+    speeds are clipped to ``MAX_SPEED_HEIGHTS_PER_S``. With ``may_stop`` (the default) the person may also have
+    stopped anywhere along that path: the miss is the distance to the segment from the last position to the
+    extrapolated one. A person hidden behind someone for ten seconds mostly stands where they vanished, and
+    constant velocity would put them metres away;
   - *size*: ``|ln(height_A / height_B)|`` (medians over the same windows);
   - *appearance* (optional, when descriptors are given): 1 − the Bhattacharyya coefficient of HSV colour
     histograms of the boxes' upper and lower body halves (:func:`body_colour_descriptor`, built on BoT-SORT's
@@ -59,8 +62,10 @@ __all__ = [
     "plan_links",
 ]
 
-DEFAULT_LINK_S = 3.0
-"""Default longest gap (seconds) a link may bridge: ``sightings track --link-s`` and ``RetailConfig.link_s``."""
+DEFAULT_LINK_S = 15.0
+"""Default longest gap (seconds) a link may bridge: ``sightings track --link-s`` and ``RetailConfig.link_s``.
+15 s with :attr:`LinkOptions.may_stop`, chosen on PETS09 frames 1-200 (docs/tracking.md, "Linking across
+occlusions"); 3 s before 2026-11-30."""
 MAX_SPEED_HEIGHTS_PER_S = 2.0
 """Fitted speeds are clipped to this many box heights per second (a running person) before extrapolating."""
 _UNLINKABLE = 1e9
@@ -90,10 +95,20 @@ class LinkOptions:
     """fit the velocity (and take heights, colours) over this much of each end"""
     min_len_s: float = 3.0
     """drop tracks still unlinked present less than this: first to last box + one sampling step (0 = keep all)"""
+    short_gap_s: float = 3.0
+    """links over gaps up to this are made first, by constant velocity; longer gaps (up to ``max_gap_s``) are
+    linked afterwards, among the tracks still unlinked (``max_gap_s`` ≤ this: one stage, as before 2026-11-30)"""
+    may_stop: bool = True
+    """in the second stage, the prediction also allows that the person stopped anywhere along the extrapolated
+    path (standing behind someone, waiting): the miss is the distance to that segment instead of to its far end"""
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "may_stop":
+                if not isinstance(value, bool):
+                    raise ConfigError(f"must be true or false, got {value!r}", where=f"link.{f.name}")
+                continue
             if not (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)):
                 raise ConfigError(f"must be a finite number, got {value!r}", where=f"link.{f.name}")
             if value < 0:
@@ -240,6 +255,15 @@ def _tracklets(rows: Sequence[LinkableRow], appearance: Mapping[int, EndAppearan
     return out
 
 
+def _to_segment(
+    point: npt.NDArray[np.float64], origin: npt.NDArray[np.float64], path: npt.NDArray[np.float64]
+) -> float:
+    """Distance from ``point`` to the segment from ``origin`` to ``origin + path``."""
+    length2 = float(path @ path)
+    k = 0.0 if length2 <= 1e-12 else min(1.0, max(0.0, float((point - origin) @ path) / length2))
+    return float(np.hypot(*(origin + k * path - point)))
+
+
 def _pair_cost(a: _Tracklet, b: _Tracklet, options: LinkOptions) -> float | None:
     """Cost of linking ``a``'s end to ``b``'s start, or None when a gate rules it out."""
     gap = b.t_start - a.t_end
@@ -251,7 +275,10 @@ def _pair_cost(a: _Tracklet, b: _Tracklet, options: LinkOptions) -> float | None
     v_fwd = v_end if v_end is not None else (v_start if v_start is not None else zero)
     v_bwd = v_start if v_start is not None else v_fwd
     p_end, p_start = a.centre[-1], b.centre[0]
-    miss = 0.5 * (np.hypot(*(p_end + v_fwd * gap - p_start)) + np.hypot(*(p_start - v_bwd * gap - p_end)))
+    if options.may_stop:
+        miss = 0.5 * (_to_segment(p_start, p_end, v_fwd * gap) + _to_segment(p_end, p_start, -v_bwd * gap))
+    else:
+        miss = 0.5 * (np.hypot(*(p_end + v_fwd * gap - p_start)) + np.hypot(*(p_start - v_bwd * gap - p_end)))
     h_end, h_start = a.height_at(True, w), b.height_at(False, w)
     position = float(miss) / (0.5 * (h_end + h_start) * (1.0 + options.position_growth_per_s * gap))
     if position > options.max_position:
@@ -332,16 +359,17 @@ def _sampling_step(rows: Sequence[LinkableRow]) -> float:
     return float(np.median(np.diff(times))) if len(times) > 1 else 0.0
 
 
-def plan_links(
-    rows: Sequence[LinkableRow],
-    *,
-    options: LinkOptions | None = None,
-    appearance: Mapping[int, EndAppearance] | None = None,
-) -> LinkPlan:
-    """Decide which tracks to join (and which short ones to drop) without touching the rows."""
-    opts = options or LinkOptions()
-    pool = _tracklets(rows, appearance)
-    links: list[tuple[int, int, float]] = []
+def _stages(opts: LinkOptions) -> list[LinkOptions]:
+    """Short gaps first, by constant velocity; then the long ones, among the tracks left (``may_stop`` there)."""
+    import dataclasses
+
+    if opts.max_gap_s <= opts.short_gap_s:
+        return [dataclasses.replace(opts, may_stop=False)]
+    return [dataclasses.replace(opts, max_gap_s=opts.short_gap_s, may_stop=False), opts]
+
+
+def _link_rounds(pool: dict[int, _Tracklet], opts: LinkOptions, links: list[tuple[int, int, float]]) -> None:
+    """Join tracklets of ``pool`` in place, round after round, until a round links nothing (chains A → B → C)."""
     while opts.max_gap_s > 0 and len(pool) > 1:
         current = sorted(pool.values(), key=lambda t: (t.t_start, t.track_id))
         chosen = _assign(current, opts)
@@ -359,6 +387,20 @@ def plan_links(
                 joined = _join(joined, current[k])
                 del pool[current[k].track_id]
             pool[head.track_id] = joined
+
+
+def plan_links(
+    rows: Sequence[LinkableRow],
+    *,
+    options: LinkOptions | None = None,
+    appearance: Mapping[int, EndAppearance] | None = None,
+) -> LinkPlan:
+    """Decide which tracks to join (and which short ones to drop) without touching the rows."""
+    opts = options or LinkOptions()
+    pool = _tracklets(rows, appearance)
+    links: list[tuple[int, int, float]] = []
+    for stage in _stages(opts):
+        _link_rounds(pool, stage, links)
     new_ids: dict[int, int] = {}
     dropped: set[int] = set()
     step = _sampling_step(rows)
