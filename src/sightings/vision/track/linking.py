@@ -21,6 +21,9 @@ whole video is processed before the tracks are used, the pieces ("tracklets") ca
     histograms of the boxes' upper and lower body halves (:func:`body_colour_descriptor`, built on BoT-SORT's
     :func:`~sightings.vision.track.botsort.hsv_embedding`), averaged over each end's last/first boxes;
 
+* **two stages**: gaps of up to ``short_gap_s`` (3 s) are linked first, by constant velocity alone; then gaps of up
+  to ``max_gap_s`` (15 s), among the tracks still unlinked, with ``may_stop``. Short links are the surer ones; in one
+  stage, the gate that widens with the gap would make a long "stopped" link cheaper than a short one;
 * **assignment**: Hungarian (``scipy.optimize.linear_sum_assignment``) over all end → start pairs with position
   ≤ ``max_position`` and cost ≤ ``max_cost``, each end and each start also free to stay unlinked at half the gate
   (so a pair is linked only when that beats leaving both alone); repeated on the joined tracks until a round
@@ -40,7 +43,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TypeVar
 
 import numpy as np
@@ -361,11 +364,9 @@ def _sampling_step(rows: Sequence[LinkableRow]) -> float:
 
 def _stages(opts: LinkOptions) -> list[LinkOptions]:
     """Short gaps first, by constant velocity; then the long ones, among the tracks left (``may_stop`` there)."""
-    import dataclasses
-
     if opts.max_gap_s <= opts.short_gap_s:
-        return [dataclasses.replace(opts, may_stop=False)]
-    return [dataclasses.replace(opts, max_gap_s=opts.short_gap_s, may_stop=False), opts]
+        return [replace(opts, may_stop=False)]
+    return [replace(opts, max_gap_s=opts.short_gap_s, may_stop=False), opts]
 
 
 def _link_rounds(pool: dict[int, _Tracklet], opts: LinkOptions, links: list[tuple[int, int, float]]) -> None:
