@@ -71,6 +71,28 @@ def test_track_survives_a_gap_shorter_than_the_buffer_in_seconds(cls: type) -> N
     assert len(set(ids)) == 1
 
 
+@pytest.mark.parametrize("cls", [ByteTrackTracker, BotSortTracker])
+def test_one_missed_sparse_frame_keeps_the_track(cls: type) -> None:
+    """One frame every 2.5 s (stride 25 of a 10 fps video), the person missed once (5 s without an update). The
+    buffer covers at least two analysed steps, so one track throughout. With ``min_buffer_steps=0`` the 2-s buffer is
+    shorter than one step: ``trackers`` prunes the track before each new frame, and every frame starts a new id."""
+    ref = MediaRef("synthetic", MediaKind.VIDEO, fps=10.0)
+
+    def ids(trk: Tracker) -> set[int]:
+        seen = set()
+        for t in (0.0, 2.5, 5.0, 10.0, 12.5):  # missed at 7.5 s
+            frame = Frame(ref, round(t * 10), t, np.zeros((240, 320, 3), np.uint8))
+            box = Box(100 + 2 * t, 50, 140 + 2 * t, 130)
+            out = trk.update(frame, [Detection(frame.index, box, "person", 0.9)])
+            seen.update(o.track_id for o in out)
+        return seen
+
+    assert len(ids(cls())) == 1
+    assert len(ids(cls(min_buffer_steps=0))) == 5  # one per frame: 5 frames with the person
+    with pytest.raises(ConfigError, match="min_buffer_steps"):
+        cls(min_buffer_steps=-1)
+
+
 def test_labels_are_tracked_apart() -> None:
     ref = MediaRef("synthetic", MediaKind.VIDEO, fps=25.0)
     trk = ByteTrackTracker()

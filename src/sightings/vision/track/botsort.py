@@ -26,7 +26,7 @@ import numpy.typing as npt
 from sightings.core.errors import ConfigError
 from sightings.core.types import Frame
 from sightings.vision.track.association import DEFAULT_BUFFER_RATIO, DEFAULT_BUFFER_RATIO_PER_S
-from sightings.vision.track.bytetrack import SupervisionTrackerAdapter, _check_probability
+from sightings.vision.track.bytetrack import DEFAULT_MIN_BUFFER_STEPS, SupervisionTrackerAdapter, _check_probability
 
 __all__ = ["BotSortTracker", "hsv_embedding"]
 
@@ -89,6 +89,7 @@ class BotSortTracker(SupervisionTrackerAdapter):
         use_timestamps: step the motion model by presentation times.
         association, buffer_ratio, buffer_ratio_per_s: box similarity, as for
             :class:`~sightings.vision.track.bytetrack.ByteTrackTracker` (time-buffered IoU by default).
+        min_buffer_steps: keep a lost track at least this many analysed steps (0 = ``lost_track_buffer_s`` only).
     """
 
     name = "botsort"
@@ -113,6 +114,7 @@ class BotSortTracker(SupervisionTrackerAdapter):
         association: str = "time-biou",
         buffer_ratio: float = DEFAULT_BUFFER_RATIO,
         buffer_ratio_per_s: float = DEFAULT_BUFFER_RATIO_PER_S,
+        min_buffer_steps: float = DEFAULT_MIN_BUFFER_STEPS,
     ) -> None:
         self.high_conf_det_threshold = _check_probability(high_conf_det_threshold, "high_conf_det_threshold")
         self.min_first = _check_probability(minimum_iou_threshold_first_assoc, "minimum_iou_threshold_first_assoc")
@@ -136,6 +138,7 @@ class BotSortTracker(SupervisionTrackerAdapter):
             association=association,
             buffer_ratio=buffer_ratio,
             buffer_ratio_per_s=buffer_ratio_per_s,
+            min_buffer_steps=min_buffer_steps,
         )
 
     def _new_inner(self, frame_rate: float) -> Any:

@@ -6,7 +6,9 @@ Our :class:`~sightings.core.types.Detection` rows become a supervision ``Detecti
 Time, not frame counts: every update passes the frame's presentation time ``t_s`` to ``trackers``, which then
 predicts the Kalman state ``(t_s - t_prev) * frame_rate`` frames ahead and prunes lost tracks after
 ``lost_track_buffer_s`` *seconds*. Sampling every 25th frame of a 25 fps video (1 analysis fps) therefore keeps
-the same buffer in seconds, and the motion model steps over the skipped frames.
+the same buffer in seconds, and the motion model steps over the skipped frames. The buffer is never shorter than
+``min_buffer_steps`` (2) analysed steps (the median of the last few times between updates): at one frame every
+2.5 s, a person missed in one sampled frame would otherwise lose their track at once.
 
 Ids: one inner tracker per label (a person is never continued as a cat), one id counter over all labels, ids
 from 1. ``trackers`` only gives an id once a track has ``minimum_consecutive_frames`` hits; with the default 1
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,6 +42,11 @@ ASSOCIATIONS = ("time-biou", "iou")
 """Box similarity for association: buffered IoU growing with the time gap (default), or plain IoU."""
 DEFAULT_FRAME_RATE = 25.0
 """Frame rate assumed when neither the option nor the frame's media gives one."""
+DEFAULT_MIN_BUFFER_STEPS = 2.0
+"""A lost track is kept at least this many analysed steps, whatever ``lost_track_buffer_s`` says: one missed
+sampled frame never ends a track. Chosen on PETS09 frames 1-200 at strides 25 and 30 (docs/tracking.md)."""
+_STEP_HISTORY = 5
+"""The step is the median of this many last times between updates (a recording gap is not a step)."""
 
 
 def _supervision() -> Any:
@@ -86,7 +94,12 @@ class SupervisionTrackerAdapter:
         association: str = "time-biou",
         buffer_ratio: float = DEFAULT_BUFFER_RATIO,
         buffer_ratio_per_s: float = DEFAULT_BUFFER_RATIO_PER_S,
+        min_buffer_steps: float = DEFAULT_MIN_BUFFER_STEPS,
     ) -> None:
+        if not (
+            isinstance(min_buffer_steps, int | float) and math.isfinite(min_buffer_steps) and min_buffer_steps >= 0
+        ):
+            raise ConfigError(f"must be a number >= 0, got {min_buffer_steps!r}", where="tracker.min_buffer_steps")
         if association not in ASSOCIATIONS:
             raise ConfigError(
                 f"unknown association {association!r}; known: {', '.join(ASSOCIATIONS)}", where="tracker.association"
@@ -118,6 +131,7 @@ class SupervisionTrackerAdapter:
         self.association = association
         self.buffer_ratio = float(buffer_ratio)
         self.buffer_ratio_per_s = float(buffer_ratio_per_s)
+        self.min_buffer_steps = float(min_buffer_steps)
         if association == "time-biou":
             TimeBufferedIoU(self.buffer_ratio, self.buffer_ratio_per_s)  # validates the ratios
         self.reset()
@@ -137,6 +151,7 @@ class SupervisionTrackerAdapter:
         self._next_id = 1
         self._rate: float | None = self.frame_rate
         self._last_t: dict[int, float] = {}  # id(inner tracker) → time of its previous update
+        self._steps: dict[int, deque[float]] = {}  # id(inner tracker) → its last times between updates
 
     @property
     def _buffer_30fps_frames(self) -> int:
@@ -182,10 +197,17 @@ class SupervisionTrackerAdapter:
         # Keyed by id() but holding the tracklets: a track freed during this update cannot hand its id() to a
         # newborn one (that made births depend on memory layout, i.e. on Python's hash seed).
         before = {id(t): t for t in inner.tracks}
+        now = frame.t_s if self.use_timestamps else float(frame.index) / (self._rate or DEFAULT_FRAME_RATE)
+        gap = max(0.0, now - self._last_t.get(id(inner), now))
+        self._last_t[id(inner)] = now
         if isinstance(inner.iou, TimeBufferedIoU):
-            now = frame.t_s if self.use_timestamps else float(frame.index) / (self._rate or DEFAULT_FRAME_RATE)
-            inner.iou.gap_s = max(0.0, now - self._last_t.get(id(inner), now))
-            self._last_t[id(inner)] = now
+            inner.iou.gap_s = gap
+        if gap > 0 and self.min_buffer_steps > 0:
+            steps = self._steps.setdefault(id(inner), deque(maxlen=_STEP_HISTORY))
+            steps.append(gap)
+            inner.maximum_time_without_update = max(
+                self.lost_track_buffer_s, self.min_buffer_steps * float(np.median(steps))
+            )
         sv_dets = detections_to_supervision(dets)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # duplicate/backward timestamps: handled by trackers
@@ -240,6 +262,7 @@ class ByteTrackTracker(SupervisionTrackerAdapter):
         association: ``"time-biou"`` (default): IoU of boxes widened by ``buffer_ratio + buffer_ratio_per_s × Δt``
             (see :mod:`sightings.vision.track.association`), so tracks survive 1 fps sampling; ``"iou"``: plain IoU.
         buffer_ratio, buffer_ratio_per_s: the widening at zero gap and its growth per second of gap.
+        min_buffer_steps: keep a lost track at least this many analysed steps (0 = ``lost_track_buffer_s`` only).
 
     Defaults are chosen for a detector whose confident scores sit around 0.45–0.6 (SSD-OIDv4 people) and for
     sampled video: a 2 s buffer outlives a 1 fps stride, IoU 0.1 tolerates the displacement of a walking
@@ -262,6 +285,7 @@ class ByteTrackTracker(SupervisionTrackerAdapter):
         association: str = "time-biou",
         buffer_ratio: float = DEFAULT_BUFFER_RATIO,
         buffer_ratio_per_s: float = DEFAULT_BUFFER_RATIO_PER_S,
+        min_buffer_steps: float = DEFAULT_MIN_BUFFER_STEPS,
     ) -> None:
         self.high_conf_det_threshold = _check_probability(high_conf_det_threshold, "high_conf_det_threshold")
         self.minimum_iou_threshold = _check_probability(minimum_iou_threshold, "minimum_iou_threshold")
@@ -274,6 +298,7 @@ class ByteTrackTracker(SupervisionTrackerAdapter):
             association=association,
             buffer_ratio=buffer_ratio,
             buffer_ratio_per_s=buffer_ratio_per_s,
+            min_buffer_steps=min_buffer_steps,
         )
 
     @classmethod
