@@ -479,12 +479,16 @@ def accuracy(
         return
     from rich.table import Table
 
+    from sightings.solutions.retail.accuracy import deviation
+
     table = Table(title=f"retail accuracy: {run_id} vs {gt.name}")
-    for column in ("metric", "ground truth", "pipeline", "deviation %"):
+    for column in ("metric", "ground truth", "pipeline", "deviation %", "with corrected ids, %"):
         table.add_column(column, justify="left" if column == "metric" else "right")
+    fixed = report.true_identities or {}
     for name, row in report.as_dict()["metrics"].items():
-        dev = row["deviation_pct"]
-        table.add_row(name, _fmt(row["ground_truth"]), _fmt(row["pipeline"]), "n/a" if dev is None else f"{dev:+.1f}")
+        dev, dev_fixed = row["deviation_pct"], deviation(fixed.get(name), row["ground_truth"])
+        cells = ["n/a" if d is None else f"{d:+.1f}" for d in (dev, dev_fixed)]
+        table.add_row(name, _fmt(row["ground_truth"]), _fmt(row["pipeline"]), *cells)
     console.print(table)
     verdict = "n/a" if met is None else ("met" if met else "not met")
     typer.echo(
