@@ -159,6 +159,17 @@ def test_a_person_who_stops_behind_someone_is_linked_across_a_long_gap() -> None
     assert {r.track_id for r in link_tracklets(rows, options=dataclasses.replace(options, max_gap_s=3.0))} == {1, 2}
 
 
+def test_a_stopped_person_is_not_looked_for_ever_further_away() -> None:
+    """Someone who stood still and vanished is looked for near where they stood: the gate of the second stage widens
+    over its first ``short_gap_s`` only. 12 s later, 5 box heights away, is someone else (the gate of the first
+    stage, widening all the time, would have allowed 7)."""
+    rows = stand(1, 0.0, 10.0, x=300) + stand(2, 22.0, 25.0, x=700)
+    options = LinkOptions(appearance_weight=0.0, min_len_s=0.0)
+    assert {r.track_id for r in link_tracklets(rows, options=options)} == {1, 2}
+    near = stand(1, 0.0, 10.0, x=300) + stand(2, 22.0, 25.0, x=420)  # 1.5 box heights: the same person
+    assert {r.track_id for r in link_tracklets(near, options=options)} == {1}
+
+
 def test_short_gaps_are_linked_before_long_ones() -> None:
     """B starts 1 s after A stops, where A stood (A→B is the right link). C stood beside them and left the picture
     4 s before B appeared: under "may stop", with the gate widening over time, C→B would cost less than A→B, and

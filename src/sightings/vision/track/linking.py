@@ -22,8 +22,9 @@ whole video is processed before the tracks are used, the pieces ("tracklets") ca
     :func:`~sightings.vision.track.botsort.hsv_embedding`), averaged over each end's last/first boxes;
 
 * **two stages**: gaps of up to ``short_gap_s`` (3 s) are linked first, by constant velocity alone; then gaps of up
-  to ``max_gap_s`` (15 s), among the tracks still unlinked, with ``may_stop``. Short links are the surer ones; in one
-  stage, the gate that widens with the gap would make a long "stopped" link cheaper than a short one;
+  to ``max_gap_s`` (15 s), among the tracks still unlinked, with ``may_stop`` and a gate that stops widening after
+  ``short_gap_s`` (where a person stopped gets no less certain while they stand there). Short links are the surer
+  ones; in one stage, the gate that widens with the gap would make a long "stopped" link cheaper than a short one;
 * **assignment**: Hungarian (``scipy.optimize.linear_sum_assignment``) over all end → start pairs with position
   ≤ ``max_position`` and cost ≤ ``max_cost``, each end and each start also free to stay unlinked at half the gate
   (so a pair is linked only when that beats leaving both alone); repeated on the joined tracks until a round
@@ -278,12 +279,14 @@ def _pair_cost(a: _Tracklet, b: _Tracklet, options: LinkOptions) -> float | None
     v_fwd = v_end if v_end is not None else (v_start if v_start is not None else zero)
     v_bwd = v_start if v_start is not None else v_fwd
     p_end, p_start = a.centre[-1], b.centre[0]
+    grown = gap
     if options.may_stop:
         miss = 0.5 * (_to_segment(p_start, p_end, v_fwd * gap) + _to_segment(p_end, p_start, -v_bwd * gap))
+        grown = min(gap, options.short_gap_s)  # where a person stopped gets no less certain as they stand there
     else:
         miss = 0.5 * (np.hypot(*(p_end + v_fwd * gap - p_start)) + np.hypot(*(p_start - v_bwd * gap - p_end)))
     h_end, h_start = a.height_at(True, w), b.height_at(False, w)
-    position = float(miss) / (0.5 * (h_end + h_start) * (1.0 + options.position_growth_per_s * gap))
+    position = float(miss) / (0.5 * (h_end + h_start) * (1.0 + options.position_growth_per_s * grown))
     if position > options.max_position:
         return None
     cost = position + options.size_weight * abs(math.log(h_end / h_start))
