@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sightings.core.errors import BackendUnavailableError, IntegrityError
+from sightings.core.errors import IntegrityError
+from sightings.models.onnx_build import finish_model, import_onnx
 
 __all__ = ["BLOCKS", "CONVERTER_VERSION", "EMBEDDING_DIM", "mobilenetv2_to_onnx"]
 
@@ -44,18 +45,11 @@ BLOCKS: tuple[tuple[int, int, int, int], ...] = (
 """(expansion t, output channels c, repeats n, first stride s) of each stage."""
 
 _EPS = 1e-5
-_OPSET = 18
 
 
 class _Builder:
     def __init__(self, state: Mapping[str, npt.NDArray[Any]], where: str) -> None:
-        try:
-            import onnx
-        except ImportError:  # pragma: no cover - the vision extra installs onnx
-            raise BackendUnavailableError(
-                "converting MobileNetV2 needs the onnx package", where=where, hint="pip install 'sightings[vision]'"
-            ) from None
-        self.onnx = onnx
+        self.onnx = import_onnx("converting MobileNetV2", where=where)
         self.state = state
         self.where = where
         self.nodes: list[Any] = []
@@ -172,18 +166,12 @@ def mobilenetv2_to_onnx(
         helper.make_node("GlobalAveragePool", [x], ["pooled"]),
         helper.make_node("Flatten", ["pooled"], ["embedding"], axis=1),
     ]
-    model = helper.make_model(
-        helper.make_graph(
-            b.nodes,
-            "mobilenetv2",
-            [helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT, ["batch", 3, "height", "width"])],
-            [helper.make_tensor_value_info("embedding", onnx.TensorProto.FLOAT, ["batch", EMBEDDING_DIM])],
-            b.inits,
-        ),
-        opset_imports=[helper.make_opsetid("", _OPSET)],
-        producer_name=producer,
+    return finish_model(
+        onnx,
+        name="mobilenetv2",
+        nodes=b.nodes,
+        inputs=[helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT, ["batch", 3, "height", "width"])],
+        outputs=[helper.make_tensor_value_info("embedding", onnx.TensorProto.FLOAT, ["batch", EMBEDDING_DIM])],
+        initializers=b.inits,
+        producer=producer,
     )
-    model.ir_version = 8  # readable by onnxruntime ≥ 1.14
-    onnx.checker.check_model(model)
-    data: bytes = model.SerializeToString()
-    return data

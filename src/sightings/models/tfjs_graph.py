@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sightings.core.errors import BackendUnavailableError, InputError, IntegrityError
+from sightings.core.errors import InputError, IntegrityError
+from sightings.models.onnx_build import finish_model, import_onnx
 
 __all__ = ["CONVERTER_VERSION", "TfjsGraph", "graph_to_onnx", "read_graph_model"]
 
@@ -45,7 +46,6 @@ _QUANT_DTYPES: dict[str, Any] = {"float16": np.float16, "uint8": np.uint8, "uint
 _CONV_OPS = {"Conv2D", "_FusedConv2D", "DepthwiseConv2dNative", "FusedDepthwiseConv2dNative"}
 _BINARY_OPS = {"Add": "Add", "AddV2": "Add", "Sub": "Sub", "Mul": "Mul"}
 _NHWC_TO_NCHW_AXIS = {0: 0, 1: 2, 2: 3, 3: 1, -1: 1, -2: 3, -3: 2, -4: 0}
-OPSET = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,15 +127,7 @@ class _Builder:
     """Accumulates ONNX nodes and initialisers while walking the TF graph in dependency order."""
 
     def __init__(self, graph: TfjsGraph, input_hw: tuple[int, int]) -> None:
-        try:
-            import onnx
-        except ImportError as exc:
-            raise BackendUnavailableError(
-                "converting a TF.js model needs the onnx package",
-                where=graph.where,
-                hint="pip install 'sightings[vision]'",
-            ) from exc
-        self.onnx = onnx
+        self.onnx = import_onnx("converting a TF.js model", where=graph.where)
         self.graph = graph
         self.input_hw = input_hw
         self.nodes: list[Any] = []
@@ -340,22 +332,16 @@ def graph_to_onnx(
         )
         shape = [1, f"{short}_h", f"{short}_w", None]
         results.append(helper.make_tensor_value_info(short, onnx.TensorProto.FLOAT, shape))
-    model = helper.make_model(
-        helper.make_graph(
-            builder.nodes,
-            "tfjs_graph",
-            [helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT, [1, "height", "width", 3])],
-            results,
-            builder.inits,
-        ),
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name=producer,
-    )
-    model.ir_version = 8  # readable by onnxruntime ≥ 1.14
     try:
-        onnx.checker.check_model(model)
+        return finish_model(
+            onnx,
+            name="tfjs_graph",
+            nodes=builder.nodes,
+            inputs=[helper.make_tensor_value_info("image", onnx.TensorProto.FLOAT, [1, "height", "width", 3])],
+            outputs=results,
+            initializers=builder.inits,
+            producer=producer,
+        )
     except onnx.checker.ValidationError as exc:
         why = str(exc).splitlines()[0]
         raise InputError(f"the converted graph is not valid ONNX: {why}", where=graph.where) from exc
-    data: bytes = model.SerializeToString()
-    return data
