@@ -479,14 +479,12 @@ def accuracy(
         return
     from rich.table import Table
 
-    from sightings.solutions.retail.accuracy import deviation
-
     table = Table(title=f"retail accuracy: {run_id} vs {gt.name}")
     for column in ("metric", "ground truth", "pipeline", "deviation %", "with corrected ids, %"):
         table.add_column(column, justify="left" if column == "metric" else "right")
-    fixed = report.true_identities or {}
+    fixed = report.true_identities_deviation_pct
     for name, row in report.as_dict()["metrics"].items():
-        dev, dev_fixed = row["deviation_pct"], deviation(fixed.get(name), row["ground_truth"])
+        dev, dev_fixed = row["deviation_pct"], fixed.get(name)
         cells = ["n/a" if d is None else f"{d:+.1f}" for d in (dev, dev_fixed)]
         table.add_row(name, _fmt(row["ground_truth"]), _fmt(row["pipeline"]), *cells)
     console.print(table)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sightings.core.types import Box
 from sightings.solutions.retail.zones import CameraZones, foot_point
 
 __all__ = ["TrackPoint", "Trajectory", "build_trajectories", "resample_points"]
@@ -36,12 +37,13 @@ class TrackPoint:
     def foot(self) -> tuple[float, float]:
         return foot_point(self.x1, self.y1, self.x2, self.y2)
 
+    @property
+    def box(self) -> Box:
+        return Box(self.x1, self.y1, self.x2, self.y2)
+
     def iou(self, other: TrackPoint) -> float:
-        """Intersection over union of the two boxes (0 when either is empty)."""
-        w = max(0.0, min(self.x2, other.x2) - max(self.x1, other.x1))
-        h = max(0.0, min(self.y2, other.y2) - max(self.y1, other.y1))
-        union = (self.x2 - self.x1) * (self.y2 - self.y1) + (other.x2 - other.x1) * (other.y2 - other.y1) - w * h
-        return w * h / union if union > 0 else 0.0
+        """Intersection over union of the two boxes (:meth:`Box.iou`)."""
+        return self.box.iou(other.box)
 
 
 @dataclass(frozen=True, slots=True)
