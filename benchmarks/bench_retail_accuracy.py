@@ -221,20 +221,24 @@ def filled(points: list[tuple[int, TrackPoint]], stride: int, gap_s: float) -> l
     ]
 
 
-def close_pair_misses(
-    points: list[tuple[int, TrackPoint]], stride: int, config: RetailConfig, frames: int = FRAMES
-) -> dict[str, int]:
-    """Frames (at ``stride``) where the ground truth has a seller and a customer within ``distance_px``: how often
-    the pipeline's boxes (named as by :func:`box_oracle`) show both, close or not, or miss one of them."""
-    truth = gt_points(stride, frames)
+def reference_sellers(config: RetailConfig, frames: int = FRAMES) -> set[int]:
+    """The ground-truth person ids the reference analysis takes for sellers."""
     reference = analyse_points(
         gt_points(1, frames), video=VIDEO, duration_s=frames / FPS, step_s=1 / FPS, config=config
     )
-    sellers = set(reference.roles.sellers)
+    return set(reference.roles.sellers)
+
+
+def close_pair_misses(
+    named: list[tuple[int, TrackPoint]], stride: int, config: RetailConfig, sellers: set[int], frames: int = FRAMES
+) -> dict[str, int]:
+    """Frames (at ``stride``) where the ground truth has a seller and a customer within ``distance_px``: how often
+    the pipeline's boxes, ``named`` as by :func:`box_oracle`, show both, close or not, or miss one of them."""
+    truth = gt_points(stride, frames)
     limit = config.interactions.distance_px
     release = limit * config.interactions.release_factor
     gt_at = {(gid, p.frame): p for gid, p in truth}
-    seen = {(gid, p.frame): p for gid, p in box_oracle(points, frames)}
+    seen = {(gid, p.frame): p for gid, p in named}
     by_frame: dict[int, list[int]] = {}
     for gid, p in truth:
         by_frame.setdefault(p.frame, []).append(gid)
@@ -279,37 +283,42 @@ def config_of(args: argparse.Namespace) -> RetailConfig:
     return config_from_mapping(mapping, where="bench")
 
 
-def print_seed_spread(strides: list[int], config: RetailConfig, frames: int, seeds: int) -> None:
+Tracked = dict[int, tuple[list[tuple[int, TrackPoint]], list[tuple[int, TrackPoint]]]]
+"""per stride: the pipeline's points, and the same boxes named by the ground truth (:func:`box_oracle`)"""
+
+
+def print_seed_spread(tracked: Tracked, config: RetailConfig, frames: int, seeds: int) -> None:
     """How much the figure moves with the synthetic receipts alone: mean |deviation| over ``seeds`` receipt files
     (seeds 2026, 2027, …; the tracks unchanged), per stride, for the pipeline, true identities and sampling."""
+    strides = list(tracked)
     print(f"\n### Mean |deviation| over {seeds} receipt files (seeds {SEED}-{SEED + seeds - 1}): mean (min-max)\n")
     print("| tracks | " + " | ".join(f"stride {s}" for s in strides) + " |")
     print("|---|" + "---:|" * len(strides))
     sources = {
-        "pipeline": lambda s: pipeline_points(s, config, use_cache=True, frames=frames)[0],
-        "pipeline boxes, true identities": lambda s: box_oracle(
-            pipeline_points(s, config, use_cache=True, frames=frames)[0], frames
-        ),
+        "pipeline": lambda s: tracked[s][0],
+        "pipeline boxes, true identities": lambda s: tracked[s][1],
         "ground truth sampled at the stride": lambda s: gt_points(s, frames),
     }
     truth = gt_points(1, frames)
+    references = {seed: metrics_of(truth, 1, config, frames, seed) for seed in range(SEED, SEED + seeds)}
     for name, points_at in sources.items():
         cells = []
         for stride in strides:
             points = points_at(stride)
-            values = []
-            for seed in range(SEED, SEED + seeds):
-                reference = metrics_of(truth, 1, config, frames, seed)
-                values.append(mean_abs_deviation(metrics_of(points, stride, config, frames, seed), reference) or 0.0)
+            values = [
+                mean_abs_deviation(metrics_of(points, stride, config, frames, seed), reference) or 0.0
+                for seed, reference in references.items()
+            ]
             cells.append(f"{np.mean(values):.1f} ({min(values):.1f}-{max(values):.1f})")
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
-def print_close_pairs(strides: list[int], config: RetailConfig, frames: int) -> None:
+def print_close_pairs(tracked: Tracked, config: RetailConfig, frames: int) -> None:
     """The :func:`close_pair_misses` table, one column per stride."""
     print("\n### Frames where the ground truth has the seller and a customer close: what the boxes show\n")
-    counts = {s: close_pair_misses(pipeline_points(s, config, use_cache=True, frames=frames)[0], s, config, frames)
-              for s in strides}  # fmt: skip
+    strides = list(tracked)
+    sellers = reference_sellers(config, frames)
+    counts = {s: close_pair_misses(tracked[s][1], s, config, sellers, frames) for s in strides}
     print("| frames | " + " | ".join(f"stride {s}" for s in strides) + " |")
     print("|---|" + "---:|" * len(strides))
     for key in counts[strides[0]]:
@@ -369,15 +378,18 @@ def main() -> None:
     boxes: dict[int, dict[str, Any]] = {}
     kept: dict[int, dict[str, Any]] = {}
     seconds: dict[int, float] = {}
+    tracked: Tracked = {}
     for stride in strides:
         points, secs = pipeline_points(stride, config, use_cache=not args.no_cache, frames=frames)
         seconds[stride] = secs
+        named = box_oracle(points, frames) if args.oracle or args.seeds > 0 else []
+        tracked[stride] = (points, named)
         table[stride] = metrics_of(points, stride, config, frames)
         sampled[stride] = metrics_of(gt_points(stride, frames), stride, config, frames)
         if args.oracle:
             oracle[stride] = metrics_of(oracle_relabelled(points, frames), stride, config, frames)
-            boxes[stride] = metrics_of(box_oracle(points, frames), stride, config, frames)
-            kept[stride] = metrics_of(filled(box_oracle(points, frames), stride, 20.0), stride, config, frames)
+            boxes[stride] = metrics_of(named, stride, config, frames)
+            kept[stride] = metrics_of(filled(named, stride, 20.0), stride, config, frames)
         print(f"stride {stride}: {len(points)} tracked points, {secs:.1f} s to track", file=sys.stderr)
 
     sections = [("pipeline tracks vs ground truth", table), ("ground truth subsampled (sampling only)", sampled)]
@@ -401,9 +413,9 @@ def main() -> None:
         print("| sellers found (method) | " + f"{reference['_sellers']} | "
               + " | ".join(f"{rows[s]['_sellers']} ({rows[s]['_method']})" for s in strides) + " |")  # fmt: skip
     if args.oracle:
-        print_close_pairs(strides, config, frames)
+        print_close_pairs(tracked, config, frames)
     if args.seeds > 0:
-        print_seed_spread(strides, config, frames, args.seeds)
+        print_seed_spread(tracked, config, frames, args.seeds)
     print("\ntracking time (s): " + ", ".join(f"stride {s}: {seconds[s]:.1f}" for s in strides))
 
 
