@@ -1,7 +1,8 @@
 """Retail metrics accuracy on PETS09-S2L1: every metric from the pipeline's tracks vs from the ground truth.
 
     python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--link-s S] [--interpolate-s S]
-        [--release-factor F] [--resample-s S] [--frames 400] [--threshold T] [--no-cache] [--oracle] [--seeds N]
+        [--release-factor F] [--resample-s S] [--frames 400] [--threshold T] [--link-embedder NAME] [--no-cache]
+        [--oracle] [--seeds N]
 
 Input: ``pets09/vtest.avi`` frames 1–400 (40 s at 10 fps, 768×576) and ``pets09/gt_1_400.txt`` from the evaluation
 data (``sightings.evaluate.datasets``; staged in ``.data/shared``). Zones (drawn from the scene's layout before any
@@ -108,6 +109,8 @@ def pipeline_points(
     settings = config.model_dump(
         include={"detector", "tracker", "threshold", "tiles", "interpolate_s", "link_s", "smooth_s", "tracker_options"}
     )
+    if config.link_embedder:  # keeps the colour linker's cache keys as they were
+        settings["link_embedder"] = config.link_embedder
     if config.detector_options or config.detector != "ssd-oidv4":  # keeps the SSD's cache keys as they were
         settings["detector_options"] = config.detector_options
         settings["detector_defaults"] = DETECTORS.defaults(config.detector)
@@ -139,6 +142,7 @@ def pipeline_points(
         end_s=frames / FPS,
         interpolate_gap_s=config.interpolate_s,
         link_s=config.link_s,
+        link_embedder=config.link_embedder,
         smooth_s=config.smooth_s,
     )
     seconds = time.perf_counter() - t0
@@ -276,6 +280,7 @@ def config_of(args: argparse.Namespace) -> RetailConfig:
         "resample_s": args.resample_s,
         "detector": args.detector,
         "threshold": args.threshold,
+        "link_embedder": args.link_embedder,
     }
     mapping: dict[str, Any] = {**CONFIG, **{k: v for k, v in options.items() if v is not None}}
     if args.release_factor is not None:
@@ -343,6 +348,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=FRAMES, help=f"the first N frames only (at most {FRAMES})")
     parser.add_argument("--tiles", default=None, help="detector tile grids, e.g. none (default: RetailConfig's)")
     parser.add_argument("--detector", default=None, help="detector registry name (default: RetailConfig's)")
+    parser.add_argument(
+        "--link-embedder", default=None, help="ONNX embed model the linker compares people by (default: colours)"
+    )
     parser.add_argument("--threshold", type=float, default=None, help="detector score threshold (default: its own)")
     parser.add_argument(
         "--seeds", type=int, default=0, help="also: the spread over N synthetic receipt files (0 = only seed 2026)"

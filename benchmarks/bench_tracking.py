@@ -1,7 +1,7 @@
 """Tracking benchmark on PETS09-S2L1 frames 1–400: detector × tracker × stride → HOTA, MOTA, IDF1, frames/s.
 
     SIGHTINGS_MODELS_DIR=/tmp/models-check python benchmarks/bench_tracking.py [--data DIR] [--frames 400]
-        [--detectors default] [--tune-linking] [--tune-smoothing] [--tune-gate]
+        [--detectors default] [--tune-linking] [--tune-smoothing] [--tune-gate] [--link-embedder NAME]
 
 Detections are computed once per detector setting (every frame, low threshold 0.2) and cached on disk in
 ``benchmarks/.cache/pets09_detections_<key>.json`` (key: detector settings + frame count + model file), so
@@ -16,7 +16,9 @@ also chosen on frames 1–200 only (see docs/tracking.md); 201–400 is the held
 the sweep that chose the tracklet linker's settings (``sightings.vision.track.linking``), on frames 1–200 only
 (tracked and linked without frames 201+), by the mean of MOTA and IDF1 over strides 1, 5 and 10. ``--tune-gate``
 prints the sweep that chose BoT-SORT's colour-gate threshold, with the whole-frame detector the retail pipeline
-uses, by the same criterion (best 3-point mean over the grid).
+uses, by the same criterion (best 3-point mean over the grid). ``--link-embedder NAME`` compares the default
+chain's linker comparing people by body colours against the same linker comparing them by the ONNX embed model
+``NAME`` from the models directory (a person re-ID model; `sightings track --link-embedder`).
 """
 
 from __future__ import annotations
@@ -105,21 +107,31 @@ def det_mot(found: dict[int, list[Detection]], lo: int, hi: int, thr: float) -> 
 
 
 def track_rows(
-    make: Any, frames: list, found: dict, stride: int, thr: float, *, appearance: bool = False, last: int = 10**9
+    make: Any,
+    frames: list,
+    found: dict,
+    stride: int,
+    thr: float,
+    *,
+    appearance: bool = False,
+    last: int = 10**9,
+    embedder: Any = None,
 ) -> tuple[list[TrackRow], list, float, AppearanceCollector | None]:
-    """Tracked rows over frames with index < ``last`` at ``stride`` (+ colour descriptors for the linker)."""
+    """Tracked rows over frames with index < ``last`` at ``stride`` (+ descriptors for the linker: colours, or
+    ``embedder``'s vectors, as ``track_video`` collects them)."""
     trk = make()
     rows: list[TrackRow] = []
     used = [f for f in frames if f.index % stride == 0 and f.index < last]
-    collector = AppearanceCollector() if appearance else None
+    collector = AppearanceCollector(embedder=embedder) if appearance else None
     t0 = time.perf_counter()
     for f in used:
         dets = [d for d in found[f.index] if d.score >= thr]
-        for td in trk.update(f, dets):
+        tracked = trk.update(f, dets)
+        for td in tracked:
             d = td.detection
             rows.append(TrackRow(f.index, f.t_s, td.track_id, d.label, d.score, *d.box.xyxy))
-            if collector is not None:
-                collector.add(td.track_id, f.image, d.box.xyxy)
+        if collector is not None:
+            collector.add_frame(f.image, [(td.track_id, td.detection.box.xyxy) for td in tracked])
     return rows, used, time.perf_counter() - t0, collector
 
 
@@ -367,6 +379,36 @@ def tune_link_stop(gt: MotData, video: Path, n: int) -> None:
     print(f"chosen: may_stop={best[1].may_stop}, max_gap_s={best[1].max_gap_s:g}")
 
 
+def compare_link_embedder(gt: MotData, video: Path, n: int, name: str) -> None:
+    """The default chain as `sightings track` runs it, its linker comparing people by body colours (the default)
+    or by the ONNX embed model ``name`` from the models directory (``--link-embedder``): the tracking rule
+    ((mean MOTA + mean IDF1) / 2 over strides 1, 5, 10) on frames 1-200 and, held out, 201-400, and the time
+    the descriptors add per tracked box."""
+    from sightings.vision.pipeline import create_link_embedder
+
+    embedder = create_link_embedder(name)
+    found, frames, _ = detect_all(video, n, {"detector": "centernet", "input_size": 384})
+    print("| linker compares people by | 1-200: rule (MOTA, IDF1) | 201-400: rule (MOTA, IDF1) | ms per tracked box |")
+    print("|---|---|---|---:|")
+    for label, emb in (("body colours (default)", None), (f"`{name}` embeddings", embedder)):
+        cells, seconds, boxes = [], 0.0, 0
+        for lo, hi in ((1, 200), (201, 400)):
+            part = [f for f in frames if lo <= f.index + 1 <= hi]
+            motas, idf1s = [], []
+            for stride in TUNING_STRIDES:
+                rows, used, secs, collector = track_rows(
+                    BotSortTracker, part, found, stride, 0.30, appearance=True, embedder=emb
+                )
+                seconds, boxes = seconds + secs, boxes + len(rows)
+                g = restrict(gt, [f.index + 1 for f in used], lo, hi)
+                rep = evaluate_tracking(g, finish(rows, used, collector, LINK, INTERPOLATE_S, smooth_s=SMOOTH_S))
+                motas.append(rep.mota)
+                idf1s.append(rep.idf1)
+            m, i = float(np.mean(motas)), float(np.mean(idf1s))
+            cells.append(f"{(m + i) / 2:.4f} ({m:.3f}, {i:.3f})")
+        print(f"| {label} | {cells[0]} | {cells[1]} | {1000 * seconds / max(1, boxes):.2f} |", flush=True)
+
+
 def compare_defaults(gt: MotData, video: Path, n: int) -> None:
     """`sightings track` default candidates on frames 1-200 only (the rule: mean of MOTA and IDF1 over strides 1, 5,
     10), full chain (interpolation, linking, smoothing). Each detector's threshold is chosen as above, except the last
@@ -413,7 +455,7 @@ def compare_defaults(gt: MotData, video: Path, n: int) -> None:
               f"| {m2:.3f}, {i2:.3f} |", flush=True)  # fmt: skip
 
 
-def main() -> None:  # noqa: PLR0912, PLR0915
+def main() -> None:  # noqa: PLR0911, PLR0912, PLR0915
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("SIGHTINGS_SHARED_DATA", "/work/shared/data")))
     parser.add_argument("--frames", type=int, default=400)
@@ -439,6 +481,11 @@ def main() -> None:  # noqa: PLR0912, PLR0915
         help="only the linker's may_stop hypothesis x longest gap, default chain, chosen on frames 1-200",
     )
     parser.add_argument(
+        "--link-embedder",
+        metavar="NAME",
+        help="only: the default chain with the linker comparing people by this ONNX embed model vs by colours",
+    )
+    parser.add_argument(
         "--compare-defaults",
         action="store_true",
         help="only the `sightings track` default candidates, scored on frames 1-200",
@@ -458,6 +505,9 @@ def main() -> None:  # noqa: PLR0912, PLR0915
         return
     if args.tune_link_stop:
         tune_link_stop(gt, video, n)
+        return
+    if args.link_embedder:
+        compare_link_embedder(gt, video, n, args.link_embedder)
         return
 
     detectors = {

@@ -106,3 +106,15 @@ def truncate_copy(src: Path, dst: Path, fraction: float = 0.5) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     dst.write_bytes(data[: int(len(data) * fraction)])
     return dst
+
+
+def broken_walk_detector() -> object:
+    """make_video's moving white square as a "person", found in frames 0-9 and 40-55 of a 10 fps video: lost
+    for 3 s, longer than the tracker's 2 s buffer."""
+    from sightings.testing.fakes import FakeDetector
+
+    def box(i: int) -> tuple[float, float, float, float, str, float]:
+        x, y = 5 * i, 3 * i  # make_frame's square (40 px) before it wraps around
+        return (x, y, x + 40, y + 40, "person", 0.9)
+
+    return FakeDetector({i: [box(i)] for i in [*range(10), *range(40, 56)]})

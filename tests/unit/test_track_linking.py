@@ -15,6 +15,7 @@ from sightings.vision.track.linking import (
     AppearanceCollector,
     EndAppearance,
     LinkOptions,
+    appearance_distance,
     body_colour_descriptor,
     link_tracklets,
     plan_links,
@@ -113,6 +114,29 @@ def test_appearance_breaks_a_tie() -> None:
     assert plan_links(still + left + right, options=options, appearance=swapped).new_ids[2] == 1
     # the Bhattacharyya coefficient of a descriptor with itself is 1 per half
     assert math.isclose(float(red_blue @ red_blue), 2.0, rel_tol=1e-5)
+
+
+def test_embeddings_break_a_tie_by_cosine_distance() -> None:
+    # the same scene as above, the ends described by unit embeddings (a re-ID model's) instead of colours
+    still = walk(1, 0.0, 3.0, x0=300, vx=0)
+    left, right = walk(2, 4.0, 6.0, x0=270, vx=0), walk(3, 4.0, 6.0, x0=330, vx=0)
+    me, other = np.array([0.6, 0.8, 0.0], np.float32), np.array([0.0, 0.6, 0.8], np.float32)
+    looks = {i: EndAppearance(v, v, "cosine") for i, v in ((1, me), (2, other), (3, me))}
+    options = LinkOptions(max_gap_s=3.0, appearance_weight=1.0, min_len_s=0.0)
+    assert plan_links(still + left + right, options=options, appearance=looks).new_ids[3] == 1
+    swapped = {1: looks[1], 2: looks[3], 3: looks[2]}
+    assert plan_links(still + left + right, options=options, appearance=swapped).new_ids[2] == 1
+
+
+def test_appearance_distance_by_metric() -> None:
+    a, b = np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)
+    assert appearance_distance(a, a, "cosine") == pytest.approx(0.0)
+    assert appearance_distance(a, b, "cosine") == pytest.approx(1.0)
+    assert appearance_distance(a, -a, "cosine") == pytest.approx(1.0)  # opposite counts as unrelated, not worse
+    colour = body_colour_descriptor(_person_image((200, 30, 30), (30, 30, 200)), (0, 0, 40, 100))
+    assert appearance_distance(colour, colour) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ConfigError, match="unknown appearance metric"):
+        appearance_distance(a, b, "euclid")
 
 
 def test_short_unlinked_tracks_are_pruned_linked_ones_kept() -> None:
@@ -220,18 +244,6 @@ def test_retail_config_link_s() -> None:
 # -- through `sightings track` on a generated video ------------------------------------------------------------
 
 
-def broken_walk_detector() -> object:
-    """tests.factories' moving white square as a "person", found in frames 0-9 and 40-55 of a 10 fps video: lost
-    for 3 s, longer than the tracker's 2 s buffer."""
-    from sightings.testing.fakes import FakeDetector
-
-    def box(i: int) -> tuple[float, float, float, float, str, float]:
-        x, y = 5 * i, 3 * i  # make_frame's square (40 px) before it wraps around
-        return (x, y, x + 40, y + 40, "person", 0.9)
-
-    return FakeDetector({i: [box(i)] for i in [*range(10), *range(40, 56)]})
-
-
 def test_cli_track_links_a_broken_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("trackers")
     pytest.importorskip("pyarrow")
@@ -244,7 +256,7 @@ def test_cli_track_links_a_broken_walk(tmp_path: Path, monkeypatch: pytest.Monke
     from sightings.core.registry import DETECTORS, RegistryEntry
     from sightings.evaluate.mot_io import read_mot
 
-    monkeypatch.setitem(DETECTORS._entries, "walker", RegistryEntry("walker", f"{__name__}:broken_walk_detector"))
+    monkeypatch.setitem(DETECTORS._entries, "walker", RegistryEntry("walker", "factories:broken_walk_detector"))
     app = typer.Typer(cls=SightingsGroup, pretty_exceptions_enable=False)
     app.command("track")(track)
     app.command("noop")(lambda: None)

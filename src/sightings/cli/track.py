@@ -59,6 +59,12 @@ def track(
         help="Re-join tracks broken for up to this many seconds (motion, size and colour; 0 = off), "
         "before interpolation.",
     ),
+    link_embedder: str | None = typer.Option(
+        None,
+        "--link-embedder",
+        help="Compare people by this ONNX embed model in the models directory (a person re-ID model imported with "
+        "`sightings models import`) instead of body colours when linking. None ships with sightings.",
+    ),
     smooth_s: float = typer.Option(
         DEFAULT_SMOOTH_S,
         "--smooth-s",
@@ -110,6 +116,7 @@ def track(
         detector_options=detector_options,
         interpolate_gap_s=interpolate_s,
         link_s=link_s,
+        link_embedder=link_embedder,
         smooth_s=smooth_s,
         progress=show,
     )
@@ -127,6 +134,7 @@ def track(
         "tiles": tiles if tiled else "none",
         "interpolate_s": interpolate_s,
         "link_s": link_s,
+        "link_embedder": link_embedder,
         "smooth_s": smooth_s,
         **result.summary(),
         "mot": str(mot_path),

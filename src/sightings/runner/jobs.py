@@ -149,6 +149,9 @@ class TrackOptions(BaseModel):
     link_s: float = Field(
         DEFAULT_LINK_S, ge=0, description="re-join broken tracks across gaps up to this many seconds (0 = off)"
     )
+    link_embedder: str | None = Field(
+        None, description="link by this ONNX embed model in the models dir (a person re-ID model), not colours"
+    )
     smooth_s: float = Field(
         DEFAULT_SMOOTH_S, ge=0, description="average each box with its track's boxes this many s either side (0 = off)"
     )
@@ -171,13 +174,16 @@ class TrackJob:
         DETECTORS.check(self.options.detector)
         TRACKERS.check(self.options.tracker)
         self._detector: Any = None
+        self._link_embedder: Any = None
 
     def config(self) -> dict[str, Any]:
         from sightings.core.registry import DETECTORS, TRACKERS, backend_defaults
 
         opts = self.options
         defaults = backend_defaults(detector=(DETECTORS, opts.detector), tracker=(TRACKERS, opts.tracker))
-        return {**opts.model_dump(mode="json"), **defaults}  # a changed backend default: another config
+        # link_embedder came later: without one (colours, as before) the config of earlier outputs stays the same
+        dump = opts.model_dump(mode="json", exclude={"link_embedder"} if opts.link_embedder is None else None)
+        return {**dump, **defaults}  # a changed backend default: another config
 
     def _detector_object(self) -> Any:
         if self._detector is None:
@@ -191,6 +197,13 @@ class TrackJob:
                 self.options.detector, options=opts, classes=self.options.classes, threshold=self.options.threshold
             )
         return self._detector
+
+    def _link_embedder_object(self) -> Any:
+        if self._link_embedder is None and self.options.link_embedder is not None and self.options.link_s:
+            from sightings.vision.pipeline import create_link_embedder
+
+            self._link_embedder = create_link_embedder(self.options.link_embedder)
+        return self._link_embedder
 
     def run(self, item: BatchItem, out_dir: Path, *, attempt: int = 1) -> JobResult:
         from sightings.evaluate.mot_io import write_mot
@@ -208,6 +221,7 @@ class TrackJob:
                 classes=o.classes,
                 interpolate_gap_s=o.interpolate_s,
                 link_s=o.link_s,
+                link_embedder=self._link_embedder_object(),
                 smooth_s=o.smooth_s,
             )
         write_mot(out_dir / "tracks.txt", result.to_mot())

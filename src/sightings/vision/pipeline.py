@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sightings.core.errors import ConfigError
-from sightings.core.protocols import Detector, TrackedDetection, Tracker
+from sightings.core.protocols import Detector, Embedder, TrackedDetection, Tracker
 from sightings.core.registry import DETECTORS, TRACKERS
 from sightings.core.types import Box, Detection, Frame, MediaRef, Track
 from sightings.vision.track.postprocess import check_seconds
@@ -34,6 +34,7 @@ __all__ = [
     "TrackRow",
     "accepts_option",
     "create_detector",
+    "create_link_embedder",
     "create_tracker",
     "finish_rows",
     "track_video",
@@ -183,16 +184,34 @@ def _batches(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
         yield batch
 
 
-def _link_setup(link_s: float, options: LinkOptions | None) -> tuple[LinkOptions | None, AppearanceCollector | None]:
-    """The linker's options with ``max_gap_s = link_s`` (None when ``link_s`` is 0: linking off), and a colour
-    collector when the options weigh appearance."""
+def create_link_embedder(link_embedder: str | Embedder | None) -> Embedder | None:
+    """The embedder whose vectors replace body colours in tracklet linking: an object as it is, or the name of an
+    ONNX ``embed`` model in the models directory (a person re-ID model imported with ``sightings models import``);
+    None = colours. A missing model is a :class:`NotFoundError` with the import hint, before any frame is read."""
+    if link_embedder is None or not isinstance(link_embedder, str):
+        return link_embedder
+    if not link_embedder.strip():
+        raise ConfigError("must name an ONNX embed model in the models directory", where="link_embedder")
+    from sightings.core.registry import EMBEDDERS
+
+    created: Embedder = EMBEDDERS.create("onnx", model_name=link_embedder.strip())
+    return created
+
+
+def _link_setup(
+    link_s: float, options: LinkOptions | None, embedder: str | Embedder | None = None
+) -> tuple[LinkOptions | None, AppearanceCollector | None]:
+    """The linker's options with ``max_gap_s = link_s`` (None when ``link_s`` is 0: linking off), and a descriptor
+    collector (colours, or ``embedder``'s vectors) when the options weigh appearance."""
     check_seconds(link_s, "link_s")
     if not link_s:
         return None, None
     from sightings.vision.track.linking import AppearanceCollector, LinkOptions
 
     link = dataclasses.replace(options or LinkOptions(), max_gap_s=float(link_s))
-    return link, AppearanceCollector() if link.appearance_weight > 0 else None
+    if link.appearance_weight <= 0:
+        return link, None
+    return link, AppearanceCollector(embedder=create_link_embedder(embedder))
 
 
 def finish_rows(
@@ -243,6 +262,7 @@ def track_video(
     interpolate_gap_s: float = 0.0,
     link_s: float = 0.0,
     link_options: LinkOptions | None = None,
+    link_embedder: str | Embedder | None = None,
     smooth_s: float = 0.0,
 ) -> TrackResult:
     """Detect and track objects in the video at ``path``, sampling ``fps`` frames/s or every ``stride``-th frame.
@@ -252,7 +272,8 @@ def track_video(
     count, or None). ``interpolate_gap_s`` > 0 fills each track's gaps of up to that many seconds afterwards
     (:func:`~sightings.vision.track.postprocess.interpolate_gaps`; offline use only). ``link_s`` > 0 first
     re-joins broken tracks across gaps of up to that many seconds (:mod:`~sightings.vision.track.linking`; other
-    settings from ``link_options``, colour descriptors of the tracked boxes when its appearance weight is > 0).
+    settings from ``link_options``; descriptors of the tracked boxes when its appearance weight is > 0: body colours,
+    or the vectors of ``link_embedder``, a person re-ID model, see :func:`create_link_embedder`).
     ``smooth_s`` > 0 last replaces each box by its track's mean box within that many seconds either side
     (:func:`~sightings.vision.track.postprocess.smooth_tracks`; offline use only).
     Raises :class:`ConfigError` for an unknown detector/tracker name, :class:`InputError` /
@@ -263,7 +284,7 @@ def track_video(
 
     if fps is None and stride is None:
         stride = 1
-    link, collector = _link_setup(link_s, link_options)
+    link, collector = _link_setup(link_s, link_options, link_embedder)
     check_seconds(smooth_s, "smooth_s")  # before any model work, like link_s
     wanted = {_normalise_label(c) for c in classes} if classes else None
     det = create_detector(detector, options=detector_options, classes=classes, threshold=threshold)
@@ -299,8 +320,8 @@ def track_video(
                 d = td.detection
                 rows.append(TrackRow(frame.index, frame.t_s, td.track_id, d.label, d.score, *d.box.xyxy))
                 per_track.setdefault(td.track_id, []).append(d)
-                if collector is not None:
-                    collector.add(td.track_id, frame.image, d.box.xyxy)
+            if collector is not None:
+                collector.add_frame(frame.image, [(td.track_id, td.detection.box.xyxy) for td in tracked])
             if on_frame is not None:
                 on_frame(frame, tracked)
     if link is not None or interpolate_gap_s or smooth_s:

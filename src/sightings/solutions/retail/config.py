@@ -150,6 +150,12 @@ class RetailConfig(_Section):
         ge=0,
         description="re-join tracks broken for up to this many seconds before interpolating (0 = off)",
     )
+    link_embedder: str | None = Field(
+        None,
+        description="the linker compares people by this ONNX embed model in the models directory (a person re-ID "
+        "model imported with `sightings models import`) instead of body colours; none ships with sightings "
+        "(docs/tracking.md)",
+    )
     smooth_s: float = Field(
         DEFAULT_SMOOTH_S, ge=0, description="average each box with its track's boxes this many s either side (0 = off)"
     )
@@ -203,6 +209,8 @@ class RetailConfig(_Section):
         from sightings.core.registry import DETECTORS, TRACKERS, backend_defaults
 
         data = self.model_dump(mode="json", exclude={"warehouse", "archive"})
+        if data.get("link_embedder") is None:  # added later: colours, as before, keep the hashes of finished runs
+            data.pop("link_embedder", None)
         return {**data, **backend_defaults(detector=(DETECTORS, self.detector), tracker=(TRACKERS, self.tracker))}
 
     def analysis_hash(self) -> str:

@@ -349,6 +349,7 @@ def process_video(
         classes=PERSON_LABELS,
         interpolate_gap_s=config.interpolate_s,
         link_s=config.link_s,
+        link_embedder=config.link_embedder,
         smooth_s=config.smooth_s,
         on_frame=collector,
     )

@@ -19,7 +19,9 @@ whole video is processed before the tracks are used, the pieces ("tracklets") ca
   - *size*: ``|ln(height_A / height_B)|`` (medians over the same windows);
   - *appearance* (optional, when descriptors are given): 1 − the Bhattacharyya coefficient of HSV colour
     histograms of the boxes' upper and lower body halves (:func:`body_colour_descriptor`, built on BoT-SORT's
-    :func:`~sightings.vision.track.botsort.hsv_embedding`), averaged over each end's last/first boxes;
+    :func:`~sightings.vision.track.botsort.hsv_embedding`), averaged over each end's last/first boxes; or, when
+    :class:`AppearanceCollector` was given an embedder (a person re-ID model), 1 − the cosine similarity of the
+    ends' mean embeddings;
 
 * **two stages**: gaps of up to ``short_gap_s`` (3 s) are linked first, by constant velocity alone; then gaps of up
   to ``max_gap_s`` (15 s), among the tracks still unlinked, with ``may_stop`` and a gate that stops widening after
@@ -51,10 +53,13 @@ import numpy as np
 import numpy.typing as npt
 
 from sightings.core.errors import ConfigError
+from sightings.core.protocols import Embedder
 from sightings.vision.track.postprocess import TrackedBoxRow
 
 __all__ = [
+    "APPEARANCE_METRICS",
     "DEFAULT_LINK_S",
+    "MIN_CROP_PX",
     "AppearanceCollector",
     "EndAppearance",
     "LinkOptions",
@@ -121,10 +126,14 @@ class LinkOptions:
 
 @dataclass(frozen=True, slots=True)
 class EndAppearance:
-    """Mean colour descriptors of a track's first and last boxes (each :func:`body_colour_descriptor`-shaped)."""
+    """Mean descriptors of a track's first and last boxes, and how two of them are compared (``metric``).
+
+    ``"colour"``: :func:`body_colour_descriptor`-shaped (two unit-norm halves, Bhattacharyya); ``"cosine"``: one
+    unit vector from an embedder (a person re-ID model), compared by cosine distance."""
 
     start: npt.NDArray[np.float32]
     end: npt.NDArray[np.float32]
+    metric: str = "colour"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,44 +160,84 @@ def body_colour_descriptor(image: npt.NDArray[np.uint8], xyxy: Sequence[float]) 
     return np.concatenate([hsv_embedding(image, (x1, y1, x2, mid)), hsv_embedding(image, (x1, mid, x2, y2))])
 
 
-def _mean_descriptor(vectors: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+APPEARANCE_METRICS = ("colour", "cosine")
+"""How descriptors are compared: two-half colour histograms, or unit vectors from an embedder."""
+MIN_CROP_PX = 4
+"""Smallest crop side an embedder gets (the ONNX embedders refuse smaller images)."""
+
+
+def _mean_descriptor(vectors: Sequence[npt.NDArray[np.float32]], metric: str = "colour") -> npt.NDArray[np.float32]:
     mean = np.mean(np.stack(vectors), axis=0).astype(np.float32)
-    halves = mean.reshape(2, -1)
-    halves /= np.maximum(1e-12, np.linalg.norm(halves, axis=1, keepdims=True))
-    out: npt.NDArray[np.float32] = halves.reshape(-1)
+    parts = mean.reshape(2 if metric == "colour" else 1, -1)  # each colour half, or the whole embedding, unit norm
+    parts /= np.maximum(1e-12, np.linalg.norm(parts, axis=1, keepdims=True))
+    out: npt.NDArray[np.float32] = parts.reshape(-1)
     return out
 
 
-def appearance_distance(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
-    """1 − the mean Bhattacharyya coefficient of the two body halves (0 = same colours, 1 = disjoint)."""
+def appearance_distance(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32], metric: str = "colour") -> float:
+    """0 = the same look, 1 = nothing alike.
+
+    ``"colour"``: 1 − the mean Bhattacharyya coefficient of the two body halves; ``"cosine"``: 1 − the cosine
+    similarity of two unit embeddings, clipped to [0, 1] (opposite vectors count as unrelated ones)."""
+    if metric == "cosine":
+        return float(1.0 - np.clip(float(a @ b), 0.0, 1.0))
+    if metric != "colour":
+        raise ConfigError(f"unknown appearance metric {metric!r} (known: {', '.join(APPEARANCE_METRICS)})")
     bc = (a.reshape(2, -1) * b.reshape(2, -1)).sum(axis=1)
     return float(1.0 - np.clip(bc, 0.0, 1.0).mean())
 
 
 class AppearanceCollector:
-    """Keeps the colour descriptors of each track's first and last ``boxes`` boxes while tracking (bounded memory).
+    """Keeps the descriptors of each track's first and last ``boxes`` boxes while tracking (bounded memory).
 
-    Call :meth:`add` for every tracked box with the frame image; :meth:`descriptors` gives :class:`EndAppearance`
-    per track id for :func:`plan_links`.
+    Call :meth:`add_frame` (or :meth:`add`, one box) for the tracked boxes of every frame with the frame image;
+    :meth:`descriptors` gives :class:`EndAppearance` per track id for :func:`plan_links`.
+
+    Without ``embedder`` a descriptor is the box's body colours (:func:`body_colour_descriptor`). With one (any
+    :class:`~sightings.core.protocols.Embedder`, e.g. a person re-ID model imported into the models directory and
+    loaded by ``EMBEDDERS.create("onnx", model_name=...)``), it is the embedding of the box's crop, one batch a
+    frame, compared by cosine distance. Every tracked box is embedded, so the embedder's time is added per box.
     """
 
-    def __init__(self, boxes: int = 5) -> None:
+    def __init__(self, boxes: int = 5, *, embedder: Embedder | None = None) -> None:
         if not isinstance(boxes, int) or boxes < 1:
             raise ConfigError(f"must be an integer >= 1, got {boxes!r}", where="link.appearance_boxes")
         self.boxes = boxes
+        self.embedder = embedder
+        self.metric = "colour" if embedder is None else "cosine"
         self._head: dict[int, list[npt.NDArray[np.float32]]] = {}
         self._tail: dict[int, deque[npt.NDArray[np.float32]]] = {}
 
     def add(self, track_id: int, image: npt.NDArray[np.uint8], xyxy: Sequence[float]) -> None:
-        vec = body_colour_descriptor(image, xyxy)
-        head = self._head.setdefault(track_id, [])
-        if len(head) < self.boxes:
-            head.append(vec)
-        self._tail.setdefault(track_id, deque(maxlen=self.boxes)).append(vec)
+        self.add_frame(image, [(track_id, xyxy)])
+
+    def add_frame(self, image: npt.NDArray[np.uint8], boxes: Sequence[tuple[int, Sequence[float]]]) -> None:
+        """The descriptors of one frame's tracked boxes, ``(track_id, xyxy)`` each. With an embedder, boxes that
+        hold less than ``MIN_CROP_PX`` × ``MIN_CROP_PX`` pixels of the image are skipped (nothing to embed)."""
+        if self.embedder is None:
+            found = [(tid, body_colour_descriptor(image, xyxy)) for tid, xyxy in boxes]
+        else:
+            crops, ids = [], []
+            h, w = image.shape[:2]
+            for tid, xyxy in boxes:
+                x1, y1 = max(0, int(xyxy[0])), max(0, int(xyxy[1]))
+                x2, y2 = min(w, int(np.ceil(xyxy[2]))), min(h, int(np.ceil(xyxy[3])))
+                if x2 - x1 >= MIN_CROP_PX and y2 - y1 >= MIN_CROP_PX:
+                    crops.append(np.ascontiguousarray(image[y1:y2, x1:x2]))
+                    ids.append(tid)
+            vectors = self.embedder.embed(crops) if crops else np.zeros((0, 0), np.float32)
+            found = list(zip(ids, np.asarray(vectors, np.float32), strict=True))
+        for tid, vec in found:
+            head = self._head.setdefault(tid, [])
+            if len(head) < self.boxes:
+                head.append(vec)
+            self._tail.setdefault(tid, deque(maxlen=self.boxes)).append(vec)
 
     def descriptors(self) -> dict[int, EndAppearance]:
         return {
-            tid: EndAppearance(_mean_descriptor(head), _mean_descriptor(list(self._tail[tid])))
+            tid: EndAppearance(
+                _mean_descriptor(head, self.metric), _mean_descriptor(list(self._tail[tid]), self.metric), self.metric
+            )
             for tid, head in self._head.items()
         }
 
@@ -205,6 +254,7 @@ class _Tracklet:
     members: list[int] = field(default_factory=list)
     start_appearance: npt.NDArray[np.float32] | None = None
     end_appearance: npt.NDArray[np.float32] | None = None
+    appearance_metric: str = "colour"
 
     @property
     def t_start(self) -> float:
@@ -255,6 +305,7 @@ def _tracklets(rows: Sequence[LinkableRow], appearance: Mapping[int, EndAppearan
             members=[tid],
             start_appearance=None if app is None else app.start,
             end_appearance=None if app is None else app.end,
+            appearance_metric="colour" if app is None else app.metric,
         )
     return out
 
@@ -291,7 +342,8 @@ def _pair_cost(a: _Tracklet, b: _Tracklet, options: LinkOptions) -> float | None
         return None
     cost = position + options.size_weight * abs(math.log(h_end / h_start))
     if options.appearance_weight and a.end_appearance is not None and b.start_appearance is not None:
-        cost += options.appearance_weight * appearance_distance(a.end_appearance, b.start_appearance)
+        metric = a.appearance_metric
+        cost += options.appearance_weight * appearance_distance(a.end_appearance, b.start_appearance, metric)
     return cost if cost <= options.max_cost else None
 
 
@@ -356,6 +408,7 @@ def _join(a: _Tracklet, b: _Tracklet) -> _Tracklet:
         members=a.members + b.members,
         start_appearance=a.start_appearance,
         end_appearance=b.end_appearance,
+        appearance_metric=a.appearance_metric,
     )
 
 
