@@ -125,3 +125,27 @@ def test_track_job_takes_a_link_embedder(reid_models_dir: Path, tmp_path: Path) 
     result = job.run(BatchItem(source=str(video), platform_id="local", video_id="walk"), tmp_path / "out")
     assert result.summary["tracks"] == 1  # the 3-s break linked
     assert job._link_embedder is not None and job._link_embedder.dim == 8
+
+
+def test_retail_run_with_a_missing_embedder_fails_before_writing_anything(
+    reid_models_dir: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("chdb", reason="needs the retail extra")
+    from datetime import date
+
+    from factories import make_video
+    from sightings.analytics.chdb_warehouse import ChdbWarehouse
+    from sightings.solutions.retail.config import config_from_mapping
+    from sightings.solutions.retail.folder_run import plan_folder, run_plan
+
+    videos = tmp_path / "videos"
+    make_video(videos / "shop1_cam1_20260301-093000+0300.mp4", seconds=2, fps=5, gop=5)
+    receipts = tmp_path / "receipts.csv"
+    receipts.write_text("time,amount,register\n2026-03-01T09:30:01+03:00,120.5,1\n")
+    plan = plan_folder(videos, store="shop1", day=date(2026, 3, 1), receipts_path=receipts)
+    config = config_from_mapping({"detector": "fake", "tracker": "fake", "link_embedder": "nope"}, where="test")
+    with ChdbWarehouse(tmp_path / "warehouse") as wh:
+        with pytest.raises(NotFoundError, match="sightings models import"):
+            run_plan(plan, config=config, warehouse=wh)
+        assert wh.query("SELECT count() AS n FROM receipts")[0]["n"] == 0
+        assert wh.query("SELECT count() AS n FROM runs")[0]["n"] == 0

@@ -121,7 +121,12 @@ def run_plan(
     update_baseline: bool = False,
     detector: Any = None,
 ) -> RunFolderResult:
-    """Process the planned videos (see the module doc); each video's rows replace its old ones."""
+    """Process the planned videos (see the module doc); each video's rows replace its old ones.
+
+    A ``link_embedder`` the models directory does not hold fails here, before anything is written."""
+    from sightings.vision.pipeline import create_link_embedder
+
+    link_embedder = create_link_embedder(config.link_embedder) if config.link_s else None  # loaded once
     n_receipts = 0
     if plan.receipts_source is not None:
         n_receipts = write_receipts(warehouse, plan.receipts, source=plan.receipts_source, store=plan.store)
@@ -140,7 +145,13 @@ def run_plan(
             continue
         try:
             analysis = process_video(
-                video, config=config, receipts=plan.receipts, shifts=plan.shifts, content_hash=digest, detector=detector
+                video,
+                config=config,
+                receipts=plan.receipts,
+                shifts=plan.shifts,
+                content_hash=digest,
+                detector=detector,
+                link_embedder=link_embedder,
             )
         except InputError as exc:  # this file only (MediaError: corrupt, truncated, not a video)
             failed.append((str(video.path), str(exc)))

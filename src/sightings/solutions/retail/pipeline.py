@@ -324,8 +324,12 @@ def process_video(
     detector: Any = None,
     shifts: Sequence[Shift] | None = None,
     content_hash: str = "",
+    link_embedder: Any = None,
 ) -> RetailAnalysis:
     """Track people in ``video`` at the analysis rate and analyse the tracks (nothing written).
+
+    ``detector`` and ``link_embedder`` (objects, loaded once by a caller with many videos) default to the ones
+    ``config`` names.
 
     Timestamp jumps between analysed frames longer than ``gaps.min_gap_s`` are recording gaps: episodes do not
     span them. Per-frame statistics for the health checks are kept in ``frame_stats``.
@@ -349,7 +353,7 @@ def process_video(
         classes=PERSON_LABELS,
         interpolate_gap_s=config.interpolate_s,
         link_s=config.link_s,
-        link_embedder=config.link_embedder,
+        link_embedder=link_embedder if link_embedder is not None else config.link_embedder,
         smooth_s=config.smooth_s,
         on_frame=collector,
     )
