@@ -133,7 +133,7 @@ def flip_merged(detector: Any, images: dict[int, npt.NDArray[np.uint8]], iou: fl
 
 
 def occlusion_levers(gt: dict[int, Any], images: dict[int, npt.NDArray[np.uint8]], choose: list[int]) -> None:
-    """Ways to find half-hidden people with the default CenterNet, measured (docs/retail.md): flip test-time
+    """Ways to find half-hidden people with the default CenterNet, measured (docs/retail-accuracy.md): flip test-time
     augmentation and the NMS IoU. The detector rule: adopt only with AP50 on frames 1-200 at least 0.01 higher."""
     from sightings.vision.detect.centernet import CenterNetDetector
 

@@ -131,7 +131,7 @@ class RetailConfig(_Section):
     tracker: str = Field(
         "botsort",
         description="tracker registry name (default botsort: at 1 analysis fps its colour gate keeps ids better than "
-        "bytetrack, chosen on PETS09 frames 1-200; docs/retail.md)",
+        "bytetrack, chosen on PETS09 frames 1-200; docs/retail-accuracy.md)",
     )
     threshold: float | None = Field(None, ge=0, le=1, description="detector score threshold")
     tiles: str = Field(
@@ -143,7 +143,7 @@ class RetailConfig(_Section):
         DEFAULT_LINK_S,
         ge=0,
         description="fill track gaps up to this many seconds (default: every gap the linker bridges, so a customer "
-        "hidden behind the seller keeps a position; docs/retail.md)",
+        "hidden behind the seller keeps a position; docs/retail-accuracy.md)",
     )
     link_s: float = Field(
         DEFAULT_LINK_S,
@@ -163,7 +163,7 @@ class RetailConfig(_Section):
         0.25,
         ge=0,
         description="analyse tracks on a grid this fine: boxes move in a straight line between analysed frames "
-        "(0 = only the analysed frames; chosen on PETS09 frames 1-200, docs/retail.md)",
+        "(0 = only the analysed frames; chosen on PETS09 frames 1-200, docs/retail-accuracy.md)",
     )
     detector_options: dict[str, Any] = Field(default_factory=dict, description="extra detector options")
     tracker_options: dict[str, Any] = Field(default_factory=dict, description="extra tracker options")
