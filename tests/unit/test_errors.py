@@ -23,6 +23,13 @@ def test_message_names_where_and_reason() -> None:
     )
 
 
+def test_message_is_one_line_whatever_the_reason_quotes() -> None:
+    # a third-party message that quotes damaged input (found by the torch-file fuzz test)
+    err = InputError("not a legacy torch.save file (ValueError: 'loatStorage\n')", where="fuzz.pt", hint="a\r\nb")
+    assert str(err) == "fuzz.pt: not a legacy torch.save file (ValueError: 'loatStorage\\n') (a\\r\\nb)"
+    assert "\n" not in str(err) and "\n" in err.reason  # the reason itself is kept as given
+
+
 def test_hierarchy_and_codes() -> None:
     assert issubclass(MediaError, InputError) and issubclass(InputError, SightingsError)
     assert TooLargeError.http_status == 413 and InputError.http_status == 422

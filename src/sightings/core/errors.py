@@ -46,10 +46,12 @@ class SightingsError(Exception):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
+        """``where: reason (hint)`` on one line: line breaks that came in with a reason (a third-party message quoting
+        damaged input, say) are written as ``\\n``."""
         text = f"{self.where}: {self.reason}" if self.where else self.reason
         if self.hint:
             text = f"{text} ({self.hint})"
-        return text
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class InputError(SightingsError):
