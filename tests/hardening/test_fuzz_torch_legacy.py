@@ -36,7 +36,9 @@ def damaged(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True, database=None
+)
 @given(blob=damaged())
 def test_damaged_files_give_arrays_or_one_integrity_error(blob: bytes) -> None:
     try:
