@@ -91,3 +91,17 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     while time.monotonic() < deadline and any(alive(pid) for pid in workers):
         time.sleep(0.2)
     assert not any(alive(pid) for pid in workers)
+
+
+def test_a_worker_whose_server_died_while_it_started_ends_at_once() -> None:
+    """The server killed between spawning a worker and the worker's set-up: the worker's parent is already init,
+    and it must not take init for its server (it used to wait for ever)."""
+    code = (
+        "import time\n"
+        "from sightings.core.replicas import _start\n"
+        "_start(dict, 2**22 + 12345)  # not this process's parent: its server is gone\n"
+        "time.sleep(30)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], timeout=20, check=False)
+    assert done.returncode == 0 and time.monotonic() - started < 15

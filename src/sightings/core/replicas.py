@@ -44,11 +44,15 @@ log = logging.getLogger(__name__)
 _REPLICA: dict[str, Any] = {}  # "replica": this worker process's replica (set by _start)
 
 
-def _start(factory: Callable[[], Any]) -> None:
+def _start(factory: Callable[[], Any], parent: int) -> None:
+    """Worker set-up. ``parent`` is the pid of the process that started the pool, passed from there: read here, it
+    would already be init's when the server was killed while this worker was still starting, and the worker would
+    wait for ever."""
     from sightings.core.memory import keep_freed_memory
     from sightings.core.threads import single_threaded_kernels
 
-    parent = os.getppid()
+    if os.getppid() != parent:  # the server died before this worker got going
+        os._exit(0)
     threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
     single_threaded_kernels()
     keep_freed_memory()
@@ -101,7 +105,7 @@ class ReplicaPool:
                     self.size,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start,
-                    initargs=(self.factory,),
+                    initargs=(self.factory, os.getpid()),
                 )
             return self._executor
 
