@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -118,3 +119,20 @@ def broken_walk_detector() -> object:
         return (x, y, x + 40, y + 40, "person", 0.9)
 
     return FakeDetector({i: [box(i)] for i in [*range(10), *range(40, 56)]})
+
+
+def walker_track_app(monkeypatch: Any, video: Path) -> Any:
+    """A typer app with `sightings track` only, the registry's ``walker`` detector (:func:`broken_walk_detector`)
+    and the 5.6-s 10-fps walk video written to ``video``: for tests of linking through the CLI."""
+    import typer
+
+    from sightings.cli.common import SightingsGroup
+    from sightings.cli.track import track
+    from sightings.core.registry import DETECTORS, RegistryEntry
+
+    monkeypatch.setitem(DETECTORS._entries, "walker", RegistryEntry("walker", "factories:broken_walk_detector"))
+    app = typer.Typer(cls=SightingsGroup, pretty_exceptions_enable=False)
+    app.command("track")(track)
+    app.command("noop")(lambda: None)
+    make_video(video, seconds=5.6, fps=10, gop=10)
+    return app

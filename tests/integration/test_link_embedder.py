@@ -74,19 +74,12 @@ def test_cli_track_links_a_broken_walk_by_the_embedder(
 ) -> None:
     pytest.importorskip("trackers")
     pytest.importorskip("pyarrow")
-    import typer
     from typer.testing import CliRunner
 
-    from factories import make_video
-    from sightings.cli.common import SightingsGroup
-    from sightings.cli.track import track
-    from sightings.core.registry import DETECTORS, RegistryEntry
+    from factories import walker_track_app
 
-    monkeypatch.setitem(DETECTORS._entries, "walker", RegistryEntry("walker", "factories:broken_walk_detector"))
-    app = typer.Typer(cls=SightingsGroup, pretty_exceptions_enable=False)
-    app.command("track")(track)
-    app.command("noop")(lambda: None)
-    video = make_video(tmp_path / "walk.mp4", seconds=5.6, fps=10, gop=10)
+    video = tmp_path / "walk.mp4"
+    app = walker_track_app(monkeypatch, video)
     base = ["track", str(video), "--detector", "walker", "--tiles", "none", "--link-s", "4"]
     res = CliRunner().invoke(app, [*base, "-o", str(tmp_path / "out"), "--link-embedder", "tiny-reid", "--json"])
     assert res.exit_code == 0, res.output

@@ -247,20 +247,13 @@ def test_retail_config_link_s() -> None:
 def test_cli_track_links_a_broken_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("trackers")
     pytest.importorskip("pyarrow")
-    import typer
     from typer.testing import CliRunner
 
-    from factories import make_video
-    from sightings.cli.common import SightingsGroup
-    from sightings.cli.track import track
-    from sightings.core.registry import DETECTORS, RegistryEntry
+    from factories import walker_track_app
     from sightings.evaluate.mot_io import read_mot
 
-    monkeypatch.setitem(DETECTORS._entries, "walker", RegistryEntry("walker", "factories:broken_walk_detector"))
-    app = typer.Typer(cls=SightingsGroup, pretty_exceptions_enable=False)
-    app.command("track")(track)
-    app.command("noop")(lambda: None)
-    video = make_video(tmp_path / "walk.mp4", seconds=5.6, fps=10, gop=10)
+    video = tmp_path / "walk.mp4"
+    app = walker_track_app(monkeypatch, video)
     runner = CliRunner()
     found = {}
     for link in ("0", "4"):
