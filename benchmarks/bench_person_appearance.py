@@ -114,6 +114,7 @@ def self_supervised_metric(video: Path, lo: int, hi: int) -> tuple[tuple[np.ndar
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_tracking import detect_all, track_rows
+    from sightings.core.types import Box
     from sightings.vision.track.botsort import BotSortTracker
     from sightings.vision.track.linking import body_colour_descriptor
 
@@ -124,6 +125,7 @@ def self_supervised_metric(video: Path, lo: int, hi: int) -> tuple[tuple[np.ndar
     rows = [r for r in rows if r.y2 - r.y1 >= 40]
     x = np.array([body_colour_descriptor(images[r.frame], (r.x1, r.y1, r.x2, r.y2)) for r in rows])
     track, frame = np.array([r.track_id for r in rows]), np.array([r.frame for r in rows])
+    boxes = [Box(r.x1, r.y1, r.x2, r.y2) for r in rows]
     rng = np.random.default_rng(0)
     same: list[tuple[int, int]] = []
     for t in np.unique(track):
@@ -135,17 +137,10 @@ def self_supervised_metric(video: Path, lo: int, hi: int) -> tuple[tuple[np.ndar
         (i, j)
         for f in np.unique(frame)
         for i, j in itertools.combinations(np.flatnonzero(frame == f), 2)
-        if track[i] != track[j] and _iou(rows[i], rows[j]) < 0.3
+        if track[i] != track[j] and boxes[i].iou(boxes[j]) < 0.3
     ]
     model = fit_kissme(x, np.array(same).reshape(-1, 2), np.array(different).reshape(-1, 2))
     return model, len(rows), len(same), len(different)
-
-
-def _iou(a: Any, b: Any) -> float:
-    ix = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
-    iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - ix * iy
-    return ix * iy / union if union > 0 else 0.0
 
 
 def _boxes(

@@ -54,6 +54,7 @@ import numpy.typing as npt
 
 from sightings.core.errors import ConfigError
 from sightings.core.protocols import Embedder
+from sightings.core.types import Box
 from sightings.vision.track.postprocess import TrackedBoxRow
 
 __all__ = [
@@ -204,9 +205,13 @@ class AppearanceCollector:
             raise ConfigError(f"must be an integer >= 1, got {boxes!r}", where="link.appearance_boxes")
         self.boxes = boxes
         self.embedder = embedder
-        self.metric = "colour" if embedder is None else "cosine"
         self._head: dict[int, list[npt.NDArray[np.float32]]] = {}
         self._tail: dict[int, deque[npt.NDArray[np.float32]]] = {}
+
+    @property
+    def metric(self) -> str:
+        """How the descriptors are compared (one of :data:`APPEARANCE_METRICS`)."""
+        return "colour" if self.embedder is None else "cosine"
 
     def add(self, track_id: int, image: npt.NDArray[np.uint8], xyxy: Sequence[float]) -> None:
         self.add_frame(image, [(track_id, xyxy)])
@@ -220,13 +225,14 @@ class AppearanceCollector:
             crops, ids = [], []
             h, w = image.shape[:2]
             for tid, xyxy in boxes:
-                x1, y1 = max(0, int(xyxy[0])), max(0, int(xyxy[1]))
-                x2, y2 = min(w, int(np.ceil(xyxy[2]))), min(h, int(np.ceil(xyxy[3])))
+                box = Box(*xyxy).clip(w, h)
+                x1, y1, x2, y2 = int(box.x1), int(box.y1), math.ceil(box.x2), math.ceil(box.y2)
                 if x2 - x1 >= MIN_CROP_PX and y2 - y1 >= MIN_CROP_PX:
                     crops.append(np.ascontiguousarray(image[y1:y2, x1:x2]))
                     ids.append(tid)
-            vectors = self.embedder.embed(crops) if crops else np.zeros((0, 0), np.float32)
-            found = list(zip(ids, np.asarray(vectors, np.float32), strict=True))
+            if not crops:
+                return
+            found = list(zip(ids, np.asarray(self.embedder.embed(crops), np.float32), strict=True))
         for tid, vec in found:
             head = self._head.setdefault(tid, [])
             if len(head) < self.boxes:
