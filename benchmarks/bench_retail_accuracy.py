@@ -122,16 +122,13 @@ def pipeline_points(
     if use_cache and cache.exists():
         data = json.loads(cache.read_text())
         return [(r[0], TrackPoint(*r[1:])) for r in data["rows"]], float(data["seconds"])
-    from sightings.solutions.retail.pipeline import process_video  # noqa: F401  # the same defaults as retail run
-    from sightings.vision.pipeline import accepts_option, create_detector, track_video
+    from sightings.solutions.retail.pipeline import create_person_detector  # the same defaults as retail run
+    from sightings.vision.pipeline import track_video
 
     video = shared_file("pets09/vtest.avi")
     if video is None:
         raise SystemExit("needs pets09/vtest.avi from the evaluation data (make stage-data)")
-    opts: dict[str, Any] = dict(config.detector_options)
-    if accepts_option(config.detector, "tile"):
-        opts["tile"] = config.tiles
-    detector = create_detector(config.detector, options=opts, classes=PERSON_LABELS, threshold=config.threshold)
+    detector = create_person_detector(config)
     t0 = time.perf_counter()
     result = track_video(
         video,

@@ -136,3 +136,24 @@ def walker_track_app(monkeypatch: Any, video: Path) -> Any:
     app.command("noop")(lambda: None)
     make_video(video, seconds=5.6, fps=10, gop=10)
     return app
+
+
+DETECTOR_LOADS: list[dict[str, Any]] = []
+"""One entry (the script's frame count) per :func:`counted_fake_detector` built: for tests that a model loads once."""
+
+
+def counted_fake_detector(script: dict[int, Any] | None = None) -> object:
+    """A :class:`~sightings.testing.fakes.FakeDetector` that records its construction in :data:`DETECTOR_LOADS`."""
+    from sightings.testing.fakes import FakeDetector
+
+    DETECTOR_LOADS.append({"frames": len(script or {})})
+    return FakeDetector(script)
+
+
+def register_counted_detector(monkeypatch: Any) -> list[dict[str, Any]]:
+    """Register :func:`counted_fake_detector` as the ``counted`` detector; returns its (emptied) load log."""
+    from sightings.core.registry import DETECTORS, RegistryEntry
+
+    monkeypatch.setitem(DETECTORS._entries, "counted", RegistryEntry("counted", "factories:counted_fake_detector"))
+    DETECTOR_LOADS.clear()
+    return DETECTOR_LOADS

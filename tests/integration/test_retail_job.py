@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from factories import make_video
+from factories import make_video, register_counted_detector
 from sightings.core.errors import ConfigError
 from sightings.core.protocols import BatchItem
 from sightings.core.registry import JOBS
@@ -85,3 +85,49 @@ def test_retail_job_raises_drift_against_the_cameras_baseline(tmp_path: Path) ->
         ("drift_confidence", runs[1]["run_id"]),
         ("drift_count", runs[1]["run_id"]),
     ]
+
+
+def _two_person_script() -> dict[int, list[tuple[float, float, float, float, str, float]]]:
+    return {i: [(10.0, 10.0, 40.0, 90.0, "Person", 0.9), (50.0, 10.0, 80.0, 90.0, "Person", 0.9)] for i in range(60)}
+
+
+def test_retail_job_loads_its_detector_once_for_many_videos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loads = register_counted_detector(monkeypatch)
+    job = JOBS.create(
+        "retail",
+        detector="counted",
+        tracker="fake",
+        tiles="none",
+        detector_options={"script": _two_person_script()},
+        warehouse={"kind": "fake"},
+    )
+    assert loads == []  # nothing loaded before the first video
+    for name in ("093000", "103000"):
+        video = make_video(tmp_path / f"s1_cam1_20260301-{name}+0300.mp4", seconds=4, fps=5, gop=5)
+        out = tmp_path / f"out-{name}"
+        out.mkdir()
+        job.run(BatchItem(str(video), "store", "v1"), out)
+        assert json.loads((out / "retail.json").read_text())["tracks"] == 2
+    assert loads == [{"frames": 60}]
+
+
+def test_retail_run_loads_its_detector_once_for_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date
+
+    pytest.importorskip("chdb", reason="needs the retail extra")
+    from sightings.analytics.chdb_warehouse import ChdbWarehouse
+    from sightings.solutions.retail.config import config_from_mapping
+    from sightings.solutions.retail.folder_run import plan_folder, run_plan
+
+    loads = register_counted_detector(monkeypatch)
+    for name in ("093000", "103000", "113000"):
+        make_video(tmp_path / "videos" / f"s1_cam1_20260301-{name}+0300.mp4", seconds=4, fps=5, gop=5)
+    config = config_from_mapping(
+        {"detector": "counted", "tracker": "fake", "detector_options": {"script": _two_person_script()}}, where="test"
+    )
+    with ChdbWarehouse(tmp_path / "warehouse") as wh:
+        plan = plan_folder(tmp_path / "videos", store="s1", day=date(2026, 3, 1))
+        result = run_plan(plan, config=config, warehouse=wh)
+        assert wh.query("SELECT count() AS n FROM runs")[0]["n"] == 3
+    assert len(result.videos) == 3 and not result.failed
+    assert loads == [{"frames": 60}]

@@ -107,10 +107,22 @@ def test_detector_settings_and_bad_input(tiny_model: Path, tmp_path: Path) -> No
 
 
 def test_registered_for_the_pipeline(tiny_model: Path) -> None:
-    from sightings.vision.pipeline import accepts_option, create_detector
+    from sightings.vision.pipeline import accepts_option, create_detector, tile_option
 
     det = create_detector(
-        "centernet", options={"model_path": str(tiny_model), "input_size": 64}, classes=["person"], threshold=0.5
+        "centernet",
+        options={"model_path": str(tiny_model), "input_size": 64},
+        classes=["person"],
+        threshold=0.5,
+        tiles="2x2,2x3",  # CenterNet sees the whole frame: tiles are not passed on
     )
     assert isinstance(det, CenterNetDetector) and det.labels == ("person",)
-    assert not accepts_option("centernet", "tile")
+    assert not accepts_option("centernet", "tile") and tile_option("centernet", "2x2") == {}
+
+
+def test_tiles_go_only_to_a_detector_that_tiles() -> None:
+    from sightings.vision.pipeline import tile_option
+
+    assert tile_option("ssd-oidv4", "2x2,2x3") == {"tile": "2x2,2x3"}
+    for whole_frame in (None, "", "none", " None ", "off", "no"):
+        assert tile_option("ssd-oidv4", whole_frame) == {}

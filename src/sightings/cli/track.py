@@ -94,13 +94,12 @@ def track(
     from sightings.core.registry import DETECTORS, TRACKERS
     from sightings.evaluate.mot_io import write_mot
     from sightings.vision.draw import render_track_preview
-    from sightings.vision.pipeline import accepts_option, track_video
+    from sightings.vision.pipeline import tile_option, track_video
     from sightings.vision.track_output import write_tracks_parquet
 
     DETECTORS.check(detector)  # unknown names fail before the video is opened
     TRACKERS.check(tracker)
-    tiled = tiles.strip().lower() not in ("", "none", "off", "no") and accepts_option(detector, "tile")
-    detector_options = {"tile": tiles} if tiled else None
+    detector_options = tile_option(detector, tiles) or None
 
     def show(frames: Iterator[Frame], total: int | None) -> Iterable[Frame]:
         return track_progress(frames, f"tracking {video.name}", total, quiet=quiet)
@@ -131,7 +130,7 @@ def track(
         "video": str(video),
         "detector": detector,
         "tracker": tracker,
-        "tiles": tiles if tiled else "none",
+        "tiles": tiles if detector_options else "none",
         "interpolate_s": interpolate_s,
         "link_s": link_s,
         "link_embedder": link_embedder,

@@ -187,14 +187,11 @@ class TrackJob:
 
     def _detector_object(self) -> Any:
         if self._detector is None:
-            from sightings.vision.pipeline import accepts_option, create_detector
+            from sightings.vision.pipeline import create_detector
 
-            opts = dict(self.options.detector_options)
-            tiled = self.options.tiles.strip().lower() not in ("", "none", "off", "no")
-            if tiled and "tile" not in opts and accepts_option(self.options.detector, "tile"):
-                opts["tile"] = self.options.tiles
+            o = self.options
             self._detector = create_detector(
-                self.options.detector, options=opts, classes=self.options.classes, threshold=self.options.threshold
+                o.detector, options=o.detector_options, tiles=o.tiles, classes=o.classes, threshold=o.threshold
             )
         return self._detector
 

@@ -37,6 +37,7 @@ __all__ = [
     "create_link_embedder",
     "create_tracker",
     "finish_rows",
+    "tile_option",
     "track_video",
 ]
 
@@ -139,18 +140,28 @@ def accepts_option(detector: str, option: str) -> bool:
     return _accepts(DETECTORS.resolve(detector), option)
 
 
+def tile_option(detector: str, tiles: str | None) -> dict[str, str]:
+    """``{"tile": tiles}`` when ``tiles`` names a tiling (``"2x2,2x3"``) and the registered ``detector`` tiles;
+    ``{}`` (the whole frame) for ``None``, ``""``, ``"none"``, ``"off"``, ``"no"`` or a detector without tiles."""
+    if tiles is None or tiles.strip().lower() in ("", "none", "off", "no") or not accepts_option(detector, "tile"):
+        return {}
+    return {"tile": tiles}
+
+
 def create_detector(
     detector: str | Detector,
     *,
     options: Mapping[str, Any] | None = None,
     classes: Sequence[str] | None = None,
     threshold: float | None = None,
+    tiles: str | None = None,
 ) -> Detector:
-    """A detector object, or one built from the registry (``classes``/``threshold`` passed where accepted)."""
+    """A detector object, or one built from the registry (``classes``/``threshold`` passed where accepted, and
+    ``tiles`` as its ``tile`` option unless ``options`` set one: :func:`tile_option`)."""
     if not isinstance(detector, str):
         return detector
     factory = DETECTORS.resolve(detector)  # ConfigError for an unknown name
-    opts = dict(options or {})
+    opts = {**tile_option(detector, tiles), **dict(options or {})}
     if classes and "classes" not in opts and _accepts(factory, "classes"):
         opts["classes"] = list(classes)
     if threshold is not None and "score_threshold" not in opts:

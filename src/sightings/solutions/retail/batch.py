@@ -47,6 +47,16 @@ class RetailJob:
 
     def __init__(self, **options: Any) -> None:
         self.options: RetailConfig = config_from_mapping(dict(options), where="job retail")
+        self._models: tuple[Any, Any] | None = None  # detector, link embedder: loaded at the first video
+
+    def _loaded_models(self) -> tuple[Any, Any]:
+        if self._models is None:
+            from sightings.solutions.retail.pipeline import create_person_detector
+            from sightings.vision.pipeline import create_link_embedder
+
+            o = self.options
+            self._models = (create_person_detector(o), create_link_embedder(o.link_embedder) if o.link_s else None)
+        return self._models
 
     def config(self) -> dict[str, Any]:
         return self.options.analysis_settings()  # the retail run's resume key too (no archive token in it)
@@ -57,10 +67,13 @@ class RetailJob:
         from sightings.solutions.retail.schedule import read_schedule
 
         shifts = read_schedule(self.options.schedule) if self.options.schedule else None
+        detector, link_embedder = self._loaded_models()
         with local_source(item) as path:
             video = _video_of(item, path)
             video = VideoFile(path, video.store, video.camera, video.started_at)
-            analysis = process_video(video, config=self.options, shifts=shifts)
+            analysis = process_video(
+                video, config=self.options, shifts=shifts, detector=detector, link_embedder=link_embedder
+            )
         from sightings.solutions.retail.health import camera_alerts
 
         # drift against the camera's baseline; of parallel items of one camera exactly one writes it

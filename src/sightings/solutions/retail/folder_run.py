@@ -123,10 +123,13 @@ def run_plan(
 ) -> RunFolderResult:
     """Process the planned videos (see the module doc); each video's rows replace its old ones.
 
-    A ``link_embedder`` the models directory does not hold fails here, before anything is written."""
+    The detector and the ``link_embedder`` are loaded once, before anything is written: a model the models
+    directory does not hold fails here."""
+    from sightings.solutions.retail.pipeline import create_person_detector
     from sightings.vision.pipeline import create_link_embedder
 
-    link_embedder = create_link_embedder(config.link_embedder) if config.link_s else None  # loaded once
+    detector = detector if detector is not None else create_person_detector(config)
+    link_embedder = create_link_embedder(config.link_embedder) if config.link_s else None
     n_receipts = 0
     if plan.receipts_source is not None:
         n_receipts = write_receipts(warehouse, plan.receipts, source=plan.receipts_source, store=plan.store)

@@ -38,6 +38,7 @@ __all__ = [
     "PERSON_LABELS",
     "RetailAnalysis",
     "analyse_points",
+    "create_person_detector",
     "open_warehouse",
     "process_video",
     "step_seconds",
@@ -316,6 +317,19 @@ def step_seconds(times_s: Sequence[float], indices: Sequence[int], fps: float | 
     return fallback
 
 
+def create_person_detector(config: RetailConfig) -> Any:
+    """The person detector ``config`` names (its options, tiles and threshold), to load once for many videos."""
+    from sightings.vision.pipeline import create_detector
+
+    return create_detector(
+        config.detector,
+        options=config.detector_options,
+        tiles=config.tiles,
+        classes=PERSON_LABELS,
+        threshold=config.threshold,
+    )
+
+
 def process_video(
     video: VideoFile,
     *,
@@ -334,19 +348,13 @@ def process_video(
     Timestamp jumps between analysed frames longer than ``gaps.min_gap_s`` are recording gaps: episodes do not
     span them. Per-frame statistics for the health checks are kept in ``frame_stats``.
     """
-    from sightings.vision.pipeline import accepts_option, create_detector, create_tracker, track_video
+    from sightings.vision.pipeline import create_tracker, track_video
 
-    if detector is None:
-        opts = dict(config.detector_options)
-        tiled = config.tiles.strip().lower() not in ("", "none", "off", "no")
-        if tiled and "tile" not in opts and accepts_option(config.detector, "tile"):
-            opts["tile"] = config.tiles
-        detector = create_detector(config.detector, options=opts, classes=PERSON_LABELS, threshold=config.threshold)
     fps, stride = config.sampling
     collector = FrameStatsCollector()
     result = track_video(
         video.path,
-        detector=detector,
+        detector=detector if detector is not None else create_person_detector(config),
         tracker=create_tracker(config.tracker, options=config.tracker_options),
         fps=fps,
         stride=stride,

@@ -100,12 +100,12 @@ def default_detector(options: WatchOptions, models_dir: Any = None) -> Detector:
     from sightings.vision.pipeline import accepts_option, create_detector
 
     extra: dict[str, Any] = {}
-    if options.tiles and accepts_option(options.detector, "tile"):
-        extra["tile"] = options.tiles
     if models_dir is not None and accepts_option(options.detector, "models_dir"):
         extra["models_dir"] = models_dir
     threshold = options.threshold if accepts_option(options.detector, "score_threshold") else None
-    return create_detector(options.detector, options=extra, classes=("Cat", "Dog"), threshold=threshold)
+    return create_detector(
+        options.detector, options=extra, classes=("Cat", "Dog"), threshold=threshold, tiles=options.tiles
+    )
 
 
 def default_tracker(options: WatchOptions) -> Tracker:
