@@ -43,6 +43,7 @@ from sightings.vision.pipeline import TrackRow, finish_rows
 from sightings.vision.track.botsort import BotSortTracker
 from sightings.vision.track.bytetrack import ByteTrackTracker
 from sightings.vision.track.linking import AppearanceCollector, LinkOptions
+from sightings.vision.track.ocsort import OcSortTracker
 from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
 
 STRIDES = (1, 5, 10, 25)
@@ -424,6 +425,7 @@ def compare_defaults(gt: MotData, video: Path, n: int) -> None:
         "CenterNet + ByteTrack": (centernet, byte, None),
         "CenterNet + BoT-SORT": (centernet, bot, None),
         "CenterNet (0.30) + BoT-SORT (0.45): the default": (centernet, lambda thr: BotSortTracker, 0.30),
+        "CenterNet (0.30) + OC-SORT (0.45)": (centernet, lambda thr: OcSortTracker, 0.30),
         "CenterNet (0.20) + BoT-SORT (0.45)": (centernet, lambda thr: BotSortTracker, 0.20),
         "CenterNet (0.10) + BoT-SORT (0.45): every box its second stage takes": (
             centernet,

@@ -42,7 +42,7 @@ def test_detector_contract(name: str) -> None:
         assert all(isinstance(d, Detection) and d.frame == frame_index and d.label in det.labels for d in dets)
 
 
-@pytest.mark.parametrize("name", ["fake", "bytetrack", "botsort"])
+@pytest.mark.parametrize("name", ["fake", "bytetrack", "botsort", "ocsort"])
 def test_tracker_contract(name: str) -> None:
     trk = TRACKERS.create(name)
     assert isinstance(trk, protocols.Tracker)

@@ -19,6 +19,7 @@ from sightings.vision.pipeline import TrackRow, track_video
 from sightings.vision.track.association import TimeBufferedIoU
 from sightings.vision.track.botsort import BotSortTracker
 from sightings.vision.track.bytetrack import ByteTrackTracker
+from sightings.vision.track.ocsort import OcSortTracker
 from sightings.vision.track.postprocess import interpolate_gaps, smooth_tracks
 
 REF = MediaRef("walkers", MediaKind.VIDEO, fps=25.0)
@@ -60,7 +61,7 @@ def test_buffer_ratio_grows_with_the_gap_and_is_capped() -> None:
     assert metric.compute(a, b)[0, 0] > 0.1
 
 
-@pytest.mark.parametrize("cls", [ByteTrackTracker, BotSortTracker])
+@pytest.mark.parametrize("cls", [ByteTrackTracker, BotSortTracker, OcSortTracker])
 def test_tracks_survive_one_frame_per_second_only_with_the_time_buffer(cls: type) -> None:
     buffered = _run(cls(), seconds=6.0, step_s=1.0)
     assert all(row == buffered[0] for row in buffered), buffered

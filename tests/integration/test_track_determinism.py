@@ -42,7 +42,7 @@ print(len(out), hashlib.md5(repr(out).encode()).hexdigest())
 """
 
 
-@pytest.mark.parametrize("tracker", ["bytetrack", "botsort"])
+@pytest.mark.parametrize("tracker", ["bytetrack", "botsort", "ocsort"])
 def test_tracks_do_not_depend_on_the_hash_seed(tracker: str) -> None:
     answers = set()
     for seed in ("1", "2"):

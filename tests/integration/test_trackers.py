@@ -19,8 +19,9 @@ pytest.importorskip("trackers")
 from sightings.vision.pipeline import track_video
 from sightings.vision.track.botsort import BotSortTracker, hsv_embedding
 from sightings.vision.track.bytetrack import ByteTrackTracker
+from sightings.vision.track.ocsort import OcSortTracker
 
-TRACKER_CLASSES = {"bytetrack": ByteTrackTracker, "botsort": BotSortTracker}
+TRACKER_CLASSES = {"bytetrack": ByteTrackTracker, "botsort": BotSortTracker, "ocsort": OcSortTracker}
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +57,7 @@ def test_one_stable_id_for_the_moving_square(video: Path, name: str, stride: int
     assert mot.frame.min() == 1 and set(mot.id.tolist()) == {result.tracks[0].id}
 
 
-@pytest.mark.parametrize("cls", [ByteTrackTracker, BotSortTracker])
+@pytest.mark.parametrize("cls", [ByteTrackTracker, BotSortTracker, OcSortTracker])
 def test_track_survives_a_gap_shorter_than_the_buffer_in_seconds(cls: type) -> None:
     ref = MediaRef("synthetic", MediaKind.VIDEO, fps=25.0)
     trk: Tracker = cls(lost_track_buffer_s=2.0)
@@ -71,7 +72,7 @@ def test_track_survives_a_gap_shorter_than_the_buffer_in_seconds(cls: type) -> N
     assert len(set(ids)) == 1
 
 
-@pytest.mark.parametrize("cls", [ByteTrackTracker, BotSortTracker])
+@pytest.mark.parametrize("cls", [ByteTrackTracker, BotSortTracker, OcSortTracker])
 def test_one_missed_sparse_frame_keeps_the_track(cls: type) -> None:
     """One frame every 2.5 s (stride 25 of a 10 fps video), the person missed once (5 s without an update). The
     buffer covers at least two analysed steps, so one track throughout. With ``min_buffer_steps=0`` the 2-s buffer is
@@ -144,8 +145,18 @@ def test_achromatic_bin_keeps_a_white_shirt_stable_across_colour_casts() -> None
     ],
 )
 def test_bad_options_are_config_errors(options: dict[str, float], field: str) -> None:
+    for cls in (ByteTrackTracker, OcSortTracker):
+        with pytest.raises(ConfigError, match=field):
+            cls(**options)
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [({"direction_consistency_weight": -0.1}, "direction_consistency_weight"), ({"delta_t": 0}, "delta_t")],
+)
+def test_bad_ocsort_options_are_config_errors(options: dict[str, float], field: str) -> None:
     with pytest.raises(ConfigError, match=field):
-        ByteTrackTracker(**options)  # type: ignore[arg-type]
+        OcSortTracker(**options)
 
 
 def test_unknown_names_and_bad_video(video: Path, tmp_path: Path) -> None:

@@ -34,7 +34,9 @@ def track(
         "(with --tiles), yolo-onnx, ...",
     ),
     tracker: str = typer.Option(
-        DEFAULT_TRACKER, "--tracker", help="Tracker registry name: botsort (default, colour gate), bytetrack, ..."
+        DEFAULT_TRACKER,
+        "--tracker",
+        help="Tracker registry name: botsort (default, colour gate), bytetrack, ocsort, ...",
     ),
     classes: str | None = typer.Option(None, "--classes", help="Comma-separated labels to keep, e.g. person,cat."),
     threshold: float | None = typer.Option(

@@ -276,6 +276,12 @@ TRACKERS.register(
     description="BoT-SORT (roboflow trackers) + HSV colour-histogram appearance gate",
     extra="vision",
 )
+TRACKERS.register(
+    "ocsort",
+    "sightings.vision.track.ocsort:OcSortTracker",
+    description="OC-SORT (roboflow trackers): observation-centric re-update, momentum and recovery; no appearance",
+    extra="vision",
+)
 
 # Identity engine: embedders, local-feature matchers, galleries (vector stores), catalogs (metadata stores).
 _EMBED = "sightings.vision.embed"

@@ -113,7 +113,7 @@ def default_tracker(options: WatchOptions) -> Tracker:
     from sightings.vision.pipeline import create_tracker
 
     tracker_options: dict[str, Any] = {}
-    if options.tracker in ("bytetrack", "botsort"):
+    if options.tracker in ("bytetrack", "botsort", "ocsort"):
         tracker_options = {
             "track_activation_threshold": options.threshold,
             "high_conf_det_threshold": options.threshold,
