@@ -357,17 +357,38 @@ def ops_table(ledger: Ledger) -> dict[str, dict[str, int]]:
     return {op: dict(codes) for op, codes in sorted(out.items())}
 
 
-def _phase_of(t: float, faults: list[dict[str, Any]]) -> str:
+def _fault_window(f: dict[str, Any]) -> tuple[float, float]:
+    return f["start_s"], f["start_s"] + max(f["length_s"], 1.0) + 1.0
+
+
+def _phase_of(record: Record, faults: list[dict[str, Any]]) -> str:
+    """The fault a request was in flight during (it overlaps the fault's window plus a second), else "normal".
+
+    ``record.t`` is when the answer came: a request held through a 14-s outage ends after it, so a request counts
+    by its whole span, not by its end."""
+    start = record.t - record.latency_s
     for f in faults:
-        if f["start_s"] <= t <= f["start_s"] + max(f["length_s"], 1.0) + 1.0:
+        lo, hi = _fault_window(f)
+        if start <= hi and record.t >= lo:
             return f["fault"]
     return "normal"
+
+
+def _normal_seconds(faults: list[dict[str, Any]], duration_s: float) -> float:
+    """Seconds of the run outside every fault's window (overlapping windows counted once)."""
+    covered, end = 0.0, 0.0
+    for start, stop in sorted(_fault_window(f) for f in faults):
+        lo, hi = max(start, end, 0.0), min(stop, duration_s)
+        if hi > lo:
+            covered += hi - lo
+            end = hi
+    return max(0.0, duration_s - covered)
 
 
 def summarise(ledger: Ledger, faults: list[dict[str, Any]], duration_s: float) -> list[dict[str, Any]]:
     by_phase: dict[str, list[Record]] = defaultdict(list)
     for r in ledger.records:
-        by_phase[_phase_of(r.t, faults)].append(r)
+        by_phase[_phase_of(r, faults)].append(r)
         by_phase["all"].append(r)
     rows = []
     for phase in ["normal", *(f["fault"] for f in faults), "all"]:
@@ -377,7 +398,7 @@ def summarise(ledger: Ledger, faults: list[dict[str, Any]], duration_s: float) -
         if phase == "all":
             span = duration_s
         elif phase == "normal":
-            span = duration_s - sum(max(f["length_s"], 1.0) + 1.0 for f in faults)
+            span = _normal_seconds(faults, duration_s)
         else:
             span = max(r.t for r in recs) - min(r.t for r in recs) or 1.0
         lat = np.array([r.latency_s for r in recs if r.status]) * 1000 if any(r.status for r in recs) else np.zeros(1)
@@ -385,7 +406,7 @@ def summarise(ledger: Ledger, faults: list[dict[str, Any]], duration_s: float) -
             {
                 "phase": phase,
                 "requests": len(recs),
-                "rps": round(len(recs) / max(span, 1e-6), 1),
+                "rps": round(len(recs) / span, 1) if span > 0 else None,
                 "p50_ms": round(float(np.percentile(lat, 50)), 1),
                 "p95_ms": round(float(np.percentile(lat, 95)), 1),
                 "2xx": sum(1 for r in recs if 200 <= r.status < 300),

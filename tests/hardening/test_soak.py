@@ -29,6 +29,19 @@ def _check(result: dict[str, Any]) -> None:
     assert all(seconds is not None for seconds in result["recovery_s"].values()), result["recovery_s"]
 
 
+def test_a_request_held_through_a_fault_counts_in_that_fault() -> None:
+    """Phases go by a request's whole span: one held through a 14-s outage answers after the fault's window, and
+    the short soak's windows overlap, so "normal" time is their union's complement (not a negative span)."""
+    from bench_soak import Record, _normal_seconds, _phase_of
+
+    faults = [{"fault": "db-down", "start_s": 10.0, "length_s": 14.0}]
+    assert _phase_of(Record(t=27.0, op="read", status=200, latency_s=18.0), faults) == "db-down"  # 9 s -> 27 s
+    assert _phase_of(Record(t=9.5, op="read", status=200, latency_s=0.1), faults) == "normal"
+    assert _phase_of(Record(t=26.0, op="read", status=200, latency_s=0.5), faults) == "normal"  # after 10+14+1
+    overlapping = [{"fault": f, "start_s": s, "length_s": 0.2} for f, s in (("a", 1.5), ("b", 2.9), ("c", 4.4))]
+    assert _normal_seconds(overlapping, 7.2) == pytest.approx(7.2 - (6.4 - 1.5))
+
+
 def test_short_soak_with_faults(tmp_path: Path) -> None:
     from bench_soak import run_soak
 
