@@ -29,7 +29,8 @@ error. A close-pair table follows: where the seller and a customer stand close, 
 receipts alone move the figure (the reported figure is seed 2026's, fixed before any run).
 ``--resample-s`` sets the analysis time grid (``resample_s``; 0 = the analysed frames only).
 ``--frames 200`` measures on frames 1–200 only (receipts spread over those 20 s): the part settings are *chosen* on.
-Pipeline tracks are cached per stride and tracking settings in
+Pipeline tracks are cached per stride, tracking settings and code (``sightings.vision`` and ``sightings.media``:
+:func:`~sightings.evaluate.fingerprint.source_fingerprint`) in
 ``benchmarks/.cache/retail_pets09_stride<N>_<settings hash>.json`` (``--no-cache`` recomputes them).
 """
 
@@ -49,6 +50,7 @@ import numpy as np
 
 from sightings.core.registry import DETECTORS, TRACKERS
 from sightings.evaluate.datasets import shared_file
+from sightings.evaluate.fingerprint import source_fingerprint
 from sightings.evaluate.mot_io import read_mot
 from sightings.solutions.retail.accuracy import (
     METRICS,
@@ -118,6 +120,7 @@ def pipeline_points(
         settings["detector_defaults"] = DETECTORS.defaults(config.detector)
     settings["linker"] = dataclasses.asdict(LinkOptions())  # the linker's other defaults
     settings["tracker_defaults"] = TRACKERS.defaults(config.tracker)  # a changed default is another cache entry
+    settings["code"] = source_fingerprint("sightings.vision", "sightings.media")  # and so is changed code
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     clip = "" if frames == FRAMES else f"_frames{frames}"
     cache = CACHE_DIR / f"retail_pets09_stride{stride}{clip}_{key}.json"

@@ -36,6 +36,7 @@ import numpy as np
 
 from sightings.core.types import Box, Detection
 from sightings.evaluate.detection import evaluate_detection
+from sightings.evaluate.fingerprint import source_fingerprint
 from sightings.evaluate.mot_io import MotData, read_mot
 from sightings.evaluate.tracking import evaluate_tracking
 from sightings.media.sample import sample_frames
@@ -79,7 +80,8 @@ def detect_all(
     frames = [f for f in sample_frames(video, stride=1) if f.index < n_frames]
     model = Path(det.model_path)
     settings = {"options": detector_options, "threshold": low, "classes": ["Person"], "frames": n_frames,
-                "video": [video.name, video.stat().st_size], "model": [model.name, model.stat().st_size]}  # fmt: skip
+                "video": [video.name, video.stat().st_size], "model": [model.name, model.stat().st_size],
+                "code": source_fingerprint("sightings.vision.detect", "sightings.media")}  # fmt: skip
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     cache = CACHE_DIR / f"pets09_detections_{key}.json"
     if cache.exists():
