@@ -96,8 +96,8 @@ def test_retail_config_takes_a_link_embedder() -> None:
 
     plain, reid = RetailConfig.model_validate({}), RetailConfig.model_validate({"link_embedder": "osnet-x025"})
     assert plain.link_embedder is None and reid.link_embedder == "osnet-x025"
-    # colours (the default) leave the hash of finished runs as it was; an embedder makes them run again
-    assert "link_embedder" not in plain.analysis_settings()
+    # an embedder is another analysis: finished videos run again
+    assert plain.analysis_settings()["link_embedder"] is None
     assert reid.analysis_settings()["link_embedder"] == "osnet-x025"
     assert plain.analysis_hash() != reid.analysis_hash()
 
@@ -110,7 +110,7 @@ def test_track_job_takes_a_link_embedder(reid_models_dir: Path, tmp_path: Path) 
     from sightings.runner.jobs import TrackJob
 
     plain = TrackJob(detector="fake", tracker="fake")
-    assert "link_embedder" not in plain.config()  # colours, as before: earlier outputs keep their config
+    assert plain.config()["link_embedder"] is None
     job = TrackJob(detector="fake", tracker="botsort", link_s=4.0, link_embedder="tiny-reid", tiles="none")
     assert job.config()["link_embedder"] == "tiny-reid"
     job._detector = broken_walk_detector()

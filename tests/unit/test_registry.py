@@ -94,6 +94,20 @@ def test_retail_analysis_hash_follows_the_trackers_defaults(monkeypatch: pytest.
     assert config.analysis_hash() != before
 
 
+def test_the_tracking_version_is_in_the_retail_and_track_job_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tracking code that gives other tracks (a bumped TRACKING_VERSION) makes finished videos run again."""
+    import sightings.vision.track
+    from sightings.runner.jobs import TrackJob
+    from sightings.solutions.retail.config import config_from_mapping
+
+    config = config_from_mapping({"tracker": "fake", "detector": "fake"}, where="t")
+    job = TrackJob(detector="fake", tracker="fake")
+    before = (config.analysis_hash(), job.config())
+    assert before[1]["tracking_version"] == sightings.vision.track.TRACKING_VERSION
+    monkeypatch.setattr(sightings.vision.track, "TRACKING_VERSION", sightings.vision.track.TRACKING_VERSION + 1)
+    assert config.analysis_hash() != before[0] and job.config() != before[1]
+
+
 def test_backend_defaults_name_each_kind_and_tolerate_a_missing_backend() -> None:
     from sightings.core.registry import backend_defaults
 

@@ -178,12 +178,12 @@ class TrackJob:
 
     def config(self) -> dict[str, Any]:
         from sightings.core.registry import DETECTORS, TRACKERS, backend_defaults
+        from sightings.vision.track import TRACKING_VERSION
 
         opts = self.options
         defaults = backend_defaults(detector=(DETECTORS, opts.detector), tracker=(TRACKERS, opts.tracker))
-        # link_embedder came later: without one (colours, as before) the config of earlier outputs stays the same
-        dump = opts.model_dump(mode="json", exclude={"link_embedder"} if opts.link_embedder is None else None)
-        return {**dump, **defaults}  # a changed backend default: another config
+        # a changed backend default, or tracking code that gives other tracks: another config
+        return {**opts.model_dump(mode="json"), **defaults, "tracking_version": TRACKING_VERSION}
 
     def _detector_object(self) -> Any:
         if self._detector is None:

@@ -205,13 +205,14 @@ class RetailConfig(_Section):
 
     def analysis_settings(self) -> dict[str, Any]:
         """The options that change results (not where rows go or videos come from: no token either), with the
-        detector's and tracker's own defaults, so an upgrade that changes one of them reads as other settings."""
+        detector's and tracker's own defaults and the tracking code's version, so an upgrade that changes one of them
+        reads as other settings."""
         from sightings.core.registry import DETECTORS, TRACKERS, backend_defaults
+        from sightings.vision.track import TRACKING_VERSION
 
         data = self.model_dump(mode="json", exclude={"warehouse", "archive"})
-        if data.get("link_embedder") is None:  # added later: colours, as before, keep the hashes of finished runs
-            data.pop("link_embedder", None)
-        return {**data, **backend_defaults(detector=(DETECTORS, self.detector), tracker=(TRACKERS, self.tracker))}
+        defaults = backend_defaults(detector=(DETECTORS, self.detector), tracker=(TRACKERS, self.tracker))
+        return {**data, **defaults, "tracking_version": TRACKING_VERSION}
 
     def analysis_hash(self) -> str:
         """SHA-256 (16 hex) of :meth:`analysis_settings`: a finished video with the same hash is not analysed again."""
