@@ -157,3 +157,28 @@ def register_counted_detector(monkeypatch: Any) -> list[dict[str, Any]]:
     monkeypatch.setitem(DETECTORS._entries, "counted", RegistryEntry("counted", "factories:counted_fake_detector"))
     DETECTOR_LOADS.clear()
     return DETECTOR_LOADS
+
+
+def churn_scene(frames: int = 120, *, size: tuple[int, int] = (480, 640)) -> list[tuple[Any, list[Any]]]:
+    """People born and lost at random, one frame every 2.5 s (the sparse-stride case): ``(Frame, detections)`` pairs,
+    the same on every machine (``numpy`` seed 7)."""
+    from sightings.core.types import Box, Detection, Frame, MediaKind, MediaRef
+
+    rng = np.random.default_rng(7)
+    ref = MediaRef("churn", MediaKind.VIDEO, fps=10.0)
+    image = np.full((*size, 3), 90, np.uint8)
+    people: list[list[float]] = []
+    scene = []
+    for f in range(frames):
+        people = [p for p in people if rng.random() > 0.15]
+        for _ in range(rng.integers(0, 4)):
+            people.append([rng.uniform(0, 600), rng.uniform(0, 400), rng.uniform(-30, 30), rng.uniform(-30, 30)])
+        dets = []
+        for p in people:
+            p[0] += p[2] * 2.5
+            p[1] += p[3] * 2.5
+            if rng.random() < 0.8:
+                box = Box(p[0], p[1], p[0] + 30, p[1] + 80)
+                dets.append(Detection(f * 25, box, "person", float(rng.uniform(0.5, 0.95))))
+        scene.append((Frame(ref, f * 25, f * 2.5, image), dets))
+    return scene

@@ -19,6 +19,8 @@ import hashlib
 import numpy as np
 import pytest
 
+from factories import churn_scene
+
 pytest.importorskip("trackers")
 
 from sightings.core.types import Box, Detection, Frame, MediaKind, MediaRef
@@ -51,28 +53,6 @@ def _walk() -> list[tuple[Frame, list[Detection]]]:
     return scene
 
 
-def _churn() -> list[tuple[Frame, list[Detection]]]:
-    rng = np.random.default_rng(7)
-    ref = MediaRef("churn", MediaKind.VIDEO, fps=10.0)
-    image = np.full((480, 640, 3), 90, np.uint8)
-    people: list[list[float]] = []
-    scene = []
-    for f in range(120):
-        people = [p for p in people if rng.random() > 0.15]
-        for _ in range(rng.integers(0, 4)):
-            people.append([rng.uniform(0, 600), rng.uniform(0, 400), rng.uniform(-30, 30), rng.uniform(-30, 30)])
-        dets = []
-        for p in people:
-            p[0] += p[2] * 2.5
-            p[1] += p[3] * 2.5
-            if rng.random() < 0.8:
-                dets.append(
-                    Detection(f * 25, Box(p[0], p[1], p[0] + 30, p[1] + 80), "person", float(rng.uniform(0.5, 0.95)))
-                )
-        scene.append((Frame(ref, f * 25, f * 2.5, image), dets))
-    return scene
-
-
 def _digest(scene: list[tuple[Frame, list[Detection]]]) -> tuple[str, int, int]:
     """The default chain as track_video runs it after detection: BoT-SORT, colour descriptors, link, fill, smooth."""
     tracker = create_tracker("botsort")
@@ -92,7 +72,7 @@ def _digest(scene: list[tuple[Frame, list[Detection]]]) -> tuple[str, int, int]:
 
 @pytest.mark.parametrize("name", ["walk", "churn"])
 def test_tracks_match_the_tracking_version(name: str) -> None:
-    digest, n_rows, n_tracks = _digest(_walk() if name == "walk" else _churn())
+    digest, n_rows, n_tracks = _digest(_walk() if name == "walk" else churn_scene())
     assert n_rows > 100 and n_tracks >= 2  # the scene really tracked something
     if name == "walk":
         assert n_tracks == 2, "both links made: one track per person"
