@@ -89,6 +89,7 @@ def test_retail_run_report_rerun_and_zones(tmp_path: Path) -> None:
     assert (video["sellers"], video["role_method"], video["customers"]) == (["track-1"], "zones", 2)
     assert (video["interactions"], video["successful_interactions"], video["receipts_joined"]) == (1, 0, 1)
     assert video["interaction_ratio"] == 0.5
+    assert video["step_s"] == 1.0  # 1 analysis fps
 
     again = _sightings(*run)  # re-running replaces the run's rows, never doubles them
     assert again.returncode == 0, again.stderr
@@ -110,6 +111,13 @@ def test_retail_run_report_rerun_and_zones(tmp_path: Path) -> None:
                        str(zones_png), "--config", str(config))  # fmt: skip
     assert drawn.returncode == 0, drawn.stderr
     assert zones_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    sparse = yaml.safe_load(config.read_text(encoding="utf-8")) | {"stride": 15}  # 5 fps: one frame every 3 s
+    (tmp_path / "sparse.yaml").write_text(yaml.safe_dump(sparse), encoding="utf-8")
+    every_3s = _sightings("retail", "run", str(videos), "--store", "shop1", "--config", str(tmp_path / "sparse.yaml"),
+                          "--warehouse", str(tmp_path / "warehouse-sparse"))  # fmt: skip
+    assert every_3s.returncode == 0, every_3s.stderr
+    assert "analysed at one frame every 3 s, below 1 analysis fps" in every_3s.stderr
 
 
 def test_retail_bad_inputs_one_line(tmp_path: Path) -> None:

@@ -97,6 +97,7 @@ class RetailAnalysis:
             "receipts_joined": sum(j.customer_track is not None for j in self.joined),
             "interaction_ratio": totals.get("interaction_ratio"),
             "gaps": len(self.gaps),
+            "step_s": round(self.step_s, 3),
         }
 
 
