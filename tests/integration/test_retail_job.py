@@ -131,3 +131,27 @@ def test_retail_run_loads_its_detector_once_for_a_folder(tmp_path: Path, monkeyp
         assert wh.query("SELECT count() AS n FROM runs")[0]["n"] == 3
     assert len(result.videos) == 3 and not result.failed
     assert loads == [{"frames": 60}]
+
+
+def test_retail_run_checks_tracker_options_before_writing(tmp_path: Path) -> None:
+    """Bad tracker options fail the folder run before the receipts or any run row are written."""
+    pytest.importorskip("chdb", reason="needs the retail extra")
+    pytest.importorskip("trackers")
+    from datetime import date
+
+    from sightings.analytics.chdb_warehouse import ChdbWarehouse
+    from sightings.solutions.retail.config import config_from_mapping
+    from sightings.solutions.retail.folder_run import plan_folder, run_plan
+
+    make_video(tmp_path / "videos" / "s1_cam1_20260301-093000+0300.mp4", seconds=2, fps=5, gop=5)
+    receipts = tmp_path / "receipts.csv"
+    receipts.write_text("time,amount,register\n2026-03-01T09:30:01+03:00,120.5,1\n", encoding="utf-8")
+    plan = plan_folder(tmp_path / "videos", store="s1", day=date(2026, 3, 1), receipts_path=receipts)
+    config = config_from_mapping(
+        {"detector": "fake", "tracker": "bytetrack", "tracker_options": {"lost_track_buffer_s": -1}}, where="test"
+    )
+    with ChdbWarehouse(tmp_path / "warehouse") as wh:
+        with pytest.raises(ConfigError, match=r"tracker\.lost_track_buffer_s"):
+            run_plan(plan, config=config, warehouse=wh)
+        assert wh.query("SELECT count() AS n FROM receipts")[0]["n"] == 0
+        assert wh.query("SELECT count() AS n FROM runs")[0]["n"] == 0

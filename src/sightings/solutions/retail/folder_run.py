@@ -124,12 +124,13 @@ def run_plan(
     """Process the planned videos (see the module doc); each video's rows replace its old ones.
 
     The detector and the ``link_embedder`` are loaded once, before anything is written: a model the models
-    directory does not hold fails here."""
+    directory does not hold fails here, and so do bad tracker options (a tracker is built once to check them)."""
     from sightings.solutions.retail.pipeline import create_person_detector
-    from sightings.vision.pipeline import create_link_embedder
+    from sightings.vision.pipeline import create_link_embedder, create_tracker
 
     detector = detector if detector is not None else create_person_detector(config)
     link_embedder = create_link_embedder(config.link_embedder) if config.link_s else None
+    create_tracker(config.tracker, options=config.tracker_options)  # each video gets its own; this one checks
     n_receipts = 0
     if plan.receipts_source is not None:
         n_receipts = write_receipts(warehouse, plan.receipts, source=plan.receipts_source, store=plan.store)
