@@ -51,11 +51,9 @@ class RetailJob:
 
     def _loaded_models(self) -> tuple[Any, Any]:
         if self._models is None:
-            from sightings.solutions.retail.pipeline import create_person_detector
-            from sightings.vision.pipeline import create_link_embedder
+            from sightings.solutions.retail.pipeline import load_models
 
-            o = self.options
-            self._models = (create_person_detector(o), create_link_embedder(o.link_embedder) if o.link_s else None)
+            self._models = load_models(self.options)
         return self._models
 
     def config(self) -> dict[str, Any]:

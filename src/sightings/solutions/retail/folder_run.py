@@ -125,11 +125,10 @@ def run_plan(
 
     The detector and the ``link_embedder`` are loaded once, before anything is written: a model the models
     directory does not hold fails here, and so do bad tracker options (a tracker is built once to check them)."""
-    from sightings.solutions.retail.pipeline import create_person_detector
-    from sightings.vision.pipeline import create_link_embedder, create_tracker
+    from sightings.solutions.retail.pipeline import load_models
+    from sightings.vision.pipeline import create_tracker
 
-    detector = detector if detector is not None else create_person_detector(config)
-    link_embedder = create_link_embedder(config.link_embedder) if config.link_s else None
+    detector, link_embedder = load_models(config, detector=detector)
     create_tracker(config.tracker, options=config.tracker_options)  # each video gets its own; this one checks
     n_receipts = 0
     if plan.receipts_source is not None:

@@ -39,6 +39,7 @@ __all__ = [
     "RetailAnalysis",
     "analyse_points",
     "create_person_detector",
+    "load_models",
     "open_warehouse",
     "process_video",
     "step_seconds",
@@ -329,6 +330,15 @@ def create_person_detector(config: RetailConfig) -> Any:
         classes=PERSON_LABELS,
         threshold=config.threshold,
     )
+
+
+def load_models(config: RetailConfig, *, detector: Any = None) -> tuple[Any, Any]:
+    """The person detector (unless ``detector`` is given) and the link embedder (None: colours, or linking off) that
+    ``config`` names, loaded once for many videos: a model the models directory lacks fails here."""
+    from sightings.vision.pipeline import create_link_embedder
+
+    detector = detector if detector is not None else create_person_detector(config)
+    return detector, create_link_embedder(config.link_embedder) if config.link_s else None
 
 
 def process_video(
