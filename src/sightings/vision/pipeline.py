@@ -39,6 +39,7 @@ __all__ = [
     "finish_rows",
     "tile_option",
     "track_video",
+    "tracker_accepts_option",
 ]
 
 FrameCallback = Callable[[Frame, Sequence[TrackedDetection]], None]
@@ -138,6 +139,11 @@ def _accepts(factory: Callable[..., Any], name: str) -> bool:
 def accepts_option(detector: str, option: str) -> bool:
     """Whether the registered detector ``detector`` takes the keyword option ``option``."""
     return _accepts(DETECTORS.resolve(detector), option)
+
+
+def tracker_accepts_option(tracker: str, option: str) -> bool:
+    """Whether the registered tracker ``tracker`` takes the keyword option ``option``."""
+    return _accepts(TRACKERS.resolve(tracker), option)
 
 
 def tile_option(detector: str, tiles: str | None) -> dict[str, str]:

@@ -110,15 +110,14 @@ def default_detector(options: WatchOptions, models_dir: Any = None) -> Detector:
 
 def default_tracker(options: WatchOptions) -> Tracker:
     """The video engine's tracker, activated at the detector's threshold (as in docs/tracking.md)."""
-    from sightings.vision.pipeline import create_tracker
+    from sightings.vision.pipeline import create_tracker, tracker_accepts_option
 
-    tracker_options: dict[str, Any] = {}
-    if options.tracker in ("bytetrack", "botsort", "ocsort"):
-        tracker_options = {
-            "track_activation_threshold": options.threshold,
-            "high_conf_det_threshold": options.threshold,
-            "lost_track_buffer_s": options.window_s,
-        }
+    wanted = {
+        "track_activation_threshold": options.threshold,
+        "high_conf_det_threshold": options.threshold,
+        "lost_track_buffer_s": options.window_s,
+    }
+    tracker_options = {k: v for k, v in wanted.items() if tracker_accepts_option(options.tracker, k)}
     return create_tracker(options.tracker, options=tracker_options)
 
 
