@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -347,6 +348,19 @@ def busy_synthetic(people_per_hour: tuple[int, ...] = (300, 1200), seed: int = 1
 STOP_GAPS = (3.0, 6.0, 10.0, 15.0, 20.0)
 
 
+def half_rule(gt: MotData, runs: Iterable[Any], lo: int, hi: int, link: LinkOptions) -> tuple[float, float, float]:
+    """The tracking rule on frames ``lo``-``hi``: (mean MOTA + mean IDF1) / 2, mean MOTA, mean IDF1 over ``runs``
+    (:func:`track_rows` results, one per stride), each finished as `sightings track` does with ``link``."""
+    motas, idf1s = [], []
+    for rows, used, _, collector in runs:
+        g = restrict(gt, [f.index + 1 for f in used], lo, hi)
+        rep = evaluate_tracking(g, finish(rows, used, collector, link, INTERPOLATE_S, smooth_s=SMOOTH_S))
+        motas.append(rep.mota)
+        idf1s.append(rep.idf1)
+    m, i = float(np.mean(motas)), float(np.mean(idf1s))
+    return (m + i) / 2, m, i
+
+
 def tune_link_stop(gt: MotData, video: Path, n: int) -> None:
     """The linker's ``may_stop`` hypothesis × its longest gap, with the default chain as `sightings track` runs it
     (CenterNet boxes from 0.30, BoT-SORT's own thresholds, 1 s interpolation, 0.2 s smoothing), on frames 1-200
@@ -359,14 +373,7 @@ def tune_link_stop(gt: MotData, video: Path, n: int) -> None:
         halves[lo, hi] = {s: track_rows(BotSortTracker, part, found, s, 0.30, appearance=True) for s in TUNING_STRIDES}
 
     def score(opts: LinkOptions, lo: int, hi: int) -> tuple[float, float, float]:
-        motas, idf1s = [], []
-        for rows, used, _, collector in halves[lo, hi].values():
-            g = restrict(gt, [f.index + 1 for f in used], lo, hi)
-            rep = evaluate_tracking(g, finish(rows, used, collector, opts, INTERPOLATE_S, smooth_s=SMOOTH_S))
-            motas.append(rep.mota)
-            idf1s.append(rep.idf1)
-        m, i = float(np.mean(motas)), float(np.mean(idf1s))
-        return (m + i) / 2, m, i
+        return half_rule(gt, halves[lo, hi].values(), lo, hi, opts)
 
     print("| may_stop | max_gap_s | 1-200: rule (MOTA, IDF1) | 201-400: rule (MOTA, IDF1) |")
     print("|---|---:|---|---|")
@@ -397,18 +404,13 @@ def compare_link_embedder(gt: MotData, video: Path, n: int, name: str) -> None:
         cells, seconds, boxes = [], 0.0, 0
         for lo, hi in ((1, 200), (201, 400)):
             part = [f for f in frames if lo <= f.index + 1 <= hi]
-            motas, idf1s = [], []
-            for stride in TUNING_STRIDES:
-                rows, used, secs, collector = track_rows(
-                    BotSortTracker, part, found, stride, 0.30, appearance=True, embedder=emb
-                )
-                seconds, boxes = seconds + secs, boxes + len(rows)
-                g = restrict(gt, [f.index + 1 for f in used], lo, hi)
-                rep = evaluate_tracking(g, finish(rows, used, collector, LINK, INTERPOLATE_S, smooth_s=SMOOTH_S))
-                motas.append(rep.mota)
-                idf1s.append(rep.idf1)
-            m, i = float(np.mean(motas)), float(np.mean(idf1s))
-            cells.append(f"{(m + i) / 2:.4f} ({m:.3f}, {i:.3f})")
+            runs = [
+                track_rows(BotSortTracker, part, found, s, 0.30, appearance=True, embedder=emb) for s in TUNING_STRIDES
+            ]
+            seconds += sum(run[2] for run in runs)
+            boxes += sum(len(run[0]) for run in runs)
+            r, m, i = half_rule(gt, runs, lo, hi, LINK)
+            cells.append(f"{r:.4f} ({m:.3f}, {i:.3f})")
         print(f"| {label} | {cells[0]} | {cells[1]} | {1000 * seconds / max(1, boxes):.2f} |", flush=True)
 
 
