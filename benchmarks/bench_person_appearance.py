@@ -63,29 +63,18 @@ def colour_variant(
     achromatic: bool = False,
     space: str = "HSV",
 ) -> np.ndarray:
-    """The baseline's recipe (central 60 % of the width, 10 % trimmed top and bottom of each stripe, sqrt of a
-    normalised histogram, unit norm) with another stripe count, bin grid or colour space: (stripes, bins) array."""
-    from PIL import Image
+    """The baseline's recipe (:func:`~sightings.vision.track.botsort.hsv_embedding` on each horizontal stripe of the
+    box) with another stripe count, bin grid or colour space: (stripes, bins) array."""
+    from sightings.vision.track.botsort import hsv_embedding
 
-    h, w = image.shape[:2]
     x1, y1, x2, y2 = xyxy
     edges = np.linspace(y1, y2, stripes + 1)
-    dim = bins[0] * bins[1] * bins[2]
-    out = np.full((stripes, dim), 1.0 / np.sqrt(dim), np.float32)
-    for k in range(stripes):
-        bw, bh = x2 - x1, edges[k + 1] - edges[k]
-        cx1, cx2 = int(max(0, x1 + 0.2 * bw)), int(min(w, x2 - 0.2 * bw))
-        cy1, cy2 = int(max(0, edges[k] + 0.1 * bh)), int(min(h, edges[k + 1] - 0.1 * bh))
-        if cx2 - cx1 < 2 or cy2 - cy1 < 2:
-            continue
-        px = np.asarray(Image.fromarray(np.ascontiguousarray(image[cy1:cy2, cx1:cx2])).convert(space), np.int32)
-        a, b, c = (px.reshape(-1, 3)[:, i] * bins[i] // 256 for i in range(3))
-        if achromatic:
-            a = np.where(b == 0, 0, a)
-        hist = np.bincount(a * bins[1] * bins[2] + b * bins[2] + c, minlength=dim).astype(np.float32)
-        vec = np.sqrt(hist / max(1.0, float(hist.sum())))
-        out[k] = vec / max(1e-12, float(np.linalg.norm(vec)))
-    return out
+    return np.stack(
+        [
+            hsv_embedding(image, (x1, edges[k], x2, edges[k + 1]), bins=bins, space=space, achromatic=achromatic)
+            for k in range(stripes)
+        ]
+    )
 
 
 def fit_kissme(x: np.ndarray, same: np.ndarray, different: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

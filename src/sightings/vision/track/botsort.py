@@ -34,12 +34,18 @@ _BINS = (8, 4, 4)
 
 
 def hsv_embedding(
-    image: npt.NDArray[np.uint8], xyxy: Sequence[float], *, achromatic: bool = False
+    image: npt.NDArray[np.uint8],
+    xyxy: Sequence[float],
+    *,
+    achromatic: bool = False,
+    bins: tuple[int, int, int] = _BINS,
+    space: str = "HSV",
 ) -> npt.NDArray[np.float32]:
     """Colour embedding of the box ``xyxy`` of an RGB image: sqrt of a normalised HSV histogram (128-d, unit norm).
 
     With ``achromatic`` the least-saturated pixels (the lowest saturation bin) all go to hue bin 0: the hue of white,
     grey and black is noise, which otherwise spreads one white shirt over random hue bins from frame to frame.
+    ``bins`` and ``space`` (a PIL mode, e.g. ``"LAB"``) give other grids and colour spaces (benchmarks compare them).
     """
     from PIL import Image
 
@@ -48,15 +54,15 @@ def hsv_embedding(
     bw, bh = x2 - x1, y2 - y1
     cx1, cx2 = int(max(0, x1 + 0.2 * bw)), int(min(w, x2 - 0.2 * bw))
     cy1, cy2 = int(max(0, y1 + 0.1 * bh)), int(min(h, y2 - 0.1 * bh))
-    dim = _BINS[0] * _BINS[1] * _BINS[2]
+    dim = bins[0] * bins[1] * bins[2]
     if cx2 - cx1 < 2 or cy2 - cy1 < 2:
         return np.full(dim, 1.0 / np.sqrt(dim), np.float32)
     crop = np.ascontiguousarray(image[cy1:cy2, cx1:cx2])
-    hsv = np.asarray(Image.fromarray(crop).convert("HSV"), dtype=np.int32).reshape(-1, 3)
-    hue, sat = hsv[:, 0] * _BINS[0] // 256, hsv[:, 1] * _BINS[1] // 256
+    hsv = np.asarray(Image.fromarray(crop).convert(space), dtype=np.int32).reshape(-1, 3)
+    hue, sat = hsv[:, 0] * bins[0] // 256, hsv[:, 1] * bins[1] // 256
     if achromatic:
         hue = np.where(sat == 0, 0, hue)
-    idx = hue * (_BINS[1] * _BINS[2]) + sat * _BINS[2] + (hsv[:, 2] * _BINS[2] // 256)
+    idx = hue * (bins[1] * bins[2]) + sat * bins[2] + (hsv[:, 2] * bins[2] // 256)
     hist = np.bincount(idx, minlength=dim).astype(np.float32)
     vec = np.sqrt(hist / max(1.0, float(hist.sum())))
     out: npt.NDArray[np.float32] = (vec / max(1e-12, float(np.linalg.norm(vec)))).astype(np.float32)
