@@ -317,3 +317,36 @@ def test_retail_accuracy_against_corrected_tracks(tmp_path: Path) -> None:
     bad = accuracy(broken)
     assert bad.returncode != 0 and "not a zip file" in bad.stderr + bad.stdout
     assert len((bad.stderr + bad.stdout).strip().splitlines()) == 1
+
+
+def test_retail_camera_off_all_day_from_opening_hours(tmp_path: Path) -> None:
+    """`health.opening_hours`: an archive day with no record for --camera is a whole day without video (a critical
+    camera_off), and only that camera is expected (cam2 in the config is not this download's); a folder run expects
+    every configured camera."""
+    from sightings.testing.fake_archive import FakeArchive
+
+    config = yaml.safe_load(_config(tmp_path / "base.yaml").read_text("utf-8"))
+    config["cameras"]["cam2"] = {"zones": []}
+    config["health"] = {"opening_hours": "09:00-21:00"}
+    config["archive"] = {"time_zone": "Europe/Moscow"}
+    path = tmp_path / "retail.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    common = ("--store", "shop1", "--day", "2026-03-01", "--config", str(path), "--warehouse", str(tmp_path / "w"))
+    with FakeArchive(token="tok") as archive:
+        archive_args = ("--archive", archive.url, "--camera", "cam1", "--archive-token", "tok")
+        run = _sightings("--set", "security.allow_private_urls=true",  # the fake archive is on 127.0.0.1
+                         "retail", "run", str(tmp_path / "day"), *archive_args, *common, "--json")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["videos"] == [] and out["alerts"] == 1
+    assert out["gaps"] == [{"camera": "cam1", "kind": "not_recorded", "started_at": "2026-03-01T09:00:00+03:00",
+                            "duration_s": 43200.0}]  # fmt: skip
+    alerts = _sightings("retail", "alerts", "--day", "2026-03-01", "--warehouse", str(tmp_path / "w"), "--json")
+    (alert,) = json.loads(alerts.stdout)["alerts"]
+    assert (alert["camera"], alert["kind"], alert["severity"]) == ("cam1", "camera_off", "critical")
+
+    (tmp_path / "empty").mkdir()
+    folder = _sightings("retail", "run", str(tmp_path / "empty"), *common)
+    assert folder.returncode == 0, folder.stderr
+    assert "gap cam1 not_recorded: 2026-03-01T09:00:00+03:00 for 43200 s" in folder.stderr
+    assert "gap cam2 not_recorded" in folder.stderr

@@ -396,10 +396,20 @@ ALERTS = TableSpec(
 GAPS = TableSpec(
     "gaps",
     (
-        Column("run_id", "String", "the run the gap was found in (for between-file gaps: the later file)"),
+        Column(
+            "run_id",
+            "String",
+            "the run the gap was found in (for between-file gaps: the later file; for not_recorded ones: "
+            "<store>/<camera>/<YYYYMMDD>/hours, the camera's day)",
+        ),
         Column("store", _LC),
         Column("camera", _LC),
-        Column("kind", _LC, "in_file (timestamp jump inside a video) / between_files (no recording)"),
+        Column(
+            "kind",
+            _LC,
+            "in_file (timestamp jump inside a video) / between_files (no recording) / not_recorded (opening hours "
+            "before a camera's first file, after its last, or all day: health.opening_hours)",
+        ),
         Column("started_at", _UTC, "UTC time the recording stopped"),
         Column("ended_at", _UTC, "UTC time it resumed"),
         Column("duration_s", "Float64", "seconds without video"),

@@ -114,7 +114,7 @@ class AlertsResponse(BaseModel):
 class GapOut(BaseModel):
     store: str
     camera: str
-    kind: str = Field(description="in_file or between_files")
+    kind: str = Field(description="in_file, between_files or not_recorded (opening hours without a file)")
     started_at: str
     ended_at: str
     duration_s: float

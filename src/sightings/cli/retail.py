@@ -12,8 +12,7 @@ sightings retail accuracy RUN_ID --gt F [--pipeline F --fps N] [--receipts CSV] 
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, tzinfo
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,25 +46,6 @@ def _day(text: str | None) -> date | None:
         raise InputError(f"{text!r} is not a date (YYYY-MM-DD)", where="--day") from None
 
 
-def _time_zone(text: str) -> tzinfo:
-    from datetime import timedelta, timezone
-
-    from sightings.core.errors import ConfigError
-
-    m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", text.strip())
-    if m:
-        offset = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
-        return timezone(-offset if m.group(1) == "-" else offset)
-    if text.strip().upper() in ("UTC", "Z"):
-        return UTC
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(text.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"unknown time zone {text!r} (IANA name or ±HH:MM)", where="archive.time_zone") from None
-
-
 def _check_outbound(url: str | None, where: str) -> None:
     """The outbound-URL guard (docs/security.md): http(s) only, no private/loopback host unless configured."""
     if url:
@@ -78,12 +58,13 @@ def _download_archive(
     *, url: str, token: str | None, camera: str, store: str, day: date, folder: Path, cfg: RetailConfig
 ) -> int:
     from sightings.solutions.retail.archive import ArchiveClient, download_day
+    from sightings.solutions.retail.hours import parse_time_zone
 
     opts = cfg.archive
     with ArchiveClient(
         url, token=token or opts.token, timeout_s=opts.timeout_s, retries=opts.retries, backoff_s=opts.backoff_s
     ) as client:
-        records = client.list_records(camera, day, tz=_time_zone(opts.time_zone))
+        records = client.list_records(camera, day, tz=parse_time_zone(opts.time_zone))
         videos = download_day(client, records, store=store, camera=camera, folder=folder)
     typer.echo(f"archive: {len(videos)} recordings of {camera} on {day} in {folder}", err=True)
     return len(videos)
@@ -129,7 +110,8 @@ def run(
     the_schedule = schedule or cfg.schedule
     if the_schedule is not None and "://" in str(the_schedule):
         _check_outbound(str(the_schedule), "--schedule")
-    if archive is not None or (folder is None and archive_url):
+    downloaded = archive is not None or (folder is None and bool(archive_url))
+    if downloaded:
         if archive_url is None or camera is None or the_day is None:
             raise InputError("--archive needs --camera and --day", where="--archive")
         _check_outbound(archive_url, "--archive")
@@ -142,9 +124,14 @@ def run(
         )
     if folder is None:
         raise InputError("give a video folder, or --archive URL --camera ID --day D", where="retail run")
-    plan = plan_folder(
-        folder, store=store, day=the_day, receipts_path=receipts, schedule=the_schedule
-    )  # bad input fails here, before the warehouse opens
+    plan = plan_folder(  # bad input fails here, before the warehouse opens
+        folder,
+        store=store,
+        day=the_day,
+        receipts_path=receipts,
+        schedule=the_schedule,
+        cameras=(camera,) if downloaded and camera is not None else None,  # an archive day is one camera's
+    )
     with open_warehouse(cfg, path=warehouse) as wh:
         result = run_plan(plan, config=cfg, warehouse=wh, force=force, update_baseline=update_baseline)
     payload = {

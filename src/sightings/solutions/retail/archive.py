@@ -260,7 +260,11 @@ class _ShortBodyError(Exception):
 def download_day(
     client: ArchiveClient, records: Sequence[ArchiveRecord], *, store: str, camera: str, folder: Path
 ) -> list[VideoFile]:
-    """Download ``records`` into ``folder`` as ``<store>_<camera>_<start>.mp4`` (already-present files are kept)."""
+    """Download ``records`` into ``folder`` as ``<store>_<camera>_<start>.mp4`` (already-present files are kept).
+
+    ``folder`` is made even for a day without records: an empty day is a camera that did not record (see
+    ``health.opening_hours``), not a missing folder."""
+    folder.mkdir(parents=True, exist_ok=True)
     out = []
     for record in records:
         target = folder / record_file_name(store, camera, record)

@@ -12,7 +12,7 @@ purchases: {window_before_s: 120, window_after_s: 60}
 schedule: shifts.csv            # or a Google Sheets CSV-export URL
 archive: {url: "https://archive.example/api", time_zone: Europe/Moscow}
 gaps: {min_gap_s: 5}
-health: {camera_off_s: 300, frozen_s: 60, empty_scene_s: 1800, drift_psi: 0.25}
+health: {camera_off_s: 300, frozen_s: 60, empty_scene_s: 1800, drift_psi: 0.25, opening_hours: "09:00-21:00"}
 warehouse: {kind: chdb}
 """
 
@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sightings.core.errors import ConfigError, InputError, NotFoundError
 from sightings.solutions.retail.zones import CameraZones
@@ -85,6 +85,18 @@ class ArchiveOptions(_Section):
         None, description="bearer token (better: --archive-token or SIGHTINGS_RETAIL_ARCHIVE_TOKEN, not the file)"
     )
     time_zone: str = Field("UTC", description="the store's time zone: which hours make up --day (IANA or ±HH:MM)")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        from sightings.solutions.retail.hours import parse_time_zone
+
+        try:
+            parse_time_zone(value)
+        except ConfigError as exc:
+            raise ValueError(exc.reason) from None
+        return value
+
     timeout_s: float = Field(30.0, gt=0, description="read timeout per request, seconds")
     retries: int = Field(3, ge=0, description="extra tries after a failed request (exponential back-off)")
     backoff_s: float = Field(0.5, ge=0, description="first back-off pause, seconds (doubles each try)")
@@ -110,6 +122,23 @@ class HealthOptions(_Section):
     )
     min_baseline_frames: int = Field(100, ge=1, description="a run with fewer analysed frames makes no baseline")
     baseline_dir: str | None = Field(None, description="baselines folder (default <data_dir>/retail/baselines)")
+    opening_hours: str | None = Field(
+        None,
+        description="HH:MM-HH:MM in the store's time zone (archive.time_zone): `retail run --day` raises camera_off "
+        "for opening hours with no recording of an expected camera (every camera in `cameras`), none = no check",
+    )
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        from sightings.solutions.retail.hours import parse_opening_hours
+
+        if value is not None:
+            try:
+                parse_opening_hours(value)
+            except ConfigError as exc:
+                raise ValueError(exc.reason) from None
+        return value
 
 
 class WarehouseOptions(_Section):
@@ -210,7 +239,8 @@ class RetailConfig(_Section):
         from sightings.core.registry import DETECTORS, TRACKERS, backend_defaults
         from sightings.vision.track import TRACKING_VERSION
 
-        data = self.model_dump(mode="json", exclude={"warehouse", "archive"})
+        # opening hours decide day-level coverage rows, which every run rewrites: no video's analysis depends on them
+        data = self.model_dump(mode="json", exclude={"warehouse": True, "archive": True, "health": {"opening_hours"}})
         defaults = backend_defaults(detector=(DETECTORS, self.detector), tracker=(TRACKERS, self.tracker))
         return {**data, **defaults, "tracking_version": TRACKING_VERSION}
 
@@ -226,7 +256,8 @@ def config_from_mapping(data: dict[str, Any], *, where: str) -> RetailConfig:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(err["msg"], where=f"{where}: {loc}" if loc else where) from None
+        msg = str(err["msg"]).removeprefix("Value error, ")  # our own validators: their message alone
+        raise ConfigError(msg, where=f"{where}: {loc}" if loc else where) from None
 
 
 def load_retail_config(path: Path | None) -> RetailConfig:

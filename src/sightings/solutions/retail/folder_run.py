@@ -15,6 +15,10 @@ For each video, in camera/start order:
 3. Gaps: inside the file (timestamp jumps) and before it (the previous file of the camera ended > ``min_gap_s``
    earlier); health and drift alerts (:mod:`~sightings.solutions.retail.health`) against the camera's baseline.
 4. Replace its rows in every table.
+
+Then, for a run of one ``day`` with ``health.opening_hours`` set: every expected camera's opening hours with no
+recording (before its first file, after its last, or all day) → ``not_recorded`` gaps and ``camera_off`` alerts
+under the camera's day-level run id (:mod:`~sightings.solutions.retail.hours`), replaced by every run of the day.
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ from sightings.core.errors import InputError, SightingsError
 from sightings.core.protocols import Warehouse
 from sightings.solutions.retail.config import RetailConfig
 from sightings.solutions.retail.gaps import RecordingGap, gaps_between_files
-from sightings.solutions.retail.health import camera_alerts
+from sightings.solutions.retail.health import camera_alerts, gap_alerts
+from sightings.solutions.retail.hours import coverage_run_id, opening_window, parse_time_zone, uncovered
 from sightings.solutions.retail.inputs import SkippedFile, VideoFile, scan_folder
-from sightings.solutions.retail.pipeline import process_video, write_analysis, write_receipts
+from sightings.solutions.retail.pipeline import process_video, write_analysis, write_coverage, write_receipts
 from sightings.solutions.retail.purchases import Receipt, read_receipts
 from sightings.solutions.retail.schedule import Shift, read_schedule
 
@@ -51,6 +56,10 @@ class FolderPlan:
     receipts_source: str | None = None
     shifts: tuple[Shift, ...] | None = None
     """None = no schedule"""
+    day: date | None = None
+    """the day asked for (None = every day found: no opening-hours check)"""
+    cameras: tuple[str, ...] | None = None
+    """the cameras expected to record that day (None = every camera in the config, and any with files)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +81,10 @@ def plan_folder(
     day: date | None,
     receipts_path: Path | None = None,
     schedule: str | Path | None = None,
+    cameras: tuple[str, ...] | None = None,
 ) -> FolderPlan:
-    """The recordings of ``store`` (and ``day``) under ``folder``, the parsed receipts and shift schedule."""
+    """The recordings of ``store`` (and ``day``) under ``folder``, the parsed receipts and shift schedule;
+    ``cameras``: those expected to record (an archive download names one), else the config's and any with files."""
     scan = scan_folder(folder, store=store, day=day)
     receipts: tuple[Receipt, ...] = ()
     source = None
@@ -81,7 +92,7 @@ def plan_folder(
         receipts = tuple(read_receipts(receipts_path))
         source = str(receipts_path.resolve())
     shifts = tuple(read_schedule(schedule)) if schedule is not None else None
-    return FolderPlan(store, scan.videos, scan.skipped, receipts, source, shifts)
+    return FolderPlan(store, scan.videos, scan.skipped, receipts, source, shifts, day, cameras)
 
 
 def content_hash(path: Path) -> str:
@@ -133,7 +144,8 @@ def run_plan(
     n_receipts = 0
     if plan.receipts_source is not None:
         n_receipts = write_receipts(warehouse, plan.receipts, source=plan.receipts_source, store=plan.store)
-    between = gaps_between_files(plan.videos, [_duration_s(v) for v in plan.videos], min_gap_s=config.gaps.min_gap_s)
+    durations = [_duration_s(v) for v in plan.videos]
+    between = gaps_between_files(plan.videos, durations, min_gap_s=config.gaps.min_gap_s)
     finished = {} if force else finished_runs(warehouse)
     cfg_hash = config.analysis_hash()
     done: list[dict[str, Any]] = []
@@ -173,9 +185,49 @@ def run_plan(
         all_gaps.extend(gaps)
         n_alerts += len(alerts)
         done.append({**analysis.summary(), "alerts": len(alerts)})
+    broken = {path for path, _ in failed}  # a file that could not be analysed covers nothing
+    covered = [None if str(v.path) in broken else d for v, d in zip(plan.videos, durations, strict=True)]
+    for gaps in _coverage(plan, config, covered, warehouse):
+        all_gaps.extend(gaps)
+        n_alerts += len(gap_alerts(gaps, config.health))
     return RunFolderResult(
         tuple(done), plan.skipped, n_receipts, tuple(failed), tuple(resumed), tuple(all_gaps), n_alerts
     )
+
+
+def _coverage(
+    plan: FolderPlan, config: RetailConfig, durations: list[float | None], warehouse: Warehouse
+) -> list[list[RecordingGap]]:
+    """Write each expected camera's opening hours without a recording (``not_recorded`` gaps + ``camera_off``
+    alerts; an empty list deletes old ones), for a one-day plan with opening hours; per camera, its gaps."""
+    hours = config.health.opening_hours
+    if plan.day is None or hours is None:
+        return []
+    window = opening_window(plan.day, hours, parse_time_zone(config.archive.time_zone))
+    expected = plan.cameras
+    if expected is None:
+        expected = tuple(sorted(set(config.cameras) | {v.camera for v in plan.videos}))
+    found = uncovered(
+        plan.videos,
+        durations,
+        store=plan.store,
+        cameras=expected,
+        day=plan.day,
+        window=window,
+        min_gap_s=config.gaps.min_gap_s,
+    )
+    out = []
+    for camera, gaps in found.items():
+        write_coverage(
+            warehouse,
+            run_id=coverage_run_id(plan.store, camera, plan.day),
+            store=plan.store,
+            camera=camera,
+            gaps=gaps,
+            alerts=gap_alerts(gaps, config.health),
+        )
+        out.append(gaps)
+    return out
 
 
 def run_folder(

@@ -53,6 +53,7 @@ __all__ = [
     "baseline_path",
     "camera_alerts",
     "create_baseline",
+    "gap_alerts",
     "health_alerts",
     "load_baseline",
     "population_stability",
@@ -208,6 +209,24 @@ def _fmt_s(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.0f} s"
 
 
+_GAP_PLACES = {"in_file": "inside the file", "between_files": "between files", "not_recorded": "in opening hours"}
+
+
+def gap_alerts(gaps: Sequence[RecordingGap], options: HealthOptions) -> list[Alert]:
+    """A ``camera_off`` alert for every gap of at least ``camera_off_s`` (critical from an hour)."""
+    return [
+        Alert(
+            gap.started_at,
+            "camera_off",
+            "critical" if gap.duration_s >= 3600 else "warning",
+            gap.duration_s,
+            f"no video for {_fmt_s(gap.duration_s)} ({_GAP_PLACES.get(gap.kind, gap.kind)})",
+        )
+        for gap in gaps
+        if gap.duration_s >= options.camera_off_s
+    ]
+
+
 def health_alerts(
     video: VideoFile,
     stats: Sequence[FrameStat],
@@ -224,19 +243,7 @@ def health_alerts(
     def at(t_s: float) -> datetime:
         return start + timedelta(seconds=t_s)
 
-    for gap in gaps:
-        if gap.duration_s >= options.camera_off_s:
-            severity = "critical" if gap.duration_s >= 3600 else "warning"
-            where = "inside the file" if gap.kind == "in_file" else "between files"
-            alerts.append(
-                Alert(
-                    gap.started_at,
-                    "camera_off",
-                    severity,
-                    gap.duration_s,
-                    f"no video for {_fmt_s(gap.duration_s)} ({where})",
-                )
-            )
+    alerts.extend(gap_alerts(gaps, options))
     times = [s.t_s for s in stats]
     checks = (
         ("black", [s.luma < options.black_luma for s in stats], options.black_s, "critical", "black picture"),

@@ -45,6 +45,7 @@ __all__ = [
     "step_seconds",
     "warehouse_rows",
     "write_analysis",
+    "write_coverage",
     "write_receipts",
 ]
 
@@ -166,13 +167,12 @@ def analyse_points(
     )
 
 
-def _alert_rows(analysis: RetailAnalysis, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
-    v = analysis.video
+def _alert_rows(run_id: str, store: str, camera: str, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
     return [
         {
-            "run_id": v.run_id,
-            "store": v.store,
-            "camera": v.camera,
+            "run_id": run_id,
+            "store": store,
+            "camera": camera,
             "ts": a.ts.astimezone(UTC),
             "kind": a.kind,
             "severity": a.severity,
@@ -268,7 +268,7 @@ def warehouse_rows(
         "interactions": interactions,
         "metrics": metrics,
         "gaps": gaps,
-        "alerts": _alert_rows(analysis, alerts),
+        "alerts": _alert_rows(analysis.video.run_id, analysis.video.store, analysis.video.camera, alerts),
     }
 
 
@@ -289,6 +289,17 @@ def write_analysis(
     # the runs row last: a run row marks a finished write (resume trusts it)
     tables = ("tracks", "interactions", "metrics", "gaps", "alerts", "runs")
     return {table: warehouse.replace(table, rows[table], key=key) for table in tables}
+
+
+def write_coverage(
+    warehouse: Warehouse, *, run_id: str, store: str, camera: str, gaps: Sequence[RecordingGap], alerts: Sequence[Alert]
+) -> int:
+    """Replace a camera's day-level coverage rows (``run_id`` from :func:`~sightings.solutions.retail.hours.
+    coverage_run_id`) in ``gaps`` and ``alerts``; none given = delete the old ones. Returns the gap rows written."""
+    key = {"run_id": run_id}
+    written = warehouse.replace("gaps", _gap_rows(gaps), key=key)
+    warehouse.replace("alerts", _alert_rows(run_id, store, camera, alerts), key=key)
+    return written
 
 
 def write_receipts(warehouse: Warehouse, receipts: Sequence[Receipt], *, source: str, store: str) -> int:
