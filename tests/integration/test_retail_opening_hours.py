@@ -100,3 +100,13 @@ def test_expected_cameras_can_be_named(folder: Path, warehouse: ChdbWarehouse, t
     plan = plan_folder(folder, store="shop1", day=DAY, cameras=("cam1",))
     run_plan(plan, config=_config(tmp_path), warehouse=warehouse)
     assert [c for c, _, _ in _coverage(warehouse)] == ["cam1", "cam1"]
+
+
+def test_files_in_another_time_zone_get_a_note(folder: Path, warehouse: ChdbWarehouse, tmp_path: Path) -> None:
+    """Opening hours are read in archive.time_zone; files named +03:00 with the zone left at UTC get a note."""
+    config = _config(tmp_path)
+    utc = config.model_copy(update={"archive": config.archive.model_copy(update={"time_zone": "UTC"})})
+    result = run_plan(plan_folder(folder, store="shop1", day=DAY), config=utc, warehouse=warehouse)
+    (note,) = result.notes
+    assert "archive.time_zone UTC (UTC offset 0:00:00)" in note and "files are in UTC offset 3:00:00" in note
+    assert run_plan(plan_folder(folder, store="shop1", day=DAY), config=config, warehouse=warehouse).notes == ()

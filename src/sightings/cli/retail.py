@@ -145,6 +145,7 @@ def run(
         ],
         "alerts": result.alerts,
         "receipts": result.receipts,
+        "notes": list(result.notes),
     }
     if json_out:
         echo_json(payload)
@@ -202,6 +203,8 @@ def _print_run(result: RunFolderResult, *, title: str) -> None:
         typer.echo(f"already done (same file and config; --force to redo) {p}", err=True)
     for g in result.gaps:
         typer.echo(f"gap {g.camera} {g.kind}: {g.started_at.isoformat()} for {g.duration_s:.0f} s", err=True)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
     for p, e in result.failed:
         typer.echo(f"failed {p}: {e}", err=True)
 

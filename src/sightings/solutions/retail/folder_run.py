@@ -72,6 +72,8 @@ class RunFolderResult:
     """videos skipped because the same file already finished with the same config"""
     gaps: tuple[RecordingGap, ...] = ()
     alerts: int = 0
+    notes: tuple[str, ...] = ()
+    """things the user may want to check (e.g. files in another time zone than the opening hours)"""
 
 
 def plan_folder(
@@ -187,23 +189,33 @@ def run_plan(
         done.append({**analysis.summary(), "alerts": len(alerts)})
     broken = {path for path, _ in failed}  # a file that could not be analysed covers nothing
     covered = [None if str(v.path) in broken else d for v, d in zip(plan.videos, durations, strict=True)]
-    for gaps in _coverage(plan, config, covered, warehouse):
+    coverage, notes = _coverage(plan, config, covered, warehouse)
+    for gaps in coverage:
         all_gaps.extend(gaps)
         n_alerts += len(gap_alerts(gaps, config.health))
     return RunFolderResult(
-        tuple(done), plan.skipped, n_receipts, tuple(failed), tuple(resumed), tuple(all_gaps), n_alerts
+        tuple(done), plan.skipped, n_receipts, tuple(failed), tuple(resumed), tuple(all_gaps), n_alerts, notes
     )
 
 
 def _coverage(
     plan: FolderPlan, config: RetailConfig, durations: list[float | None], warehouse: Warehouse
-) -> list[list[RecordingGap]]:
+) -> tuple[list[list[RecordingGap]], tuple[str, ...]]:
     """Write each expected camera's opening hours without a recording (``not_recorded`` gaps + ``camera_off``
-    alerts; an empty list deletes old ones), for a one-day plan with opening hours; per camera, its gaps."""
+    alerts; an empty list deletes old ones), for a one-day plan with opening hours: per camera, its gaps; and a
+    note when the files' own time zone is not the store's (the day of a file is its own zone's)."""
     hours = config.health.opening_hours
     if plan.day is None or hours is None:
-        return []
+        return [], ()
     window = opening_window(plan.day, hours, parse_time_zone(config.archive.time_zone))
+    offset = window[0].utcoffset()
+    others = sorted({str(v.started_at.utcoffset()) for v in plan.videos if v.started_at.utcoffset() != offset})
+    notes: tuple[str, ...] = ()
+    if others:
+        notes = (
+            f"opening hours {hours} are read in archive.time_zone {config.archive.time_zone} (UTC offset {offset}), "
+            f"but files are in UTC offset {', '.join(others)}: set archive.time_zone to the store's time zone",
+        )
     expected = plan.cameras
     if expected is None:
         expected = tuple(sorted(set(config.cameras) | {v.camera for v in plan.videos}))
@@ -227,7 +239,7 @@ def _coverage(
             alerts=gap_alerts(gaps, config.health),
         )
         out.append(gaps)
-    return out
+    return out, notes
 
 
 def run_folder(
