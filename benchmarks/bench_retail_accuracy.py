@@ -2,7 +2,7 @@
 
     python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--link-s S] [--interpolate-s S]
         [--release-factor F] [--resample-s S] [--frames 400] [--threshold T] [--link-embedder NAME] [--no-cache]
-        [--oracle] [--seeds N]
+        [--oracle] [--seeds N] [--entrance-doorways]
 
 Input: ``pets09/vtest.avi`` frames 1–400 (40 s at 10 fps, 768×576) and ``pets09/gt_1_400.txt`` from the evaluation
 data (``sightings.evaluate.datasets``; staged in ``.data/shared``). Zones (drawn from the scene's layout before any
@@ -66,7 +66,7 @@ from sightings.solutions.retail.accuracy import (
 )
 from sightings.solutions.retail.config import RetailConfig, config_from_mapping
 from sightings.solutions.retail.inputs import VideoFile
-from sightings.solutions.retail.pipeline import PERSON_LABELS, analyse_points
+from sightings.solutions.retail.pipeline import PERSON_LABELS, analyse_points, link_options_for
 from sightings.solutions.retail.purchases import Receipt
 from sightings.solutions.retail.trajectories import TrackPoint
 from sightings.vision.track.linking import LinkOptions
@@ -119,6 +119,9 @@ def pipeline_points(
     )
     if config.link_embedder:  # keeps the colour linker's cache keys as they were
         settings["link_embedder"] = config.link_embedder
+    link_options = link_options_for(config, VIDEO.camera)
+    if link_options is not None:  # the entrance zones as doorways (--entrance-doorways)
+        settings["doorways"] = link_options.doorways
     if config.detector_options or config.detector != "ssd-oidv4":  # keeps the SSD's cache keys as they were
         settings["detector_options"] = config.detector_options
         settings["detector_defaults"] = DETECTORS.defaults(config.detector)
@@ -148,6 +151,7 @@ def pipeline_points(
         end_s=frames / FPS,
         interpolate_gap_s=config.interpolate_s,
         link_s=config.link_s,
+        link_options=link_options,
         link_embedder=config.link_embedder,
         smooth_s=config.smooth_s,
     )
@@ -322,6 +326,7 @@ def config_of(args: argparse.Namespace) -> RetailConfig:
         "detector": args.detector,
         "threshold": args.threshold,
         "link_embedder": args.link_embedder,
+        "entrance_doorways": args.entrance_doorways or None,
     }
     mapping: dict[str, Any] = {**CONFIG, **{k: v for k, v in options.items() if v is not None}}
     if args.release_factor is not None:
@@ -404,6 +409,9 @@ def parse_args() -> argparse.Namespace:
         "--link-embedder", default=None, help="ONNX embed model the linker compares people by (default: colours)"
     )
     parser.add_argument("--threshold", type=float, default=None, help="detector score threshold (default: its own)")
+    parser.add_argument(
+        "--entrance-doorways", action="store_true", help="the entrance zone is a doorway for the linker (opt-in)"
+    )
     parser.add_argument(
         "--seeds", type=int, default=0, help="also: the spread over N synthetic receipt files (0 = only seed 2026)"
     )

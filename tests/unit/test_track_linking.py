@@ -206,6 +206,34 @@ def test_short_gaps_are_linked_before_long_ones() -> None:
     assert plan.new_ids == {1: 1, 2: 1, 3: 3}
 
 
+DOOR = ((200.0, 200.0), (300.0, 200.0), (300.0, 260.0), (200.0, 260.0))  # holds foot points (x, 240)
+
+
+def test_a_doorway_stops_long_links_between_who_left_and_who_came_in() -> None:
+    """A stands in the doorway and vanishes; 8 s later B appears there. Without doorways the second stage takes B
+    for A who stood hidden; with the doorway, A left and B came in. A 2-s gap there (the first stage) still links,
+    and a long gap away from the doorway too."""
+    options = LinkOptions(appearance_weight=0.0, min_len_s=0.0)
+    at_door = stand(1, 0.0, 5.0, x=250) + stand(2, 13.0, 16.0, x=252)
+    assert {r.track_id for r in link_tracklets(at_door, options=options)} == {1}
+    with_door = LinkOptions(appearance_weight=0.0, min_len_s=0.0, doorways=(DOOR,))
+    assert {r.track_id for r in link_tracklets(at_door, options=with_door)} == {1, 2}
+    short = stand(1, 0.0, 5.0, x=250) + stand(2, 7.0, 10.0, x=252)
+    assert {r.track_id for r in link_tracklets(short, options=with_door)} == {1}
+    elsewhere = stand(1, 0.0, 5.0, x=450) + stand(2, 13.0, 16.0, x=452)
+    assert {r.track_id for r in link_tracklets(elsewhere, options=with_door)} == {1}
+    assert with_door.doorways == (DOOR,) and LinkOptions(doorways=[[[0, 0], [1, 0], [1, 1]]]).doorways == (
+        ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0)),)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "value", [[[[0, 0], [1, 1]]], [[[0, 0], [1, 1], ["a", 2]]], [[[0, 0], [1, 1], [math.inf, 2]]], 3]
+)
+def test_bad_doorways_are_config_errors(value: object) -> None:
+    with pytest.raises(ConfigError, match=r"link\.doorways"):
+        LinkOptions(doorways=value)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -230,6 +258,23 @@ def test_track_video_rejects_a_negative_link_gap(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="link_s"):
         track_video(tmp_path / "none.mp4", detector=FakeDetector(), tracker=FakeTracker(), link_s=-1.0)
+
+
+def test_retail_entrance_zones_as_doorways() -> None:
+    """Opt-in (`entrance_doorways`): the camera's entrance zones go to the linker; off keeps the analysis hash."""
+    from sightings.solutions.retail.config import config_from_mapping
+    from sightings.solutions.retail.pipeline import link_options_for
+
+    door = [[200, 200], [300, 200], [300, 260], [200, 260]]
+    zones = {"cam1": {"zones": [{"name": "door", "kind": "entrance", "points": door},
+                                {"name": "desk", "kind": "counter", "points": [[0, 0], [9, 0], [9, 9]]}]}}  # fmt: skip
+    off = config_from_mapping({"cameras": zones}, where="t")
+    on = config_from_mapping({"cameras": zones, "entrance_doorways": True}, where="t")
+    assert link_options_for(off, "cam1") is None and link_options_for(on, "cam2") is None  # no entrance there
+    options = link_options_for(on, "cam1")
+    assert options is not None and options.doorways == (tuple((float(x), float(y)) for x, y in door),)
+    assert options.max_gap_s == LinkOptions().max_gap_s
+    assert "entrance_doorways" not in off.analysis_settings() and on.analysis_hash() != off.analysis_hash()
 
 
 def test_retail_config_link_s() -> None:

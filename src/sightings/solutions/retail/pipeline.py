@@ -33,12 +33,14 @@ from sightings.solutions.retail.purchases import JoinedReceipt, Receipt, ScoredE
 from sightings.solutions.retail.roles import RoleAssignment, ShiftWindow, assign_roles
 from sightings.solutions.retail.schedule import Shift, shifts_for
 from sightings.solutions.retail.trajectories import TrackPoint, Trajectory, build_trajectories, resample_points
+from sightings.vision.track.linking import LinkOptions
 
 __all__ = [
     "PERSON_LABELS",
     "RetailAnalysis",
     "analyse_points",
     "create_person_detector",
+    "link_options_for",
     "load_models",
     "open_warehouse",
     "process_video",
@@ -352,6 +354,15 @@ def load_models(config: RetailConfig, *, detector: Any = None) -> tuple[Any, Any
     return detector, create_link_embedder(config.link_embedder) if config.link_s else None
 
 
+def link_options_for(config: RetailConfig, camera: str) -> LinkOptions | None:
+    """The linker's options for ``camera``: the defaults, with its entrance zones as doorways when
+    ``entrance_doorways`` is on (None: the defaults)."""
+    if not config.entrance_doorways:
+        return None
+    doorways = tuple(tuple(z.points) for z in config.zones_for(camera).zones if z.kind == "entrance")
+    return LinkOptions(doorways=doorways) if doorways else None
+
+
 def process_video(
     video: VideoFile,
     *,
@@ -383,6 +394,7 @@ def process_video(
         classes=PERSON_LABELS,
         interpolate_gap_s=config.interpolate_s,
         link_s=config.link_s,
+        link_options=link_options_for(config, video.camera),
         link_embedder=link_embedder if link_embedder is not None else config.link_embedder,
         smooth_s=config.smooth_s,
         on_frame=collector,

@@ -18,25 +18,13 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from sightings.core.geometry import point_in_polygon
+
 __all__ = ["ZONE_KINDS", "CameraZones", "FloorPlane", "Zone", "draw_zones", "foot_point", "point_in_polygon"]
 
 ZoneKind = Literal["counter", "checkout", "entrance", "floor"]
 ZONE_KINDS: tuple[ZoneKind, ...] = ("counter", "checkout", "entrance", "floor")
 _COLOURS = {"counter": (230, 25, 75), "checkout": (60, 180, 75), "entrance": (0, 130, 200), "floor": (255, 225, 25)}
-
-
-def point_in_polygon(x: float, y: float, polygon: Sequence[tuple[float, float]]) -> bool:
-    """Whether (x, y) lies inside ``polygon`` (even-odd ray casting; points on the left/bottom edge count)."""
-    inside = False
-    n = len(polygon)
-    for i in range(n):
-        x1, y1 = polygon[i]
-        x2, y2 = polygon[(i + 1) % n]
-        if (y1 > y) != (y2 > y):
-            x_cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-            if x < x_cross:
-                inside = not inside
-    return inside
 
 
 def foot_point(x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:

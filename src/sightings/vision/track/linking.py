@@ -27,6 +27,10 @@ whole video is processed before the tracks are used, the pieces ("tracklets") ca
   to ``max_gap_s`` (15 s), among the tracks still unlinked, with ``may_stop`` and a gate that stops widening after
   ``short_gap_s`` (where a person stopped gets no less certain while they stand there). Short links are the surer
   ones; in one stage, the gate that widens with the gap would make a long "stopped" link cheaper than a short one;
+* **doorways** (optional, ``LinkOptions.doorways``: pixel polygons where people enter and leave the picture, such
+  as a shop's door): in the second stage, a track that ended with its foot point in a doorway is not joined to one
+  that began in a doorway. Someone left and someone else came in; "stopped while hidden" does not apply. (`retail
+  run` passes each camera's entrance zones.) Short links (the first stage) are made as before;
 * **assignment**: Hungarian (``scipy.optimize.linear_sum_assignment``) over all end → start pairs with position
   ≤ ``max_position`` and cost ≤ ``max_cost``, each end and each start also free to stay unlinked at half the gate
   (so a pair is linked only when that beats leaving both alone); repeated on the joined tracks until a round
@@ -53,6 +57,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sightings.core.errors import ConfigError
+from sightings.core.geometry import Polygon, point_in_polygon
 from sightings.core.protocols import Embedder
 from sightings.core.types import Box
 from sightings.vision.track.postprocess import TrackedBoxRow
@@ -111,6 +116,9 @@ class LinkOptions:
     may_stop: bool = True
     """in the second stage, the prediction also allows that the person stopped anywhere along the extrapolated
     path (standing behind someone, waiting): the miss is the distance to that segment instead of to its far end"""
+    doorways: tuple[tuple[tuple[float, float], ...], ...] = ()
+    """pixel polygons where people enter and leave (a shop's door): no second-stage link from a track that ended
+    in one to a track that began in one"""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -119,10 +127,29 @@ class LinkOptions:
                 if not isinstance(value, bool):
                     raise ConfigError(f"must be true or false, got {value!r}", where=f"link.{f.name}")
                 continue
+            if f.name == "doorways":
+                object.__setattr__(self, "doorways", _polygons(value))
+                continue
             if not (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)):
                 raise ConfigError(f"must be a finite number, got {value!r}", where=f"link.{f.name}")
             if value < 0:
                 raise ConfigError(f"must be >= 0, got {value!r}", where=f"link.{f.name}")
+
+
+def _polygons(value: object) -> tuple[tuple[tuple[float, float], ...], ...]:
+    """``value`` as a tuple of polygons of ≥ 3 finite (x, y) points, or a ConfigError naming ``link.doorways``."""
+    try:
+        out = tuple(tuple((float(x), float(y)) for x, y in polygon) for polygon in value)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise ConfigError(f"must be a list of polygons [[x, y], ...], got {value!r}", where="link.doorways") from None
+    for polygon in out:
+        if len(polygon) < 3 or not all(math.isfinite(c) for point in polygon for c in point):
+            raise ConfigError(f"a polygon needs at least 3 finite points, got {polygon!r}", where="link.doorways")
+    return out
+
+
+def _in_doorway(point: npt.NDArray[np.float64], doorways: Sequence[Polygon]) -> bool:
+    return any(point_in_polygon(float(point[0]), float(point[1]), polygon) for polygon in doorways)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +363,11 @@ def _pair_cost(a: _Tracklet, b: _Tracklet, options: LinkOptions) -> float | None
     v_fwd = v_end if v_end is not None else (v_start if v_start is not None else zero)
     v_bwd = v_start if v_start is not None else v_fwd
     p_end, p_start = a.centre[-1], b.centre[0]
+    if options.doorways and options.max_gap_s > options.short_gap_s:  # the second stage: one left, one came in
+        foot_end = p_end + np.array([0.0, 0.5 * a.height[-1]])
+        foot_start = p_start + np.array([0.0, 0.5 * b.height[0]])
+        if _in_doorway(foot_end, options.doorways) and _in_doorway(foot_start, options.doorways):
+            return None
     grown = gap
     if options.may_stop:
         miss = 0.5 * (_to_segment(p_start, p_end, v_fwd * gap) + _to_segment(p_end, p_start, -v_bwd * gap))
