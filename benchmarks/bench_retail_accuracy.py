@@ -2,7 +2,7 @@
 
     python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--link-s S] [--interpolate-s S]
         [--release-factor F] [--resample-s S] [--frames 400] [--threshold T] [--link-embedder NAME] [--no-cache]
-        [--oracle] [--seeds N] [--entrance-doorways]
+        [--oracle] [--seeds N] [--entrance-doorways] [--no-backward-check]
 
 Input: ``pets09/vtest.avi`` frames 1–400 (40 s at 10 fps, 768×576) and ``pets09/gt_1_400.txt`` from the evaluation
 data (``sightings.evaluate.datasets``; staged in ``.data/shared``). Zones (drawn from the scene's layout before any
@@ -120,8 +120,9 @@ def pipeline_points(
     if config.link_embedder:  # keeps the colour linker's cache keys as they were
         settings["link_embedder"] = config.link_embedder
     link_options = link_options_for(config, VIDEO.camera)
-    if link_options is not None:  # the entrance zones as doorways (--entrance-doorways)
+    if link_options is not None:  # the entrance zones as doorways (--entrance-doorways), no backward pass
         settings["doorways"] = link_options.doorways
+        settings["backward_hold"] = link_options.backward_hold
     if config.detector_options or config.detector != "ssd-oidv4":  # keeps the SSD's cache keys as they were
         settings["detector_options"] = config.detector_options
         settings["detector_defaults"] = DETECTORS.defaults(config.detector)
@@ -327,6 +328,7 @@ def config_of(args: argparse.Namespace) -> RetailConfig:
         "threshold": args.threshold,
         "link_embedder": args.link_embedder,
         "entrance_doorways": args.entrance_doorways or None,
+        "backward_check": False if args.no_backward_check else None,
     }
     mapping: dict[str, Any] = {**CONFIG, **{k: v for k, v in options.items() if v is not None}}
     if args.release_factor is not None:
@@ -411,6 +413,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threshold", type=float, default=None, help="detector score threshold (default: its own)")
     parser.add_argument(
         "--entrance-doorways", action="store_true", help="the entrance zone is a doorway for the linker (opt-in)"
+    )
+    parser.add_argument(
+        "--no-backward-check", action="store_true", help="no backward tracking pass (the default before 2026-11-30)"
     )
     parser.add_argument(
         "--seeds", type=int, default=0, help="also: the spread over N synthetic receipt files (0 = only seed 2026)"

@@ -37,10 +37,10 @@ PNG = Path(__file__).resolve().parent.parent / "docs" / "img" / "retail_load.png
 COUNTS = (1, 2, 4, 8)
 
 
-def _config(tiles: str, fps: float = 1.0, detector: str | None = None) -> Any:
+def _config(tiles: str, fps: float = 1.0, detector: str | None = None, *, backward_check: bool = True) -> Any:
     from sightings.solutions.retail.config import config_from_mapping
 
-    mapping: dict[str, Any] = {"analysis_fps": fps, "tiles": tiles}
+    mapping: dict[str, Any] = {"analysis_fps": fps, "tiles": tiles, "backward_check": backward_check}
     if detector:
         mapping["detector"] = detector
     return config_from_mapping(mapping, where="bench")
@@ -67,12 +67,14 @@ def _decode_every_frame() -> Iterator[None]:
         sample.sample_frames = original
 
 
-def analyse(path: str, tiles: str = "none", fps: float = 1.0, detector: str | None = None) -> float:
+def analyse(
+    path: str, tiles: str = "none", fps: float = 1.0, detector: str | None = None, *, backward_check: bool = True
+) -> float:
     """One video through the retail analysis; returns its wall seconds (top level: picklable for the pools)."""
     from sightings.solutions.retail.pipeline import process_video
 
     t0 = time.perf_counter()
-    process_video(_video(Path(path)), config=_config(tiles, fps, detector))
+    process_video(_video(Path(path)), config=_config(tiles, fps, detector, backward_check=backward_check))
     return time.perf_counter() - t0
 
 
@@ -80,7 +82,13 @@ SETTINGS = {"none": "default: whole frame only", "2x2+2x3": "whole frame + 2×2 
 
 
 def speed(
-    video: Path, seconds_of_video: float, settings: list[str], fps: float = 1.0, detector: str | None = None
+    video: Path,
+    seconds_of_video: float,
+    settings: list[str],
+    fps: float = 1.0,
+    detector: str | None = None,
+    *,
+    backward_baseline: bool = False,
 ) -> list[tuple[str, str, float]]:
     rows = []
     for key in settings:
@@ -94,6 +102,10 @@ def speed(
             secs = analyse(str(video), tiles, fps, detector)
         rows.append((label, "baseline: decode every frame", secs))
         print(f"  {label}, baseline: {secs:.1f} s = {seconds_of_video / secs:.1f}× real time", file=sys.stderr)
+        if backward_baseline:
+            secs = analyse(str(video), tiles, fps, detector, backward_check=False)
+            rows.append((label, "ours, no backward tracking pass (the default before 2026-11-30 evening)", secs))
+            print(f"  {label}, no backward pass: {secs:.1f} s = {seconds_of_video / secs:.1f}×", file=sys.stderr)
     return rows
 
 
@@ -169,6 +181,9 @@ def main() -> None:
     parser.add_argument("--tiles", default="none,2x2+2x3", help="detector settings to time: none, 2x2+2x3")
     parser.add_argument("--detector", default=None, help="detector registry name (default: the retail default)")
     parser.add_argument("--fps", type=float, default=1.0, help="analysis frames per second of video")
+    parser.add_argument(
+        "--backward-baseline", action="store_true", help="also time the analysis without the backward tracking pass"
+    )
     args = parser.parse_args()
     from sightings.media.probe import probe
 
@@ -180,7 +195,7 @@ def main() -> None:
     unknown = [k for k in settings if k not in SETTINGS]
     if unknown:
         parser.error(f"--tiles: unknown {unknown}; known: {', '.join(SETTINGS)}")
-    rows = speed(video, video_s, settings, args.fps, args.detector)
+    rows = speed(video, video_s, settings, args.fps, args.detector, backward_baseline=args.backward_baseline)
     print(
         f"\n### Speed: one {video_s / 60:.0f}-minute {info.width}×{info.height} H.264 video, "
         f"{args.fps:g} analysis fps\n"

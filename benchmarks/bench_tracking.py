@@ -41,7 +41,7 @@ from sightings.evaluate.fingerprint import source_fingerprint
 from sightings.evaluate.mot_io import MotData, read_mot
 from sightings.evaluate.tracking import evaluate_tracking
 from sightings.media.sample import sample_frames
-from sightings.vision.pipeline import TrackRow, finish_rows
+from sightings.vision.pipeline import OfflineTracking, TrackRow, finish_rows
 from sightings.vision.track.botsort import BotSortTracker
 from sightings.vision.track.bytetrack import ByteTrackTracker
 from sightings.vision.track.linking import AppearanceCollector, LinkOptions
@@ -120,36 +120,38 @@ def track_rows(
     appearance: bool = False,
     last: int = 10**9,
     embedder: Any = None,
-) -> tuple[list[TrackRow], list, float, AppearanceCollector | None]:
-    """Tracked rows over frames with index < ``last`` at ``stride`` (+ descriptors for the linker: colours, or
-    ``embedder``'s vectors, as ``track_video`` collects them)."""
-    trk = make()
-    rows: list[TrackRow] = []
+    link: LinkOptions | None = None,
+) -> tuple[list[TrackRow], list, float, OfflineTracking]:
+    """Tracked rows over frames with index < ``last`` at ``stride``, and the tracking session that holds what the
+    offline finish needs (descriptors for the linker: colours, or ``embedder``'s vectors; the record for the
+    backward pass, unless ``link`` turns it off), as ``track_video`` keeps them."""
+    collector = AppearanceCollector(embedder=embedder, keep_all=True) if appearance else None
+    session = OfflineTracking(make(), link=link or LINK, collector=collector)
     used = [f for f in frames if f.index % stride == 0 and f.index < last]
-    collector = AppearanceCollector(embedder=embedder) if appearance else None
     t0 = time.perf_counter()
     for f in used:
-        dets = [d for d in found[f.index] if d.score >= thr]
-        tracked = trk.update(f, dets)
-        for td in tracked:
-            d = td.detection
-            rows.append(TrackRow(f.index, f.t_s, td.track_id, d.label, d.score, *d.box.xyxy))
-        if collector is not None:
-            collector.add_frame(f.image, [(td.track_id, td.detection.box.xyxy) for td in tracked])
-    return rows, used, time.perf_counter() - t0, collector
+        session.update(f, [d for d in found[f.index] if d.score >= thr])
+    return list(session.rows), used, time.perf_counter() - t0, session
 
 
 def finish(
     rows: list[TrackRow],
     used: list,
-    collector: AppearanceCollector | None,
+    session: OfflineTracking | AppearanceCollector | None,
     link: LinkOptions | None,
     interp_s: float,
     *,
     smooth_s: float = 0.0,
 ) -> MotData:
-    """Link (optional), interpolate, smooth (optional) — ``track_video``'s own ``finish_rows`` — → MOT data."""
-    rows = finish_rows(rows, [(f.index, f.t_s) for f in used], link, collector, interp_s, smooth_s=smooth_s)
+    """``rows`` through ``track_video``'s offline steps (``finish_rows``: cut where the backward pass disagrees,
+    link, interpolate, smooth) → MOT data. ``session`` from :func:`track_rows` (or a bare collector: no backward
+    pass)."""
+    if isinstance(session, OfflineTracking):
+        collector, backward = session.collector, session.backward
+    else:
+        collector, backward = session, None
+    frames = [(f.index, f.t_s) for f in used]
+    rows = finish_rows(rows, frames, link, collector, interp_s, smooth_s=smooth_s, backward=backward)
     return _mot([(r.frame + 1, r.track_id, r.x1, r.y1, r.x2 - r.x1, r.y2 - r.y1, r.score) for r in rows])
 
 

@@ -109,3 +109,14 @@ def test_corrupt_video_and_bad_flags(app: typer.Typer, tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
     res = runner.invoke(app, ["track", str(bad), "--fps", "1", "--stride", "2", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
+
+
+def test_backward_check_can_be_turned_off(app: typer.Typer, video: Path, tmp_path: Path) -> None:
+    """On by default with linking; `--no-backward-check` (or `--link-s 0`) keeps the tracker's own tracks."""
+    import json
+
+    for flags, expected in (([], True), (["--no-backward-check"], False), (["--link-s", "0"], False)):
+        res = runner.invoke(app, ["track", str(video), "--detector", "square", "-o", str(tmp_path), *flags, "--json"])
+        assert res.exit_code == 0, res.output
+        summary = json.loads(res.stdout)
+        assert summary["backward_check"] is expected and summary["tracks"] == 1

@@ -61,7 +61,10 @@ def test_short_soak_on_postgres_with_a_real_restart(tmp_path: Path) -> None:
     assert [f["fault"] for f in result["faults"]] == ["db-restart", "db-down", "vectors-down", "restart"]
     _check(result)
     phases = {row["phase"]: row for row in result["phases"]}
-    assert phases["db-restart"]["5xx"] == phases["db-down"]["5xx"] == 0, result["errors"]  # reads held too
+    # a request held from the restart through the outage counts for the restart (the first fault it overlaps): on a
+    # busy machine the outage may then have no request of its own
+    held = [phases[name]["5xx"] for name in ("db-restart", "db-down") if name in phases]
+    assert held and all(n == 0 for n in held), result["errors"]  # reads held too
 
 
 @pytest.mark.slow

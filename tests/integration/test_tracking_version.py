@@ -24,12 +24,13 @@ from factories import churn_scene
 pytest.importorskip("trackers")
 
 from sightings.core.types import Box, Detection, Frame, MediaKind, MediaRef
-from sightings.vision.pipeline import TrackRow, create_tracker, finish_rows
+from sightings.vision.pipeline import OfflineTracking
 from sightings.vision.track import TRACKING_VERSION
 from sightings.vision.track.linking import AppearanceCollector, LinkOptions
 
 GOLDEN: dict[int, dict[str, str]] = {
     1: {"walk": "64fafad45bbc6220", "churn": "a973b884ad13b4d6"},
+    2: {"walk": "64fafad45bbc6220", "churn": "a6d036fd4c02d963"},
 }
 """sha256 (16 hex) of each scene's finished rows, per tracking version."""
 
@@ -54,18 +55,12 @@ def _walk() -> list[tuple[Frame, list[Detection]]]:
 
 
 def _digest(scene: list[tuple[Frame, list[Detection]]]) -> tuple[str, int, int]:
-    """The default chain as track_video runs it after detection: BoT-SORT, colour descriptors, link, fill, smooth."""
-    tracker = create_tracker("botsort")
-    collector = AppearanceCollector()
-    rows: list[TrackRow] = []
+    """The default chain as track_video runs it after detection: BoT-SORT, colour descriptors, the backward pass,
+    link, fill, smooth (:class:`~sightings.vision.pipeline.OfflineTracking`, which track_video uses)."""
+    session = OfflineTracking("botsort", link=LinkOptions(), collector=AppearanceCollector(keep_all=True))
     for frame, dets in scene:
-        tracked = tracker.update(frame, dets)
-        for td in tracked:
-            d = td.detection
-            rows.append(TrackRow(frame.index, frame.t_s, td.track_id, d.label, d.score, *d.box.xyxy))
-        collector.add_frame(frame.image, [(td.track_id, td.detection.box.xyxy) for td in tracked])
-    frames = [(frame.index, frame.t_s) for frame, _ in scene]
-    done = finish_rows(rows, frames, LinkOptions(), collector, 15.0, smooth_s=0.2)
+        session.update(frame, dets)
+    done = session.finish(15.0, smooth_s=0.2)
     key = [(r.frame, r.track_id, *(round(v, 1) for v in (r.x1, r.y1, r.x2, r.y2)), r.interpolated) for r in done]
     return hashlib.sha256(repr(key).encode()).hexdigest()[:16], len(done), len({r.track_id for r in done})
 

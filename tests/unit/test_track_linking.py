@@ -275,6 +275,10 @@ def test_retail_entrance_zones_as_doorways() -> None:
     assert options is not None and options.doorways == (tuple((float(x), float(y)) for x, y in door),)
     assert options.max_gap_s == LinkOptions().max_gap_s
     assert "entrance_doorways" not in off.analysis_settings() and on.analysis_hash() != off.analysis_hash()
+    no_backward = config_from_mapping({"cameras": zones, "backward_check": False}, where="t")
+    plain = link_options_for(no_backward, "cam1")
+    assert plain is not None and plain.backward_hold == 0 and plain.doorways == ()
+    assert no_backward.analysis_hash() != off.analysis_hash()
 
 
 def test_retail_config_link_s() -> None:

@@ -194,7 +194,7 @@ def _print_run(result: RunFolderResult, *, title: str) -> None:
         typer.echo(
             f"note: {len(sparse)} video(s) analysed at one frame every {max(v['step_s'] for v in sparse):g} s, below 1 "
             "analysis fps: people's identities through occlusion degrade (PETS09: 24-26 % metric error at one frame "
-            f"every 2.5-3 s, 7.6 % at 1 fps; docs/retail.md). First: {Path(sparse[0]['video']).name}",
+            f"every 2.5-3 s, 6.8 % at 1 fps; docs/retail.md). First: {Path(sparse[0]['video']).name}",
             err=True,
         )
     for s in result.skipped:

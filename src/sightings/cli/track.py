@@ -67,6 +67,13 @@ def track(
         help="Compare people by this ONNX embed model in the models directory (a person re-ID model imported with "
         "`sightings models import`) instead of body colours when linking. None ships with sightings.",
     ),
+    backward_check: bool = typer.Option(
+        True,
+        "--backward-check/--no-backward-check",
+        help="Before linking, cut tracks where a backward tracking pass over the same boxes disagrees (identity swaps "
+        "among people standing together); the linker joins the pieces again. Needs --link-s > 0; ~1 KB per box of "
+        "memory until the video ends.",
+    ),
     smooth_s: float = typer.Option(
         DEFAULT_SMOOTH_S,
         "--smooth-s",
@@ -97,6 +104,7 @@ def track(
     from sightings.evaluate.mot_io import write_mot
     from sightings.vision.draw import render_track_preview
     from sightings.vision.pipeline import tile_option, track_video
+    from sightings.vision.track.linking import LinkOptions
     from sightings.vision.track_output import write_tracks_parquet
 
     DETECTORS.check(detector)  # unknown names fail before the video is opened
@@ -117,6 +125,7 @@ def track(
         detector_options=detector_options,
         interpolate_gap_s=interpolate_s,
         link_s=link_s,
+        link_options=None if backward_check else LinkOptions(backward_hold=0),
         link_embedder=link_embedder,
         smooth_s=smooth_s,
         progress=show,
@@ -136,6 +145,7 @@ def track(
         "interpolate_s": interpolate_s,
         "link_s": link_s,
         "link_embedder": link_embedder,
+        "backward_check": backward_check and bool(link_s),
         "smooth_s": smooth_s,
         **result.summary(),
         "mot": str(mot_path),

@@ -26,10 +26,12 @@ from sightings.core.types import Box, Detection, Frame, MediaRef, Track
 from sightings.vision.track.postprocess import check_seconds
 
 if TYPE_CHECKING:
+    from sightings.vision.track.consistency import BackwardCheck
     from sightings.vision.track.linking import AppearanceCollector, LinkOptions
 
 __all__ = [
     "FrameCallback",
+    "OfflineTracking",
     "TrackResult",
     "TrackRow",
     "accepts_option",
@@ -228,7 +230,63 @@ def _link_setup(
     link = dataclasses.replace(options or LinkOptions(), max_gap_s=float(link_s))
     if link.appearance_weight <= 0:
         return link, None
-    return link, AppearanceCollector(embedder=create_link_embedder(embedder))
+    return link, AppearanceCollector(embedder=create_link_embedder(embedder), keep_all=link.backward_hold > 0)
+
+
+class OfflineTracking:
+    """One video's tracking as :func:`track_video` runs it: feed each analysed frame's detections to
+    :meth:`update`, then :meth:`finish` (cut where a backward pass disagrees, link, fill gaps, smooth).
+
+    It keeps the rows, the linker's descriptors (when its options weigh appearance) and, when the linker cuts
+    tracks by a backward pass (``LinkOptions.backward_hold``), the record for that pass. The tracking benchmark
+    and the tracking-version test use it too, so all three run the same steps."""
+
+    def __init__(
+        self,
+        tracker: str | Tracker = DEFAULT_TRACKER,
+        *,
+        tracker_options: Mapping[str, Any] | None = None,
+        link: LinkOptions | None = None,
+        collector: AppearanceCollector | None = None,
+    ) -> None:
+        self.link = link
+        self.collector = collector
+        self.tracker: Tracker = create_tracker(tracker, options=tracker_options)
+        self.tracker.reset()
+        self.backward: BackwardCheck | None = None
+        if link is not None and link.backward_hold > 0:
+            from sightings.vision.track.consistency import BackwardCheck
+
+            self.tracker = self.backward = BackwardCheck(self.tracker)  # records the boxes for the backward pass
+        self.rows: list[TrackRow] = []
+        self.frames: list[tuple[int, float]] = []
+
+    def update(self, frame: Frame, detections: Sequence[Detection]) -> list[TrackedDetection]:
+        """Track one analysed frame's ``detections`` (frames in time order); its rows and descriptors are kept."""
+        tracked = self.tracker.update(frame, detections)
+        self.frames.append((frame.index, frame.t_s))
+        for td in tracked:
+            d = td.detection
+            self.rows.append(TrackRow(frame.index, frame.t_s, td.track_id, d.label, d.score, *d.box.xyxy))
+        if self.collector is not None:
+            boxes = [(td.track_id, td.detection.box.xyxy) for td in tracked]
+            self.collector.add_frame(frame.image, boxes, frame=frame.index)
+        return tracked
+
+    def finish(
+        self, interpolate_gap_s: float = 0.0, *, smooth_s: float = 0.0, link: LinkOptions | None = None
+    ) -> list[TrackRow]:
+        """The rows after the offline steps (``link``: other linker options than the tracking's, e.g. in a sweep;
+        the rows kept here are not changed, so it can be called again)."""
+        return finish_rows(
+            self.rows,
+            self.frames,
+            link if link is not None else self.link,
+            self.collector,
+            interpolate_gap_s,
+            smooth_s=smooth_s,
+            backward=self.backward,
+        )
 
 
 def finish_rows(
@@ -239,15 +297,23 @@ def finish_rows(
     interpolate_gap_s: float,
     *,
     smooth_s: float = 0.0,
+    backward: BackwardCheck | None = None,
 ) -> list[TrackRow]:
-    """Offline clean-up after tracking: link broken tracks, interpolate gaps (joined ones included), smooth.
+    """Offline clean-up after tracking: cut tracks where a backward pass disagrees (with ``backward``, the
+    :class:`~sightings.vision.track.consistency.BackwardCheck` the frames were tracked through), link broken
+    tracks, interpolate gaps (joined ones included), smooth.
 
     ``frames``: the analysed frames as ``(index, t_s)``. What :func:`track_video` does after the last frame (the
     tracking benchmark calls it too, so it measures the same steps)."""
     if link is not None:
         from sightings.vision.track.linking import link_tracklets
 
-        appearance = collector.descriptors() if collector is not None else None
+        moved: dict[tuple[int, int], int] = {}
+        if backward is not None and link.backward_hold > 0:
+            from sightings.vision.track.consistency import cut_where_backward_disagrees
+
+            rows, moved = cut_where_backward_disagrees(rows, backward.backward_ids(), hold=link.backward_hold)
+        appearance = collector.descriptors(moved) if collector is not None else None
         rows = link_tracklets(rows, options=link, appearance=appearance)
     if interpolate_gap_s:
         from sightings.vision.track.postprocess import interpolate_gaps
@@ -305,8 +371,7 @@ def track_video(
     check_seconds(smooth_s, "smooth_s")  # before any model work, like link_s
     wanted = {_normalise_label(c) for c in classes} if classes else None
     det = create_detector(detector, options=detector_options, classes=classes, threshold=threshold)
-    trk = create_tracker(tracker, options=tracker_options)
-    trk.reset()
+    session = OfflineTracking(tracker, tracker_options=tracker_options, link=link, collector=collector)
     info = probe(path)  # NotFoundError / MediaError before any model work
     total = expected_sample_count(info, fps=fps, stride=stride, start_s=start_s, end_s=end_s)
     frames: Iterable[Frame] = sample_frames(path, fps=fps, stride=stride, start_s=start_s, end_s=end_s)
@@ -315,10 +380,8 @@ def track_video(
 
     started = time.perf_counter()
     detect_s = track_s = 0.0
-    rows: list[TrackRow] = []
     per_track: dict[int, list[Detection]] = {}
     indices: list[int] = []
-    frame_times: list[float] = []
     media: MediaRef | None = None
     for batch in _batches(frames, max(1, batch_size)):
         t0 = time.perf_counter()
@@ -328,22 +391,17 @@ def track_video(
         for frame, all_dets in zip(batch, found, strict=True):
             media = media or frame.media
             indices.append(frame.index)
-            frame_times.append(frame.t_s)
             dets = all_dets if wanted is None else [d for d in all_dets if _normalise_label(d.label) in wanted]
             t2 = time.perf_counter()
-            tracked = trk.update(frame, dets)
+            tracked = session.update(frame, dets)
             track_s += time.perf_counter() - t2
             for td in tracked:
-                d = td.detection
-                rows.append(TrackRow(frame.index, frame.t_s, td.track_id, d.label, d.score, *d.box.xyxy))
-                per_track.setdefault(td.track_id, []).append(d)
-            if collector is not None:
-                collector.add_frame(frame.image, [(td.track_id, td.detection.box.xyxy) for td in tracked])
+                per_track.setdefault(td.track_id, []).append(td.detection)
             if on_frame is not None:
                 on_frame(frame, tracked)
+    rows = session.rows
     if link is not None or interpolate_gap_s or smooth_s:
-        times = dict(zip(indices, frame_times, strict=True))
-        rows = finish_rows(rows, list(times.items()), link, collector, interpolate_gap_s, smooth_s=smooth_s)
+        rows = session.finish(interpolate_gap_s, smooth_s=smooth_s)
         per_track = {}
         for r in rows:
             box = Box(r.x1, r.y1, r.x2, r.y2)

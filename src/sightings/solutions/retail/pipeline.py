@@ -356,11 +356,13 @@ def load_models(config: RetailConfig, *, detector: Any = None) -> tuple[Any, Any
 
 def link_options_for(config: RetailConfig, camera: str) -> LinkOptions | None:
     """The linker's options for ``camera``: the defaults, with its entrance zones as doorways when
-    ``entrance_doorways`` is on (None: the defaults)."""
-    if not config.entrance_doorways:
+    ``entrance_doorways`` is on, and no backward pass when ``backward_check`` is off (None: the defaults)."""
+    doorways: tuple[tuple[tuple[float, float], ...], ...] = ()
+    if config.entrance_doorways:
+        doorways = tuple(tuple(z.points) for z in config.zones_for(camera).zones if z.kind == "entrance")
+    if not doorways and config.backward_check:
         return None
-    doorways = tuple(tuple(z.points) for z in config.zones_for(camera).zones if z.kind == "entrance")
-    return LinkOptions(doorways=doorways) if doorways else None
+    return LinkOptions(doorways=doorways, backward_hold=LinkOptions().backward_hold if config.backward_check else 0)
 
 
 def process_video(

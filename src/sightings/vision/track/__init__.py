@@ -8,13 +8,14 @@
   video) does not break tracks; the adapter the others build on.
 - :mod:`~sightings.vision.track.ocsort` — ``OcSortTracker`` (registry ``ocsort``): ``trackers`` OC-SORT.
 
-Offline clean-up of finished tracks: :mod:`~sightings.vision.track.linking` re-joins broken tracks (motion, size,
+Offline clean-up of finished tracks: :mod:`~sightings.vision.track.consistency` cuts tracks where a backward
+tracking pass disagrees (identity swaps), :mod:`~sightings.vision.track.linking` re-joins broken tracks (motion, size,
 colour; Hungarian assignment), then :mod:`~sightings.vision.track.postprocess` fills short gaps and smooths boxes.
 
 Create them by name through ``sightings.core.registry.TRACKERS``; this package imports nothing heavy itself.
 """
 
-TRACKING_VERSION = 1
+TRACKING_VERSION = 2
 """The version of what turns detections into tracks: the trackers, linking, gap filling and smoothing.
 
 Bump it when a code change gives other tracks for the same settings. It is part of the ``track`` and ``retail`` jobs'
@@ -23,4 +24,5 @@ mixed with new ones. ``tests/integration/test_tracking_version.py`` keeps the tr
 and fails until it is bumped. Settings and backend defaults are in those keys already; this covers the code.
 
 1: 2026-11-30 (two-stage linking with a second-stage gate that stops widening after ``short_gap_s``).
+2: 2026-11-30, later (tracks cut where a backward tracking pass disagrees, before linking: ``backward_hold`` 3).
 """

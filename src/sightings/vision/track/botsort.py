@@ -17,7 +17,7 @@ Time handling, per-label trackers and ids are as in :mod:`sightings.vision.track
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -135,6 +135,8 @@ class BotSortTracker(SupervisionTrackerAdapter):
         self.appearance_achromatic = bool(appearance_achromatic)
         self.appearance_momentum = _check_probability(appearance_momentum, "appearance_momentum")
         self.enable_cmc = bool(enable_cmc)
+        self.embed_boxes: Callable[[Frame, Any], dict[tuple[float, ...], npt.NDArray[np.float32]]] | None = None
+        """replaces :meth:`colour_embeddings` (the backward consistency pass replays the colours it recorded)"""
         super().__init__(
             lost_track_buffer_s=lost_track_buffer_s,
             frame_rate=frame_rate,
@@ -185,12 +187,17 @@ class BotSortTracker(SupervisionTrackerAdapter):
         inner.frame_embeddings = {}
         return inner
 
+    def colour_embeddings(self, frame: Frame, boxes: Any) -> dict[tuple[float, ...], npt.NDArray[np.float32]]:
+        """The gate's colour embedding of each box (rows of ``boxes``, xyxy) in ``frame``, keyed by the rounded box."""
+        achromatic = self.appearance_achromatic
+        return {_key(b): hsv_embedding(frame.image, b, achromatic=achromatic) for b in boxes}
+
     def _inner_update(self, inner: Any, frame: Frame, dets: Any, timestamp: float | None) -> Any:
         if not self.appearance:
             bgr = np.ascontiguousarray(frame.image[..., ::-1]) if self.enable_cmc else None
             return inner.update(dets, frame=bgr, timestamp=timestamp)
-        achromatic = self.appearance_achromatic
-        embeddings = {_key(b): hsv_embedding(frame.image, b, achromatic=achromatic) for b in dets.xyxy}
+        read = self.embed_boxes if self.embed_boxes is not None else self.colour_embeddings
+        embeddings = read(frame, dets.xyxy)
         inner.frame_embeddings = embeddings
         # id(tracklet) → (tracklet, embedding): holding the tracklet keeps its id() from being reused this frame
         matched: dict[int, tuple[Any, npt.NDArray[np.float32]]] = {}

@@ -119,6 +119,10 @@ class LinkOptions:
     doorways: tuple[tuple[tuple[float, float], ...], ...] = ()
     """pixel polygons where people enter and leave (a shop's door): no second-stage link from a track that ended
     in one to a track that began in one"""
+    backward_hold: int = 3
+    """before linking, cut each track where a backward tracking pass gives its boxes another id for at least this
+    many boxes (:mod:`~sightings.vision.track.consistency`; 0 = no backward pass). Chosen on PETS09 frames 1-200
+    (3 over 1; docs/tracking.md)"""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -130,6 +134,8 @@ class LinkOptions:
             if f.name == "doorways":
                 object.__setattr__(self, "doorways", _polygons(value))
                 continue
+            if f.name == "backward_hold" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise ConfigError(f"must be a whole number >= 0, got {value!r}", where=f"link.{f.name}")
             if not (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)):
                 raise ConfigError(f"must be a finite number, got {value!r}", where=f"link.{f.name}")
             if value < 0:
@@ -227,13 +233,17 @@ class AppearanceCollector:
     frame, compared by cosine distance. Every tracked box is embedded, so the embedder's time is added per box.
     """
 
-    def __init__(self, boxes: int = 5, *, embedder: Embedder | None = None) -> None:
+    def __init__(self, boxes: int = 5, *, embedder: Embedder | None = None, keep_all: bool = False) -> None:
         if not isinstance(boxes, int) or boxes < 1:
             raise ConfigError(f"must be an integer >= 1, got {boxes!r}", where="link.appearance_boxes")
         self.boxes = boxes
         self.embedder = embedder
+        self.keep_all = keep_all
+        """also keep every box's descriptor (float16, by track and frame), so tracks cut later
+        (:mod:`~sightings.vision.track.consistency`) get descriptors per piece: ~0.5 KB a box"""
         self._head: dict[int, list[npt.NDArray[np.float32]]] = {}
         self._tail: dict[int, deque[npt.NDArray[np.float32]]] = {}
+        self._all: dict[tuple[int, int], npt.NDArray[np.float16]] = {}
 
     @property
     def metric(self) -> str:
@@ -243,9 +253,12 @@ class AppearanceCollector:
     def add(self, track_id: int, image: npt.NDArray[np.uint8], xyxy: Sequence[float]) -> None:
         self.add_frame(image, [(track_id, xyxy)])
 
-    def add_frame(self, image: npt.NDArray[np.uint8], boxes: Sequence[tuple[int, Sequence[float]]]) -> None:
-        """The descriptors of one frame's tracked boxes, ``(track_id, xyxy)`` each. With an embedder, boxes that
-        hold less than ``MIN_CROP_PX`` × ``MIN_CROP_PX`` pixels of the image are skipped (nothing to embed)."""
+    def add_frame(
+        self, image: npt.NDArray[np.uint8], boxes: Sequence[tuple[int, Sequence[float]]], *, frame: int = -1
+    ) -> None:
+        """The descriptors of one frame's tracked boxes, ``(track_id, xyxy)`` each (``frame``: its index, for
+        ``keep_all``). With an embedder, boxes that hold less than ``MIN_CROP_PX`` × ``MIN_CROP_PX`` pixels of the
+        image are skipped (nothing to embed)."""
         if self.embedder is None:
             found = [(tid, body_colour_descriptor(image, xyxy)) for tid, xyxy in boxes]
         else:
@@ -261,12 +274,30 @@ class AppearanceCollector:
                 return
             found = list(zip(ids, np.asarray(self.embedder.embed(crops), np.float32), strict=True))
         for tid, vec in found:
+            if self.keep_all:
+                self._all[tid, frame] = vec.astype(np.float16)
             head = self._head.setdefault(tid, [])
             if len(head) < self.boxes:
                 head.append(vec)
             self._tail.setdefault(tid, deque(maxlen=self.boxes)).append(vec)
 
-    def descriptors(self) -> dict[int, EndAppearance]:
+    def descriptors(self, moved: Mapping[tuple[int, int], int] | None = None) -> dict[int, EndAppearance]:
+        """:class:`EndAppearance` per track id; with ``moved`` (``(track id, frame) → new id`` of boxes whose track
+        was cut, as :func:`~sightings.vision.track.consistency.cut_where_backward_disagrees` gives it, and
+        ``keep_all``) per piece instead."""
+        if moved and self.keep_all:
+            pieces: dict[int, list[tuple[int, npt.NDArray[np.float16]]]] = {}
+            for (tid, frame), vec in self._all.items():
+                pieces.setdefault(moved.get((tid, frame), tid), []).append((frame, vec))
+            out = {}
+            for tid, items in pieces.items():
+                items.sort(key=lambda item: item[0])
+                vecs = [v.astype(np.float32) for _, v in items]
+                head, tail = vecs[: self.boxes], vecs[-self.boxes :]
+                out[tid] = EndAppearance(
+                    _mean_descriptor(head, self.metric), _mean_descriptor(tail, self.metric), self.metric
+                )
+            return out
         return {
             tid: EndAppearance(
                 _mean_descriptor(head, self.metric), _mean_descriptor(list(self._tail[tid]), self.metric), self.metric

@@ -1,0 +1,139 @@
+"""Forward-backward consistency: cutting tracks where a backward pass disagrees, and replaying a forward pass
+backwards (times and colours) without keeping images."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from sightings.core.protocols import TrackedDetection
+from sightings.core.types import Box, Detection, Frame, MediaKind, MediaRef
+from sightings.vision.pipeline import OfflineTracking, TrackRow
+from sightings.vision.track.consistency import BackwardCheck, cut_where_backward_disagrees, row_key
+from sightings.vision.track.linking import AppearanceCollector, EndAppearance, LinkOptions
+
+REF = MediaRef("scene", MediaKind.VIDEO, fps=10.0)
+
+
+def _rows(track_id: int, frames: range, x: float = 10.0) -> list[TrackRow]:
+    return [TrackRow(f, f / 10, track_id, "person", 0.9, x, 10.0, x + 20, 60.0) for f in frames]
+
+
+def _backward(rows: list[TrackRow], ids: Sequence[int | None]) -> dict:
+    return {row_key(r.frame, r.x1, r.y1, r.x2, r.y2): b for r, b in zip(rows, ids, strict=True) if b is not None}
+
+
+def test_a_track_is_cut_where_the_backward_id_changes_and_holds() -> None:
+    rows = _rows(7, range(8))
+    out, moved = cut_where_backward_disagrees(rows, _backward(rows, [1, 1, 1, 1, 2, 2, 2, 2]), hold=3)
+    assert [r.track_id for r in out] == [7, 7, 7, 7, 8, 8, 8, 8]  # the new piece: above every existing id
+    assert moved == {(7, 4): 8, (7, 5): 8, (7, 6): 8, (7, 7): 8}
+    # a blip of one box, or a change that holds for fewer than `hold` boxes, is no cut
+    blip, _ = cut_where_backward_disagrees(rows, _backward(rows, [1, 1, 2, 1, 1, 1, 3, 3]), hold=3)
+    assert {r.track_id for r in blip} == {7}
+    # boxes the backward pass did not track are skipped when counting
+    gappy, _ = cut_where_backward_disagrees(rows, _backward(rows, [1, 1, None, 2, None, 2, 2, None]), hold=3)
+    assert [r.track_id for r in gappy] == [7, 7, 7, 8, 8, 8, 8, 8]
+    # hold 1 cuts at every change; an empty backward mapping cuts nothing
+    every, _ = cut_where_backward_disagrees(rows, _backward(rows, [1, 2, 1, 1, 1, 1, 1, 1]), hold=1)
+    assert [r.track_id for r in every] == [7, 8, 9, 9, 9, 9, 9, 9]
+    assert cut_where_backward_disagrees(rows, {}, hold=3) == (rows, {})
+
+
+class _Recorder:
+    """A tracker that records what it is fed and gives every box of one frame its own id, same ids each frame."""
+
+    def __init__(self) -> None:
+        self.fed: list[tuple[int, float, int]] = []
+
+    def reset(self) -> None:
+        self.fed.append((-1, -1.0, -1))
+
+    def update(self, frame: Frame, detections: Sequence[Detection]) -> list[TrackedDetection]:
+        self.fed.append((frame.index, frame.t_s, len(detections)))
+        return [TrackedDetection(i + 1, d) for i, d in enumerate(detections)]
+
+
+def test_the_backward_pass_replays_frames_in_reverse_with_time_running_forwards() -> None:
+    inner = _Recorder()
+    check = BackwardCheck(inner)
+    image = np.zeros((40, 40, 3), np.uint8)
+    for f, t in ((0, 0.0), (3, 0.3), (6, 0.6)):
+        boxes = [Detection(f, Box(1 + 10 * k, 1, 5 + 10 * k, 9), "person", 0.9) for k in range(f // 3 + 1)]
+        check.update(Frame(REF, f, t, image), boxes)
+    ids = check.backward_ids()
+    replay = inner.fed[3:]
+    assert replay[0] == (-1, -1.0, -1) and replay[-1] == (-1, -1.0, -1)  # reset before and after
+    assert [(i, round(t, 6), n) for i, t, n in replay[1:-1]] == [(0, 0.0, 3), (3, 0.3, 2), (6, 0.6, 1)]
+    assert ids[row_key(6, 21, 1, 25, 9)] == 3 and ids[row_key(0, 1, 1, 5, 9)] == 1  # keyed by the original frames
+    assert check.backward_ids() is ids  # one pass; later calls give the same mapping
+
+
+def test_botsort_colours_are_replayed_not_read_again() -> None:
+    """The backward pass gets BoT-SORT the colours it read going forwards (frames carry a blank image then), and
+    the tracker gets its own colour reading back afterwards."""
+    from sightings.vision.track.botsort import BotSortTracker
+
+    tracker = BotSortTracker()
+    check = BackwardCheck(tracker)
+    reads: list[int] = []
+    real = tracker.colour_embeddings
+
+    def counting(frame: Frame, boxes: object) -> dict:
+        reads.append(frame.image.size)
+        return real(frame, boxes)
+
+    tracker.colour_embeddings = counting  # type: ignore[method-assign]
+    for f in range(20):
+        image = np.full((120, 160, 3), 80, np.uint8)
+        image[20:80, 10 + 4 * f : 30 + 4 * f] = (200, 30, 30)
+        check.update(Frame(REF, f, f / 10, image), [Detection(f, Box(10 + 4 * f, 20, 30 + 4 * f, 80), "person", 0.9)])
+    assert len(reads) == 20
+    ids = check.backward_ids()
+    assert len(reads) == 20, "no colour read from the blank frames of the backward pass"
+    assert set(ids.values()) == {1} and len(ids) == 20  # one person, one backward track
+    assert tracker.embed_boxes is None  # its own reading again
+
+
+def test_a_tracker_that_needs_images_is_not_replayed() -> None:
+    from sightings.vision.track.botsort import BotSortTracker
+
+    check = BackwardCheck(BotSortTracker(enable_cmc=True))
+    assert not check.replayable
+    image = np.zeros((40, 40, 3), np.uint8)
+    check.update(Frame(REF, 0, 0.0, image), [Detection(0, Box(1, 1, 5, 9), "person", 0.9)])
+    assert check.backward_ids() == {}
+
+
+def test_descriptors_per_piece_after_a_cut() -> None:
+    collector = AppearanceCollector(boxes=2, keep_all=True)
+    red, blue = np.zeros((60, 40, 3), np.uint8), np.zeros((60, 40, 3), np.uint8)
+    red[:] = (220, 20, 20)
+    blue[:] = (20, 20, 220)
+    for f in range(6):
+        collector.add_frame(red if f < 3 else blue, [(5, (0, 0, 40, 60))], frame=f)
+    whole = collector.descriptors()
+    assert set(whole) == {5}
+    pieces = collector.descriptors({(5, 3): 9, (5, 4): 9, (5, 5): 9})
+    assert set(pieces) == {5, 9}
+
+    def same(a: EndAppearance, b: EndAppearance) -> bool:
+        return bool(np.allclose(a.start, b.start, atol=1e-2) and np.allclose(a.end, b.end, atol=1e-2))
+
+    assert np.allclose(pieces[5].start, pieces[5].end, atol=1e-2)  # red only
+    assert np.allclose(pieces[9].start, pieces[9].end, atol=1e-2)  # blue only
+    assert not same(pieces[5], pieces[9]) and np.allclose(whole[5].start, pieces[5].start, atol=1e-2)
+
+
+def test_backward_hold_option() -> None:
+    from sightings.core.errors import ConfigError
+
+    assert LinkOptions().backward_hold == 3
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ConfigError, match=r"link\.backward_hold"):
+            LinkOptions(backward_hold=bad)  # type: ignore[arg-type]
+    assert OfflineTracking("fake", link=LinkOptions(backward_hold=0)).backward is None
+    assert OfflineTracking("fake", link=LinkOptions()).backward is not None
+    assert OfflineTracking("fake", link=None).backward is None
