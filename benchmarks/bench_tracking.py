@@ -2,6 +2,7 @@
 
     SIGHTINGS_MODELS_DIR=/tmp/models-check python benchmarks/bench_tracking.py [--data DIR] [--frames 400]
         [--detectors default] [--tune-linking] [--tune-smoothing] [--tune-gate] [--link-embedder NAME]
+        [--compare-backward] [--busy-synthetic]
 
 Detections are computed once per detector setting (every frame, low threshold 0.2) and cached on disk in
 ``benchmarks/.cache/pets09_detections_<key>.json`` (key: detector settings + frame count + model file), so
@@ -19,6 +20,7 @@ prints the sweep that chose BoT-SORT's colour-gate threshold, with the whole-fra
 uses, by the same criterion (best 3-point mean over the grid). ``--link-embedder NAME`` compares the default
 chain's linker comparing people by body colours against the same linker comparing them by the ONNX embed model
 ``NAME`` from the models directory (a person re-ID model; `sightings track --link-embedder`).
+``--compare-backward`` prints the table that chose the forward-backward consistency cut (``LinkOptions.backward_hold``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from sightings.media.sample import sample_frames
 from sightings.vision.pipeline import OfflineTracking, TrackRow, finish_rows
 from sightings.vision.track.botsort import BotSortTracker
 from sightings.vision.track.bytetrack import ByteTrackTracker
+from sightings.vision.track.consistency import RowKey, row_key
 from sightings.vision.track.linking import AppearanceCollector, LinkOptions
 from sightings.vision.track.ocsort import OcSortTracker
 from sightings.vision.track.postprocess import DEFAULT_SMOOTH_S
@@ -448,6 +451,78 @@ def tune_link_stop(gt: MotData, video: Path, n: int) -> None:
     print(f"chosen: may_stop={best[1].may_stop}, max_gap_s={best[1].max_gap_s:g}")
 
 
+BACKWARD_STRIDES = (1, 5, 10, 25, 30)
+
+
+def _truth_ids(gt: MotData, rows: list[TrackRow]) -> dict[RowKey, int]:
+    """A "backward pass" that knows the truth: each row's ground-truth person (IoU > 0.3 in its frame), for the
+    oracle that cuts tracks at every true identity change."""
+    from sightings.vision.detect.postprocess import box_iou
+
+    boxes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for f in np.unique(gt.frame):
+        keep = gt.frame == f
+        boxes[int(f) - 1] = (gt.xyxy[keep], gt.id[keep])
+    out = {}
+    for r in rows:
+        truth = boxes.get(r.frame)
+        if truth is None or not len(truth[1]):
+            continue
+        iou = box_iou(np.array([[r.x1, r.y1, r.x2, r.y2]]), truth[0])[0]
+        k = int(iou.argmax())
+        if iou[k] > 0.3:
+            out[row_key(r.frame, r.x1, r.y1, r.x2, r.y2)] = int(truth[1][k])
+    return out
+
+
+def compare_backward(gt: MotData, video: Path, n: int) -> None:
+    """Forward-backward consistency (``LinkOptions.backward_hold``), the rule fixed before its run: ``hold`` 1 or 3
+    by the tracking rule on frames 1-200 (strides 1, 5, 10; ties within 0.002 to 3); adopted if it gains >= 0.002
+    there, loses <= 0.002 on 201-400 and the sparse rule (strides 25, 30) loses <= 0.005 on either half. Beside it:
+    no backward pass (the default before), and an oracle that cuts at every true identity change. The default
+    chain, each half tracked on its own."""
+    found, frames, _ = detect_all(video, n, {"detector": "centernet", "input_size": 384})
+    halves = {}
+    for lo, hi in ((1, 200), (201, 400)):
+        part = [f for f in frames if lo <= f.index + 1 <= hi]
+        halves[lo, hi] = {
+            s: track_rows(BotSortTracker, part, found, s, 0.30, appearance=True) for s in BACKWARD_STRIDES
+        }
+
+    def rules(hold: int, oracle: bool, lo: int, hi: int) -> tuple[float, float, str]:
+        link = dataclasses.replace(LINK, backward_hold=hold)
+        dense, sparse, idf1 = [], [], []
+        for s, (rows, used, _, session) in halves[lo, hi].items():
+            g = restrict(gt, [f.index + 1 for f in used], lo, hi)
+            backward = _truth_ids(gt, rows) if oracle else session.backward
+            done = finish_rows(
+                rows, [(f.index, f.t_s) for f in used], link, session.collector, INTERPOLATE_S,
+                smooth_s=SMOOTH_S, backward=backward,
+            )  # fmt: skip
+            rep = evaluate_tracking(g, _mot([(r.frame + 1, r.track_id, r.x1, r.y1, r.x2 - r.x1, r.y2 - r.y1, r.score)
+                                             for r in done]))  # fmt: skip
+            (dense if s in TUNING_STRIDES else sparse).append((rep.mota + rep.idf1) / 2)
+            if s in TUNING_STRIDES:
+                idf1.append(f"{rep.idf1:.3f}")
+        return float(np.mean(dense)), float(np.mean(sparse)), " / ".join(idf1)
+
+    print(
+        "| backward pass | 1-200: strides 1, 5, 10 | 25, 30 | 201-400: 1, 5, 10 | 25, 30 "
+        "| IDF1 1 / 5 / 10 (1-200; 201-400) |"
+    )
+    print("|---|---:|---:|---:|---:|---|")
+    scores = {}
+    for name, hold, oracle in (("none (hold 0)", 0, False), ("hold 1", 1, False), ("hold 3", 3, False),
+                               ("oracle: cut at every true identity change", 1, True)):  # fmt: skip
+        (d1, s1, i1), (d2, s2, i2) = rules(hold, oracle, 1, 200), rules(hold, oracle, 201, 400)
+        scores[name] = (d1, s1, d2, s2)
+        print(f"| {name} | {d1:.4f} | {s1:.4f} | {d2:.4f} | {s2:.4f} | {i1}; {i2} |", flush=True)
+    chosen = "hold 1" if scores["hold 1"][0] > scores["hold 3"][0] + 0.002 else "hold 3"
+    (d1, s1, d2, s2), (b1, bs1, b2, bs2) = scores[chosen], scores["none (hold 0)"]
+    adopt = d1 >= b1 + 0.002 and d2 >= b2 - 0.002 and s1 >= bs1 - 0.005 and s2 >= bs2 - 0.005
+    print(f"chosen: {chosen}; {'adopted' if adopt else 'not adopted'} by the rule")
+
+
 def compare_link_embedder(gt: MotData, video: Path, n: int, name: str) -> None:
     """The default chain as `sightings track` runs it, its linker comparing people by body colours (the default)
     or by the ONNX embed model ``name`` from the models directory (``--link-embedder``): the tracking rule
@@ -555,6 +630,11 @@ def main() -> None:  # noqa: PLR0911, PLR0912, PLR0915
         action="store_true",
         help="only the `sightings track` default candidates, scored on frames 1-200",
     )
+    parser.add_argument(
+        "--compare-backward",
+        action="store_true",
+        help="only: the forward-backward consistency cut (hold 0, 1, 3, and a true-identity oracle), each half alone",
+    )
     args = parser.parse_args()
     if args.busy_synthetic:
         busy_synthetic()
@@ -575,6 +655,9 @@ def main() -> None:  # noqa: PLR0911, PLR0912, PLR0915
         return
     if args.link_embedder:
         compare_link_embedder(gt, video, n, args.link_embedder)
+        return
+    if args.compare_backward:
+        compare_backward(gt, video, n)
         return
 
     detectors = {

@@ -26,7 +26,7 @@ from sightings.core.types import Box, Detection, Frame, MediaRef, Track
 from sightings.vision.track.postprocess import check_seconds
 
 if TYPE_CHECKING:
-    from sightings.vision.track.consistency import BackwardCheck
+    from sightings.vision.track.consistency import BackwardCheck, RowKey
     from sightings.vision.track.linking import AppearanceCollector, LinkOptions
 
 __all__ = [
@@ -297,11 +297,12 @@ def finish_rows(
     interpolate_gap_s: float,
     *,
     smooth_s: float = 0.0,
-    backward: BackwardCheck | None = None,
+    backward: BackwardCheck | Mapping[RowKey, int] | None = None,
 ) -> list[TrackRow]:
     """Offline clean-up after tracking: cut tracks where a backward pass disagrees (with ``backward``, the
-    :class:`~sightings.vision.track.consistency.BackwardCheck` the frames were tracked through), link broken
-    tracks, interpolate gaps (joined ones included), smooth.
+    :class:`~sightings.vision.track.consistency.BackwardCheck` the frames were tracked through, or its backward ids
+    already: a benchmark's oracle gives the true ones), link broken tracks, interpolate gaps (joined ones
+    included), smooth.
 
     ``frames``: the analysed frames as ``(index, t_s)``. What :func:`track_video` does after the last frame (the
     tracking benchmark calls it too, so it measures the same steps)."""
@@ -312,7 +313,8 @@ def finish_rows(
         if backward is not None and link.backward_hold > 0:
             from sightings.vision.track.consistency import cut_where_backward_disagrees
 
-            rows, moved = cut_where_backward_disagrees(rows, backward.backward_ids(), hold=link.backward_hold)
+            ids = backward if isinstance(backward, Mapping) else backward.backward_ids()
+            rows, moved = cut_where_backward_disagrees(rows, ids, hold=link.backward_hold)
         appearance = collector.descriptors(moved) if collector is not None else None
         rows = link_tracklets(rows, options=link, appearance=appearance)
     if interpolate_gap_s:
