@@ -137,3 +137,27 @@ def test_backward_hold_option() -> None:
     assert OfflineTracking("fake", link=LinkOptions(backward_hold=0)).backward is None
     assert OfflineTracking("fake", link=LinkOptions()).backward is not None
     assert OfflineTracking("fake", link=None).backward is None
+
+
+def test_a_swap_is_cut_and_each_person_relinked() -> None:
+    """Two people walk side by side, 200 px apart; the forward tracker swapped their ids at frame 10. Backward ids
+    (here the true ones) cut both tracks there, and the linker joins each piece to its own person's continuation."""
+    from sightings.vision.pipeline import finish_rows
+
+    def box(f: int, x: float) -> tuple[float, float, float, float]:
+        return (x + 2 * f, 100.0, x + 2 * f + 30, 180.0)
+
+    rows = []
+    for f in range(20):
+        left, right = box(f, 50), box(f, 250)
+        rows.append(TrackRow(f, f / 10, 1, "person", 0.9, *(left if f < 10 else right)))
+        rows.append(TrackRow(f, f / 10, 2, "person", 0.9, *(right if f < 10 else left)))
+    truth = {row_key(r.frame, r.x1, r.y1, r.x2, r.y2): 1 if r.x1 - 2 * r.frame < 150 else 2 for r in rows}
+    frames = [(f, f / 10) for f in range(20)]
+    plain = LinkOptions(appearance_weight=0.0, min_len_s=0.0, backward_hold=1)
+    swapped = finish_rows(rows, frames, plain, None, 0.0)  # no backward ids: the swap stays
+    assert {r.track_id for r in swapped if r.frame == 15 and r.x1 < 150} == {2}
+    fixed = finish_rows(rows, frames, plain, None, 0.0, backward=truth)
+    left_ids = {r.track_id for r in fixed if r.x1 - 2 * r.frame < 150}
+    right_ids = {r.track_id for r in fixed if r.x1 - 2 * r.frame >= 150}
+    assert len(left_ids) == len(right_ids) == 1 and left_ids != right_ids
