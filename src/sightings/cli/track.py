@@ -71,7 +71,7 @@ def track(
         True,
         "--backward-check/--no-backward-check",
         help="Before linking, cut tracks where a backward tracking pass over the same boxes disagrees (identity swaps "
-        "among people standing together); the linker joins the pieces again. Needs --link-s > 0; ~1.6 KB per box of "
+        "among people standing together); the linker joins the pieces again. Needs --link-s > 0; ~1 KB per box of "
         "memory until the video ends.",
     ),
     smooth_s: float = typer.Option(

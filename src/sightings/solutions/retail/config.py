@@ -189,7 +189,7 @@ class RetailConfig(_Section):
         True,
         description="before linking, cut tracks where a backward tracking pass over the same boxes disagrees (identity "
         "swaps among people standing together; PETS09: 12.9 / 18.0 / 7.6 % -> 7.6 / 8.5 / 6.8 % at strides 1 / 5 / 10, "
-        "docs/tracking.md); false = the tracks of before (about 1.6 KB of memory per box until a video ends)",
+        "docs/tracking.md); false = the tracks of before (about 1 KB of memory per box until a video ends)",
     )
     entrance_doorways: bool = Field(
         False,

@@ -19,7 +19,7 @@ and the backward pass disagree, one of them swapped:
 Chosen on PETS09-S2L1 frames 1–200 by the tracking rule, ``hold`` 3 over 1, and checked on frames 201–400
 (docs/tracking.md, "Forward–backward consistency"): at full rate IDF1 rises from 0.686 to 0.781 (held out 0.850 →
 0.934). Memory: one record per detection (its box, and BoT-SORT's 128 colour bins), kept until the video ends;
-with the linker's per-box descriptors about 1.6 KB a box (docs/tracking.md).
+with the linker's per-box descriptors about 1 KB a box (docs/tracking.md).
 A tracker that needs the images themselves (BoT-SORT with camera-motion compensation) cannot be replayed, and the
 check is skipped for it.
 """
@@ -71,7 +71,8 @@ class BackwardCheck:
         self.tracker = tracker
         self.replayable = not bool(getattr(tracker, "enable_cmc", False))
         self._seen: list[_Seen] = []
-        self._colours: dict[int, Embeddings] = {}  # frame index → the colours the tracker read in it
+        # frame index → (its box keys, their colours), one array each: the colours the tracker read in that frame
+        self._colours: dict[int, tuple[npt.NDArray[np.float64], npt.NDArray[np.float16]]] = {}
         self._reads_colours = callable(getattr(tracker, "colour_embeddings", None)) and bool(
             getattr(tracker, "appearance", False)
         )
@@ -82,7 +83,11 @@ class BackwardCheck:
 
     def _recording(self, frame: Frame, boxes: npt.NDArray[np.float32]) -> Embeddings:
         found: Embeddings = self.tracker.colour_embeddings(frame, boxes)  # type: ignore[attr-defined]
-        self._colours[frame.index] = found
+        if found:
+            self._colours[frame.index] = (
+                np.array(list(found), np.float64),
+                np.stack(list(found.values())).astype(np.float16),
+            )
         return found
 
     # -- the Tracker protocol (forward pass) ---------------------------------------------------------------
@@ -126,7 +131,11 @@ class BackwardCheck:
 
     def _replaying(self, last_index: int) -> Callable[[Frame, Any], Embeddings]:
         def lookup(frame: Frame, boxes: Any) -> Embeddings:
-            return self._colours.get(last_index - frame.index, {})
+            seen = self._colours.get(last_index - frame.index)
+            if seen is None:
+                return {}
+            keys, colours = seen
+            return {tuple(key.tolist()): colours[i].astype(np.float32) for i, key in enumerate(keys)}
 
         return lookup
 

@@ -243,7 +243,8 @@ class AppearanceCollector:
         (:mod:`~sightings.vision.track.consistency`) get descriptors per piece: ~0.5 KB a box"""
         self._head: dict[int, list[npt.NDArray[np.float32]]] = {}
         self._tail: dict[int, deque[npt.NDArray[np.float32]]] = {}
-        self._all: dict[tuple[int, int], npt.NDArray[np.float16]] = {}
+        # keep_all: per frame, its index, the track ids and their descriptors (one float16 array a frame)
+        self._all: list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.float16]]] = []
 
     @property
     def metric(self) -> str:
@@ -273,9 +274,10 @@ class AppearanceCollector:
             if not crops:
                 return
             found = list(zip(ids, np.asarray(self.embedder.embed(crops), np.float32), strict=True))
+        if self.keep_all and found:
+            track_ids = np.array([tid for tid, _ in found], np.int64)
+            self._all.append((frame, track_ids, np.stack([vec for _, vec in found]).astype(np.float16)))
         for tid, vec in found:
-            if self.keep_all:
-                self._all[tid, frame] = vec.astype(np.float16)
             head = self._head.setdefault(tid, [])
             if len(head) < self.boxes:
                 head.append(vec)
@@ -287,8 +289,9 @@ class AppearanceCollector:
         ``keep_all``) per piece instead."""
         if moved and self.keep_all:
             pieces: dict[int, list[tuple[int, npt.NDArray[np.float16]]]] = {}
-            for (tid, frame), vec in self._all.items():
-                pieces.setdefault(moved.get((tid, frame), tid), []).append((frame, vec))
+            for frame, ids, vecs_of_frame in self._all:
+                for tid, vec in zip(ids.tolist(), vecs_of_frame, strict=True):
+                    pieces.setdefault(moved.get((tid, frame), tid), []).append((frame, vec))
             out = {}
             for tid, items in pieces.items():
                 items.sort(key=lambda item: item[0])
