@@ -102,9 +102,13 @@ def speed(
             secs = analyse(str(video), tiles, fps, detector)
         rows.append((label, "baseline: decode every frame", secs))
         print(f"  {label}, baseline: {secs:.1f} s = {seconds_of_video / secs:.1f}× real time", file=sys.stderr)
-        if backward_baseline:
-            secs = analyse(str(video), tiles, fps, detector, backward_check=False)
-            rows.append((label, "ours, no backward tracking pass (the default before 2026-11-30 evening)", secs))
+        if backward_baseline:  # alternate the two, twice, and keep each one's best (this machine is shared)
+            times: dict[bool, list[float]] = {True: [rows[-2][2]], False: []}
+            for check in (False, True, False):
+                times[check].append(analyse(str(video), tiles, fps, detector, backward_check=check))
+            rows[-2] = (label, "ours: GOP-aware sampling (best of 2)", min(times[True]))
+            secs = min(times[False])
+            rows.append((label, "ours, no backward tracking pass (best of 2; the default before 2026-11-30)", secs))
             print(f"  {label}, no backward pass: {secs:.1f} s = {seconds_of_video / secs:.1f}×", file=sys.stderr)
     return rows
 
