@@ -2,7 +2,7 @@
 
     SIGHTINGS_MODELS_DIR=/tmp/models-check python benchmarks/bench_tracking.py [--data DIR] [--frames 400]
         [--detectors default] [--tune-linking] [--tune-smoothing] [--tune-gate] [--link-embedder NAME]
-        [--compare-backward] [--busy-synthetic]
+        [--compare-backward] [--tud-backward] [--busy-synthetic]
 
 Detections are computed once per detector setting (every frame, low threshold 0.2) and cached on disk in
 ``benchmarks/.cache/pets09_detections_<key>.json`` (key: detector settings + frame count + model file), so
@@ -523,6 +523,50 @@ def compare_backward(gt: MotData, video: Path, n: int) -> None:
     print(f"chosen: {chosen}; {'adopted' if adopt else 'not adopted'} by the rule")
 
 
+def tud_backward(data: Path) -> None:
+    """An independent check of the backward pass (nothing chosen from it): MOT15 TUD-Campus / TUD-Stadtmitte from
+    ``motmetrics_tud`` (ground truth, and another tracker's output used as detections, 25 fps, no images, so
+    trackers without colours), through the default chain with and without the backward pass."""
+    import functools
+
+    from sightings.core.types import Box, Frame, MediaKind, MediaRef
+
+    root = data / "motmetrics_tud"
+    if not root.exists():
+        print(f"skipped: no {root} (run `make stage-data`)")
+        return
+    blank = np.zeros((1, 1, 3), np.uint8)
+    makers = {
+        "ByteTrack": functools.partial(ByteTrackTracker, track_activation_threshold=0.5, high_conf_det_threshold=0.5),
+        "BoT-SORT without colours": functools.partial(BotSortTracker, appearance=False),
+    }
+    print("| sequence | tracker | stride | MOTA, IDF1 without the backward pass | with it |")
+    print("|---|---|---:|---|---|")
+    for seq in ("TUD-Campus", "TUD-Stadtmitte"):
+        gt = read_mot(root / seq / "gt.txt")
+        boxes = np.loadtxt(root / seq / "test.txt", delimiter=",")
+        ref = MediaRef(seq, MediaKind.VIDEO, fps=25.0)
+        n = int(gt.frame.max())
+        for name, make in makers.items():
+            for stride in (1, 5):
+                cells = []
+                for hold in (0, 3):
+                    session = OfflineTracking(make(), link=dataclasses.replace(LINK, backward_hold=hold))
+                    for f in range(1, n + 1, stride):
+                        rows = boxes[boxes[:, 0] == f]
+                        dets = [
+                            Detection(f - 1, Box(r[2], r[3], r[2] + r[4], r[3] + r[5]), "person", 0.9) for r in rows
+                        ]
+                        session.update(Frame(ref, f - 1, (f - 1) / 25.0, blank), dets)
+                    done = session.finish(INTERPOLATE_S, smooth_s=SMOOTH_S)
+                    pred = _mot(
+                        [(r.frame + 1, r.track_id, r.x1, r.y1, r.x2 - r.x1, r.y2 - r.y1, r.score) for r in done]
+                    )
+                    rep = evaluate_tracking(restrict(gt, list(range(1, n + 1, stride))), pred)
+                    cells.append(f"{rep.mota:.3f}, {rep.idf1:.3f}")
+                print(f"| {seq} | {name} | {stride} | {cells[0]} | {cells[1]} |", flush=True)
+
+
 def compare_link_embedder(gt: MotData, video: Path, n: int, name: str) -> None:
     """The default chain as `sightings track` runs it, its linker comparing people by body colours (the default)
     or by the ONNX embed model ``name`` from the models directory (``--link-embedder``): the tracking rule
@@ -631,6 +675,11 @@ def main() -> None:  # noqa: PLR0911, PLR0912, PLR0915
         help="only the `sightings track` default candidates, scored on frames 1-200",
     )
     parser.add_argument(
+        "--tud-backward",
+        action="store_true",
+        help="only: the backward pass on MOT15 TUD sequences (another tracker's boxes as detections; a check)",
+    )
+    parser.add_argument(
         "--compare-backward",
         action="store_true",
         help="only: the forward-backward consistency cut (hold 0, 1, 3, and a true-identity oracle), each half alone",
@@ -640,6 +689,9 @@ def main() -> None:  # noqa: PLR0911, PLR0912, PLR0915
         busy_synthetic()
         print()
         busy_door_synthetic()
+        return
+    if args.tud_backward:
+        tud_backward(args.data)
         return
     video, gt_path = args.data / "pets09" / "vtest.avi", args.data / "pets09" / "gt_1_400.txt"
     if not (video.exists() and gt_path.exists()):
