@@ -161,3 +161,24 @@ def test_a_swap_is_cut_and_each_person_relinked() -> None:
     left_ids = {r.track_id for r in fixed if r.x1 - 2 * r.frame < 150}
     right_ids = {r.track_id for r in fixed if r.x1 - 2 * r.frame >= 150}
     assert len(left_ids) == len(right_ids) == 1 and left_ids != right_ids
+
+
+def test_a_record_too_large_gives_the_backward_pass_up(caplog: pytest.LogCaptureFixture) -> None:
+    """Memory stays bounded: past ``max_boxes`` the record is freed, a warning says so, and nothing is cut; the
+    session's collector then keeps only each track's ends."""
+    from sightings.vision.track.botsort import BotSortTracker
+
+    tracker = BotSortTracker()
+    session = OfflineTracking(tracker, link=LinkOptions(), collector=AppearanceCollector(keep_all=True))
+    assert session.backward is not None
+    session.backward.max_boxes = 5
+    image = np.full((60, 80, 3), 90, np.uint8)
+    with caplog.at_level("WARNING"):
+        for f in range(4):
+            boxes = [Detection(f, Box(5 + 20 * k, 5, 20 + 20 * k, 50), "person", 0.9) for k in range(3)]
+            session.update(Frame(REF, f, f / 10, image), boxes)
+    assert session.backward.gave_up and "backward tracking pass skipped" in caplog.text
+    assert tracker.embed_boxes is None  # its own colour reading again
+    assert session.collector is not None and not session.collector.keep_all
+    assert session.backward.backward_ids() == {}
+    assert len(session.finish(1.0)) == 12  # tracked and finished as without the backward pass

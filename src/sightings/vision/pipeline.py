@@ -269,6 +269,8 @@ class OfflineTracking:
             d = td.detection
             self.rows.append(TrackRow(frame.index, frame.t_s, td.track_id, d.label, d.score, *d.box.xyxy))
         if self.collector is not None:
+            if self.backward is not None and self.backward.gave_up and self.collector.keep_all:
+                self.collector.forget_all()  # no pieces to describe: keep only the ends (bounded memory)
             boxes = [(td.track_id, td.detection.box.xyxy) for td in tracked]
             self.collector.add_frame(frame.image, boxes, frame=frame.index)
         return tracked

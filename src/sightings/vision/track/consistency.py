@@ -26,6 +26,7 @@ check is skipped for it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -37,7 +38,13 @@ from sightings.core.protocols import TrackedDetection, Tracker
 from sightings.core.types import Detection, Frame, MediaRef
 from sightings.vision.track.postprocess import TrackedBoxRow
 
-__all__ = ["BackwardCheck", "RowKey", "cut_where_backward_disagrees", "row_key"]
+__all__ = ["MAX_RECORDED_BOXES", "BackwardCheck", "RowKey", "cut_where_backward_disagrees", "row_key"]
+
+log = logging.getLogger(__name__)
+
+MAX_RECORDED_BOXES = 1_000_000
+"""A forward pass with more detections than this gives its backward pass up (the record is freed and nothing is
+cut): about 1 GB with the linker's descriptors, an hour of 25 fps video with 10 people in view."""
 
 RowKey = tuple[int, float, float, float, float]
 """(frame index, x1, y1, x2, y2 rounded to 0.01 px): a detection's identity in a frame."""
@@ -67,9 +74,13 @@ class BackwardCheck:
     is recorded then, and :meth:`backward_ids` gives an empty mapping (no cut).
     """
 
-    def __init__(self, tracker: Tracker) -> None:
+    def __init__(self, tracker: Tracker, *, max_boxes: int = MAX_RECORDED_BOXES) -> None:
         self.tracker = tracker
         self.replayable = not bool(getattr(tracker, "enable_cmc", False))
+        self.max_boxes = max_boxes
+        self.gave_up = False
+        """True once the record passed ``max_boxes``: no backward pass, nothing cut (memory stays bounded)"""
+        self._boxes = 0
         self._seen: list[_Seen] = []
         # frame index → (its box keys, their colours), one array each: the colours the tracker read in that frame
         self._colours: dict[int, tuple[npt.NDArray[np.float64], npt.NDArray[np.float16]]] = {}
@@ -83,7 +94,7 @@ class BackwardCheck:
 
     def _recording(self, frame: Frame, boxes: npt.NDArray[np.float32]) -> Embeddings:
         found: Embeddings = self.tracker.colour_embeddings(frame, boxes)  # type: ignore[attr-defined]
-        if found:
+        if found and not self.gave_up:
             self._colours[frame.index] = (
                 np.array(list(found), np.float64),
                 np.stack(list(found.values())).astype(np.float16),
@@ -92,13 +103,31 @@ class BackwardCheck:
 
     # -- the Tracker protocol (forward pass) ---------------------------------------------------------------
     def update(self, frame: Frame, detections: Sequence[Detection]) -> list[TrackedDetection]:
-        if self.replayable:
-            self._seen.append(_Seen(frame.index, frame.t_s, frame.media, tuple(detections)))
+        if self.replayable and not self.gave_up:
+            self._boxes += len(detections)
+            if self._boxes > self.max_boxes:
+                self._give_up()
+            else:
+                self._seen.append(_Seen(frame.index, frame.t_s, frame.media, tuple(detections)))
         return self.tracker.update(frame, detections)
+
+    def _give_up(self) -> None:
+        log.warning(
+            "backward tracking pass skipped: more than %d boxes to remember (sample fewer frames, or turn it off: "
+            "sightings track --no-backward-check, retail backward_check: false)",
+            self.max_boxes,
+        )
+        self.gave_up = True
+        self._seen, self._colours = [], {}
+        if self._reads_colours:
+            self.tracker.embed_boxes = self._before  # type: ignore[attr-defined]
 
     def reset(self) -> None:
         self._seen, self._colours, self._ids = [], {}, None
+        self._boxes, self.gave_up = 0, False
         self.tracker.reset()
+        if self.replayable and self._reads_colours:
+            self.tracker.embed_boxes = self._recording  # type: ignore[attr-defined]
 
     # -- the backward pass ---------------------------------------------------------------------------------
     def backward_ids(self) -> dict[RowKey, int]:
@@ -107,7 +136,7 @@ class BackwardCheck:
         return the same mapping."""
         if self._ids is not None:
             return self._ids
-        if not self._seen:
+        if not self._seen or self.gave_up:
             return {}
         last_index = self._seen[-1].index
         end = self._seen[-1].t_s

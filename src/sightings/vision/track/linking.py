@@ -283,6 +283,11 @@ class AppearanceCollector:
                 head.append(vec)
             self._tail.setdefault(tid, deque(maxlen=self.boxes)).append(vec)
 
+    def forget_all(self) -> None:
+        """Stop keeping every box's descriptor and free those kept (the ends stay)."""
+        self.keep_all = False
+        self._all = []
+
     def descriptors(self, moved: Mapping[tuple[int, int], int] | None = None) -> dict[int, EndAppearance]:
         """:class:`EndAppearance` per track id; with ``moved`` (``(track id, frame) → new id`` of boxes whose track
         was cut, as :func:`~sightings.vision.track.consistency.cut_where_backward_disagrees` gives it, and
