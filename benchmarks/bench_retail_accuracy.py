@@ -13,7 +13,8 @@ log-normal amounts. Thresholds are scaled to a 40-s clip (below) and fixed a pri
 
 Reference = the metrics from the ground-truth tracks at every frame. For each stride the pipeline (the
 ``retail run`` defaults: CenterNet-MobileNetV3 on the whole frame (``--detector ssd-oidv4`` for the SSD, with
-``--tiles 2x2,2x3`` for tiles), BoT-SORT, two-stage tracklet linking over gaps of up to ``link_s`` = 15 s, linked
+``--tiles 2x2,2x3`` for tiles), BoT-SORT, tracks cut where a backward tracking pass disagrees
+(``--no-backward-check``: not), two-stage tracklet linking over gaps of up to ``link_s`` = 15 s, linked
 gaps filled, 0.2 s box smoothing, the 0.25-s analysis grid; ``--link-s 0`` = without linking) tracks the video, the
 same analysis runs on its tracks, and each metric's deviation from the reference is printed in %.
 The ground truth subsampled at the same stride is shown too: the part of the error that sampling alone causes.
