@@ -20,8 +20,8 @@ Chosen on PETS09-S2L1 frames 1–200 by the tracking rule, ``hold`` 3 over 1, an
 (docs/tracking.md, "Forward–backward consistency"): at full rate IDF1 rises from 0.686 to 0.781 (held out 0.850 →
 0.934). Memory: one record per detection (its box, and BoT-SORT's 128 colour bins), kept until the video ends;
 with the linker's per-box descriptors about 1 KB a box (docs/tracking.md). Past :data:`MAX_RECORDED_BOXES` the
-pass gives up (record freed, a warning logged, nothing cut). A tracker that needs the images themselves (BoT-SORT with camera-motion compensation) cannot be replayed, and the
-check is skipped for it.
+pass gives up (record freed, a warning logged, nothing cut). A tracker that needs the images themselves
+(BoT-SORT with camera-motion compensation) cannot be replayed, and the check is skipped for it.
 """
 
 from __future__ import annotations
