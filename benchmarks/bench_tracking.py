@@ -31,7 +31,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -137,25 +137,29 @@ def track_rows(
     return list(session.rows), used, time.perf_counter() - t0, session
 
 
+def _rows_mot(rows: list[TrackRow]) -> MotData:
+    return _mot([(r.frame + 1, r.track_id, r.x1, r.y1, r.x2 - r.x1, r.y2 - r.y1, r.score) for r in rows])
+
+
 def finish(
     rows: list[TrackRow],
     used: list,
-    session: OfflineTracking | AppearanceCollector | None,
+    session: OfflineTracking,
     link: LinkOptions | None,
     interp_s: float,
     *,
     smooth_s: float = 0.0,
+    backward: Mapping[RowKey, int] | None = None,
 ) -> MotData:
     """``rows`` through ``track_video``'s offline steps (``finish_rows``: cut where the backward pass disagrees,
-    link, interpolate, smooth) → MOT data. ``session`` from :func:`track_rows` (or a bare collector: no backward
-    pass)."""
-    if isinstance(session, OfflineTracking):
-        collector, backward = session.collector, session.backward
-    else:
-        collector, backward = session, None
+    link, interpolate, smooth) → MOT data. ``session`` from :func:`track_rows` holds the descriptors and the
+    backward pass; ``backward`` gives other backward ids instead (the oracle's)."""
     frames = [(f.index, f.t_s) for f in used]
-    rows = finish_rows(rows, frames, link, collector, interp_s, smooth_s=smooth_s, backward=backward)
-    return _mot([(r.frame + 1, r.track_id, r.x1, r.y1, r.x2 - r.x1, r.y2 - r.y1, r.score) for r in rows])
+    done = finish_rows(
+        rows, frames, link, session.collector, interp_s, smooth_s=smooth_s,
+        backward=session.backward if backward is None else backward,
+    )  # fmt: skip
+    return _rows_mot(done)
 
 
 def run_tracker(
@@ -494,13 +498,10 @@ def compare_backward(gt: MotData, video: Path, n: int) -> None:
         dense, sparse, idf1 = [], [], []
         for s, (rows, used, _, session) in halves[lo, hi].items():
             g = restrict(gt, [f.index + 1 for f in used], lo, hi)
-            backward = _truth_ids(gt, rows) if oracle else session.backward
-            done = finish_rows(
-                rows, [(f.index, f.t_s) for f in used], link, session.collector, INTERPOLATE_S,
-                smooth_s=SMOOTH_S, backward=backward,
-            )  # fmt: skip
-            rep = evaluate_tracking(g, _mot([(r.frame + 1, r.track_id, r.x1, r.y1, r.x2 - r.x1, r.y2 - r.y1, r.score)
-                                             for r in done]))  # fmt: skip
+            truth = _truth_ids(gt, rows) if oracle else None
+            rep = evaluate_tracking(
+                g, finish(rows, used, session, link, INTERPOLATE_S, smooth_s=SMOOTH_S, backward=truth)
+            )
             (dense if s in TUNING_STRIDES else sparse).append((rep.mota + rep.idf1) / 2)
             if s in TUNING_STRIDES:
                 idf1.append(f"{rep.idf1:.3f}")
@@ -558,10 +559,7 @@ def tud_backward(data: Path) -> None:
                             Detection(f - 1, Box(r[2], r[3], r[2] + r[4], r[3] + r[5]), "person", 0.9) for r in rows
                         ]
                         session.update(Frame(ref, f - 1, (f - 1) / 25.0, blank), dets)
-                    done = session.finish(INTERPOLATE_S, smooth_s=SMOOTH_S)
-                    pred = _mot(
-                        [(r.frame + 1, r.track_id, r.x1, r.y1, r.x2 - r.x1, r.y2 - r.y1, r.score) for r in done]
-                    )
+                    pred = _rows_mot(session.finish(INTERPOLATE_S, smooth_s=SMOOTH_S))
                     rep = evaluate_tracking(restrict(gt, list(range(1, n + 1, stride))), pred)
                     cells.append(f"{rep.mota:.3f}, {rep.idf1:.3f}")
                 print(f"| {seq} | {name} | {stride} | {cells[0]} | {cells[1]} |", flush=True)
