@@ -239,7 +239,7 @@ class AppearanceCollector:
         self.boxes = boxes
         self.embedder = embedder
         self.keep_all = keep_all
-        """also keep every box's descriptor (float16, by track and frame), so tracks cut later
+        """also keep every box's descriptor (one float16 array a frame), so tracks cut later
         (:mod:`~sightings.vision.track.consistency`) get descriptors per piece: ~0.5 KB a box"""
         self._head: dict[int, list[npt.NDArray[np.float32]]] = {}
         self._tail: dict[int, deque[npt.NDArray[np.float32]]] = {}
@@ -292,25 +292,22 @@ class AppearanceCollector:
         """:class:`EndAppearance` per track id; with ``moved`` (``(track id, frame) → new id`` of boxes whose track
         was cut, as :func:`~sightings.vision.track.consistency.cut_where_backward_disagrees` gives it, and
         ``keep_all``) per piece instead."""
-        if moved and self.keep_all:
+        ends: dict[int, tuple[list[npt.NDArray[np.float32]], list[npt.NDArray[np.float32]]]] = {}
+        if not (moved and self.keep_all):
+            ends = {tid: (head, list(self._tail[tid])) for tid, head in self._head.items()}
+        else:
             pieces: dict[int, list[tuple[int, npt.NDArray[np.float16]]]] = {}
             for frame, ids, vecs_of_frame in self._all:
                 for tid, vec in zip(ids.tolist(), vecs_of_frame, strict=True):
                     pieces.setdefault(moved.get((tid, frame), tid), []).append((frame, vec))
-            out = {}
             for tid, items in pieces.items():
                 items.sort(key=lambda item: item[0])
                 vecs = [v.astype(np.float32) for _, v in items]
-                head, tail = vecs[: self.boxes], vecs[-self.boxes :]
-                out[tid] = EndAppearance(
-                    _mean_descriptor(head, self.metric), _mean_descriptor(tail, self.metric), self.metric
-                )
-            return out
+                ends[tid] = (vecs[: self.boxes], vecs[-self.boxes :])
+        metric = self.metric
         return {
-            tid: EndAppearance(
-                _mean_descriptor(head, self.metric), _mean_descriptor(list(self._tail[tid]), self.metric), self.metric
-            )
-            for tid, head in self._head.items()
+            tid: EndAppearance(_mean_descriptor(head, metric), _mean_descriptor(tail, metric), metric)
+            for tid, (head, tail) in ends.items()
         }
 
 
