@@ -33,7 +33,7 @@ from sightings.core.errors import InputError, SightingsError
 from sightings.core.protocols import Warehouse
 from sightings.solutions.retail.config import RetailConfig
 from sightings.solutions.retail.gaps import RecordingGap, gaps_between_files
-from sightings.solutions.retail.health import camera_alerts, gap_alerts
+from sightings.solutions.retail.health import Alert, camera_alerts, gap_alerts
 from sightings.solutions.retail.hours import coverage_run_id, opening_window, parse_time_zone, uncovered
 from sightings.solutions.retail.inputs import SkippedFile, VideoFile, scan_folder
 from sightings.solutions.retail.pipeline import process_video, write_analysis, write_coverage, write_receipts
@@ -190,9 +190,9 @@ def run_plan(
     broken = {path for path, _ in failed}  # a file that could not be analysed covers nothing
     covered = [None if str(v.path) in broken else d for v, d in zip(plan.videos, durations, strict=True)]
     coverage, notes = _coverage(plan, config, covered, warehouse)
-    for gaps in coverage:
+    for gaps, alerts in coverage:
         all_gaps.extend(gaps)
-        n_alerts += len(gap_alerts(gaps, config.health))
+        n_alerts += len(alerts)
     return RunFolderResult(
         tuple(done), plan.skipped, n_receipts, tuple(failed), tuple(resumed), tuple(all_gaps), n_alerts, notes
     )
@@ -200,10 +200,10 @@ def run_plan(
 
 def _coverage(
     plan: FolderPlan, config: RetailConfig, durations: list[float | None], warehouse: Warehouse
-) -> tuple[list[list[RecordingGap]], tuple[str, ...]]:
+) -> tuple[list[tuple[list[RecordingGap], list[Alert]]], tuple[str, ...]]:
     """Write each expected camera's opening hours without a recording (``not_recorded`` gaps + ``camera_off``
-    alerts; an empty list deletes old ones), for a one-day plan with opening hours: per camera, its gaps; and a
-    note when the files' own time zone is not the store's (the day of a file is its own zone's)."""
+    alerts; an empty list deletes old ones), for a one-day plan with opening hours: per camera, its gaps and
+    alerts; and a note when the files' own time zone is not the store's (the day of a file is its own zone's)."""
     hours = config.health.opening_hours
     if plan.day is None or hours is None:
         return [], ()
@@ -230,15 +230,10 @@ def _coverage(
     )
     out = []
     for camera, gaps in found.items():
-        write_coverage(
-            warehouse,
-            run_id=coverage_run_id(plan.store, camera, plan.day),
-            store=plan.store,
-            camera=camera,
-            gaps=gaps,
-            alerts=gap_alerts(gaps, config.health),
-        )
-        out.append(gaps)
+        alerts = gap_alerts(gaps, config.health)
+        run_id = coverage_run_id(plan.store, camera, plan.day)
+        write_coverage(warehouse, run_id=run_id, store=plan.store, camera=camera, gaps=gaps, alerts=alerts)
+        out.append((gaps, alerts))
     return out, notes
 
 
