@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,16 @@ __all__ = [
     "config_from_mapping",
     "load_retail_config",
 ]
+
+
+def _checked(parse: Callable[[str], object], value: str) -> str:
+    """``value`` if ``parse`` takes it; its ConfigError as the ValueError pydantic reports (one line, the field named
+    by :func:`config_from_mapping`)."""
+    try:
+        parse(value)
+    except ConfigError as exc:
+        raise ValueError(exc.reason) from None
+    return value
 
 
 class _Section(BaseModel):
@@ -91,11 +102,7 @@ class ArchiveOptions(_Section):
     def _known_time_zone(cls, value: str) -> str:
         from sightings.solutions.retail.hours import parse_time_zone
 
-        try:
-            parse_time_zone(value)
-        except ConfigError as exc:
-            raise ValueError(exc.reason) from None
-        return value
+        return _checked(parse_time_zone, value)
 
     timeout_s: float = Field(30.0, gt=0, description="read timeout per request, seconds")
     retries: int = Field(3, ge=0, description="extra tries after a failed request (exponential back-off)")
@@ -133,12 +140,7 @@ class HealthOptions(_Section):
     def _hours(cls, value: str | None) -> str | None:
         from sightings.solutions.retail.hours import parse_opening_hours
 
-        if value is not None:
-            try:
-                parse_opening_hours(value)
-            except ConfigError as exc:
-                raise ValueError(exc.reason) from None
-        return value
+        return None if value is None else _checked(parse_opening_hours, value)
 
 
 class WarehouseOptions(_Section):
