@@ -134,6 +134,9 @@ def test_backward_hold_option() -> None:
     for bad in (-1, 1.5, True):
         with pytest.raises(ConfigError, match=r"link\.backward_hold"):
             LinkOptions(backward_hold=bad)  # type: ignore[arg-type]
+    assert LinkOptions().backward_veto_step_s == 2.0
+    with pytest.raises(ConfigError, match=r"link\.backward_veto_step_s"):
+        LinkOptions(backward_veto_step_s=-1.0)
     assert OfflineTracking("fake", link=LinkOptions(backward_hold=0)).backward is None
     assert OfflineTracking("fake", link=LinkOptions()).backward is not None
     assert OfflineTracking("fake", link=None).backward is None
@@ -182,3 +185,53 @@ def test_a_record_too_large_gives_the_backward_pass_up(caplog: pytest.LogCapture
     assert session.collector is not None and not session.collector.keep_all
     assert session.backward.backward_ids() == {}
     assert len(session.finish(1.0)) == 12  # tracked and finished as without the backward pass
+
+
+def _piece(track_id: int, times: Sequence[float], x: float) -> list[TrackRow]:
+    return [TrackRow(round(t * 10), t, track_id, "person", 0.9, x, 10.0, x + 20, 60.0) for t in times]
+
+
+def test_the_backward_veto_names_the_links_the_backward_pass_contradicts() -> None:
+    from sightings.vision.track.consistency import BackwardVeto
+
+    a, c, b = _piece(1, [0.0, 2.5, 5.0], 100), _piece(3, [7.5], 600), _piece(2, [10.0, 12.5], 100)
+    rows = a + c + b
+    # backwards, the person of a's last box went on as c; b is someone else
+    veto = BackwardVeto(rows, _backward(rows, [5, 5, 5, 5, 6, 6]))
+    assert veto([1], 5.0, [2], 10.0)  # a -> b: the backward pass put a third piece (c) in between
+    assert not veto([1], 5.0, [3], 7.5)  # a -> c: what the backward pass says
+    assert not veto([1, 3], 7.5, [2], 10.0)  # c is already part of the ending track
+    # b's first box: backwards it came from c, so c -> b is fine and a -> b is ruled out from that side too
+    from_b = BackwardVeto(rows, _backward(rows, [5, 5, 5, 6, 6, 6]))
+    assert from_b([1], 5.0, [2], 10.0)
+    assert not from_b([3], 7.5, [2], 10.0)
+    # boxes the backward pass did not track, or agreeing ids, veto nothing
+    assert not BackwardVeto(rows, {})([1], 5.0, [2], 10.0)
+    assert not BackwardVeto(rows, _backward(rows, [5, 5, 5, 7, 5, 5]))([1], 5.0, [2], 10.0)
+
+
+def test_the_veto_applies_only_when_frames_are_analysed_sparsely() -> None:
+    """One standing person (a, then b after a 5-s gap) and someone far away (c) in between; the backward pass says a
+    went on as c. Analysed every 2.5 s the link a -> b is vetoed; analysed every second (the same boxes, the frames in
+    between empty) it is made: the veto is for sparse steps only (``backward_veto_step_s``, 2 s)."""
+    from sightings.vision.pipeline import finish_rows
+    from sightings.vision.track.consistency import analysed_step_s
+
+    rows = _piece(1, [0.0, 2.5, 5.0], 100) + _piece(3, [7.5], 600) + _piece(2, [10.0, 12.5], 100)
+    ids = _backward(rows, [5, 5, 5, 5, 6, 6])
+    link = LinkOptions(appearance_weight=0.0, min_len_s=0.0)
+    sparse = [(round(t * 10), t) for t in np.arange(0.0, 12.6, 2.5)]
+    dense = [(round(t * 10), float(t)) for t in np.arange(0.0, 12.6, 0.5)]
+    assert analysed_step_s(sparse) == 2.5 and analysed_step_s(dense) == 0.5 and analysed_step_s([(0, 0.0)]) == 0.0
+
+    def tracks(frames: list[tuple[int, float]], options: LinkOptions) -> set[frozenset[int]]:
+        done = finish_rows(rows, frames, options, None, 0.0, backward=ids)
+        by: dict[int, set[int]] = {}
+        for r in done:
+            by.setdefault(r.track_id, set()).add(r.frame)
+        return {frozenset(v) for v in by.values()}
+
+    joined = frozenset({0, 25, 50, 100, 125})
+    assert joined in tracks(dense, link)
+    assert joined not in tracks(sparse, link)
+    assert joined in tracks(sparse, LinkOptions(appearance_weight=0.0, min_len_s=0.0, backward_veto_step_s=0.0))

@@ -303,7 +303,8 @@ def finish_rows(
 ) -> list[TrackRow]:
     """Offline clean-up after tracking: cut tracks where a backward pass disagrees (with ``backward``, the
     :class:`~sightings.vision.track.consistency.BackwardCheck` the frames were tracked through, or its backward ids
-    already: a benchmark's oracle gives the true ones), link broken tracks, interpolate gaps (joined ones
+    already: a benchmark's oracle gives the true ones), link broken tracks (at analysed steps of
+    ``link.backward_veto_step_s`` or more, with the backward pass as a veto on links), interpolate gaps (joined ones
     included), smooth.
 
     ``frames``: the analysed frames as ``(index, t_s)``. What :func:`track_video` does after the last frame (the
@@ -312,13 +313,20 @@ def finish_rows(
         from sightings.vision.track.linking import link_tracklets
 
         moved: dict[tuple[int, int], int] = {}
+        veto = None
         if backward is not None and link.backward_hold > 0:
-            from sightings.vision.track.consistency import cut_where_backward_disagrees
+            from sightings.vision.track.consistency import (
+                BackwardVeto,
+                analysed_step_s,
+                cut_where_backward_disagrees,
+            )
 
             ids = backward if isinstance(backward, Mapping) else backward.backward_ids()
             rows, moved = cut_where_backward_disagrees(rows, ids, hold=link.backward_hold)
+            if link.backward_veto_step_s and analysed_step_s(frames) >= link.backward_veto_step_s - 1e-9:
+                veto = BackwardVeto(rows, ids)  # sparse steps: the backward pass also rules links out
         appearance = collector.descriptors(moved) if collector is not None else None
-        rows = link_tracklets(rows, options=link, appearance=appearance)
+        rows = link_tracklets(rows, options=link, appearance=appearance, veto=veto)
     if interpolate_gap_s:
         from sightings.vision.track.postprocess import interpolate_gaps
 

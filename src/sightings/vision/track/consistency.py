@@ -38,7 +38,15 @@ from sightings.core.protocols import TrackedDetection, Tracker
 from sightings.core.types import Detection, Frame, MediaRef
 from sightings.vision.track.postprocess import TrackedBoxRow
 
-__all__ = ["MAX_RECORDED_BOXES", "BackwardCheck", "RowKey", "cut_where_backward_disagrees", "row_key"]
+__all__ = [
+    "MAX_RECORDED_BOXES",
+    "BackwardCheck",
+    "BackwardVeto",
+    "RowKey",
+    "analysed_step_s",
+    "cut_where_backward_disagrees",
+    "row_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -201,3 +209,64 @@ def cut_where_backward_disagrees(
                 moved[tid, rows[i].frame] = current
     out = [replace(r, track_id=new_id[i]) if i in new_id else r for i, r in enumerate(rows)]  # type: ignore[type-var]
     return out, moved
+
+
+def analysed_step_s(frames: Sequence[tuple[int, float]]) -> float:
+    """Seconds between analysed frames (``(index, t_s)`` pairs): the median time between consecutive ones (0 if
+    fewer than two)."""
+    times = np.unique(np.array([t for _, t in frames], np.float64))
+    return float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+
+
+class BackwardVeto:
+    """The backward pass as a veto on links: a link the linker must not make, because the backward pass says the
+    person went on as, or came from, someone else.
+
+    A candidate link joins a track that ends at ``t_end`` to one that starts at ``t_start`` (each a chain of pieces,
+    by the ids of ``rows``). It is vetoed when
+
+    * the backward track of the ending track's last box holds a box of a third piece after ``t_end``, up to
+      ``t_start``: going backwards, that person came from someone else; or
+    * the backward track of the starting track's first box holds a box of a third piece from ``t_end`` up to before
+      ``t_start``: going backwards, that person went on as someone else.
+
+    Used at sparse steps only (``LinkOptions.backward_veto_step_s``, 2 s): there most of the linker's links join one-
+    or two-box pieces 2.5–3 s apart, and the backward pass is the one independent witness. Chosen by a rule fixed
+    before its run, on sampling phases of PETS09 that no earlier choice had seen (docs/tracking.md)."""
+
+    def __init__(self, rows: Sequence[TrackedBoxRow], backward: Mapping[RowKey, int]) -> None:
+        ends: dict[int, tuple[tuple[float, RowKey], tuple[float, RowKey]]] = {}
+        along: dict[int, list[tuple[float, int]]] = {}
+        for r in rows:
+            key = row_key(r.frame, r.x1, r.y1, r.x2, r.y2)
+            here = (r.t_s, key)
+            first, last = ends.get(r.track_id, (here, here))
+            ends[r.track_id] = (min(first, here), max(last, here))
+            b = backward.get(key)
+            if b is not None:
+                along.setdefault(b, []).append((r.t_s, r.track_id))
+        self._first = {tid: backward.get(first[1]) for tid, (first, _) in ends.items()}
+        self._last = {tid: backward.get(last[1]) for tid, (_, last) in ends.items()}
+        self._times: dict[int, npt.NDArray[np.float64]] = {}
+        self._pieces: dict[int, list[int]] = {}
+        for b, items in along.items():
+            items.sort()
+            self._times[b] = np.array([t for t, _ in items], np.float64)
+            self._pieces[b] = [tid for _, tid in items]
+
+    def _others(self, backward_id: int | None, lo: float, hi: float, side: str, mine: set[int]) -> bool:
+        """Whether backward track ``backward_id`` holds a box of a piece outside ``mine`` in (lo, hi] (``side``
+        "right") or [lo, hi) ("left")."""
+        if backward_id is None or backward_id not in self._times:
+            return False
+        times = self._times[backward_id]
+        start = int(np.searchsorted(times, lo, side="right" if side == "right" else "left"))
+        stop = int(np.searchsorted(times, hi, side="right" if side == "right" else "left"))
+        return any(piece not in mine for piece in self._pieces[backward_id][start:stop])
+
+    def __call__(self, ending: Sequence[int], t_end: float, starting: Sequence[int], t_start: float) -> bool:
+        mine = {*ending, *starting}
+        eps = 1e-9
+        return self._others(self._last.get(ending[-1]), t_end + eps, t_start + eps, "right", mine) or self._others(
+            self._first.get(starting[0]), t_end - eps, t_start - eps, "left", mine
+        )

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import TypeVar
 
@@ -70,6 +70,7 @@ __all__ = [
     "EndAppearance",
     "LinkOptions",
     "LinkPlan",
+    "LinkVeto",
     "LinkableRow",
     "apply_links",
     "body_colour_descriptor",
@@ -91,6 +92,11 @@ LinkableRow = TrackedBoxRow
 
 
 R = TypeVar("R", bound=LinkableRow)
+
+LinkVeto = Callable[[Sequence[int], float, Sequence[int], float], bool]
+"""``veto(ending, t_end, starting, t_start)``: True when the track made of pieces ``ending`` (ids of the input rows,
+in time order), which ends at ``t_end``, must not be joined to the one made of ``starting``, which starts at
+``t_start`` (:class:`~sightings.vision.track.consistency.BackwardVeto`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +129,10 @@ class LinkOptions:
     """before linking, cut each track where a backward tracking pass gives its boxes another id for at least this
     many boxes (:mod:`~sightings.vision.track.consistency`; 0 = no backward pass). Chosen on PETS09 frames 1-200
     (3 over 1; docs/tracking.md)"""
+    backward_veto_step_s: float = 2.0
+    """in videos analysed this many seconds apart or more (the median step), the backward pass also vetoes links
+    (:class:`~sightings.vision.track.consistency.BackwardVeto`; 0 = never). Adopted by a rule fixed before its run
+    on unseen sampling phases of PETS09 (docs/tracking.md); at 1 analysis fps and denser it does not apply"""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -388,10 +398,12 @@ def _to_segment(
     return float(np.hypot(*(origin + k * path - point)))
 
 
-def _pair_cost(a: _Tracklet, b: _Tracklet, options: LinkOptions) -> float | None:
-    """Cost of linking ``a``'s end to ``b``'s start, or None when a gate rules it out."""
+def _pair_cost(a: _Tracklet, b: _Tracklet, options: LinkOptions, veto: LinkVeto | None = None) -> float | None:
+    """Cost of linking ``a``'s end to ``b``'s start, or None when a gate (or ``veto``) rules it out."""
     gap = b.t_start - a.t_end
     if not 0.0 < gap <= options.max_gap_s + 1e-9 or a.label != b.label:
+        return None
+    if veto is not None and veto(a.members, a.t_end, b.members, b.t_start):
         return None
     w = options.velocity_window_s
     v_end, v_start = a.velocity(True, w), b.velocity(False, w)
@@ -421,7 +433,9 @@ def _pair_cost(a: _Tracklet, b: _Tracklet, options: LinkOptions) -> float | None
     return cost if cost <= options.max_cost else None
 
 
-def _assign(tracklets: list[_Tracklet], options: LinkOptions) -> list[tuple[int, int, float]]:
+def _assign(
+    tracklets: list[_Tracklet], options: LinkOptions, veto: LinkVeto | None = None
+) -> list[tuple[int, int, float]]:
     """One Hungarian round: (index of ending tracklet, index of starting tracklet, cost) pairs to join.
 
     ``tracklets`` are sorted by start time. Only pairs inside the gap window are costed, and the assignment is
@@ -435,7 +449,7 @@ def _assign(tracklets: list[_Tracklet], options: LinkOptions) -> list[tuple[int,
         lo = int(np.searchsorted(starts, a.t_end, side="right"))
         hi = int(np.searchsorted(starts, a.t_end + options.max_gap_s + 1e-9, side="right"))
         for j in range(lo, hi):
-            if (c := _pair_cost(a, tracklets[j], options)) is not None:
+            if (c := _pair_cost(a, tracklets[j], options, veto)) is not None:
                 edges[i, j] = c
     # groups of ends and starts connected by candidate pairs (union-find; ends are i, starts are n + j)
     n = len(tracklets)
@@ -499,11 +513,13 @@ def _stages(opts: LinkOptions) -> list[LinkOptions]:
     return [replace(opts, max_gap_s=opts.short_gap_s, may_stop=False), opts]
 
 
-def _link_rounds(pool: dict[int, _Tracklet], opts: LinkOptions, links: list[tuple[int, int, float]]) -> None:
+def _link_rounds(
+    pool: dict[int, _Tracklet], opts: LinkOptions, links: list[tuple[int, int, float]], veto: LinkVeto | None
+) -> None:
     """Join tracklets of ``pool`` in place, round after round, until a round links nothing (chains A → B → C)."""
     while opts.max_gap_s > 0 and len(pool) > 1:
         current = sorted(pool.values(), key=lambda t: (t.t_start, t.track_id))
-        chosen = _assign(current, opts)
+        chosen = _assign(current, opts, veto)
         if not chosen:
             break
         successor = {i: (j, c) for i, j, c in chosen}
@@ -525,13 +541,15 @@ def plan_links(
     *,
     options: LinkOptions | None = None,
     appearance: Mapping[int, EndAppearance] | None = None,
+    veto: LinkVeto | None = None,
 ) -> LinkPlan:
-    """Decide which tracks to join (and which short ones to drop) without touching the rows."""
+    """Decide which tracks to join (and which short ones to drop) without touching the rows; ``veto`` rules pairs
+    out in both stages."""
     opts = options or LinkOptions()
     pool = _tracklets(rows, appearance)
     links: list[tuple[int, int, float]] = []
     for stage in _stages(opts):
-        _link_rounds(pool, stage, links)
+        _link_rounds(pool, stage, links, veto)
     new_ids: dict[int, int] = {}
     dropped: set[int] = set()
     step = _sampling_step(rows)
@@ -565,6 +583,7 @@ def link_tracklets(
     *,
     options: LinkOptions | None = None,
     appearance: Mapping[int, EndAppearance] | None = None,
+    veto: LinkVeto | None = None,
 ) -> list[R]:
     """Join broken tracks in ``rows`` (frozen dataclass rows; see the module text) and drop short unlinked ones."""
-    return apply_links(rows, plan_links(rows, options=options, appearance=appearance))
+    return apply_links(rows, plan_links(rows, options=options, appearance=appearance, veto=veto))
