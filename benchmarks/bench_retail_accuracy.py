@@ -2,7 +2,7 @@
 
     python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--link-s S] [--interpolate-s S]
         [--release-factor F] [--resample-s S] [--frames 400] [--threshold T] [--link-embedder NAME] [--no-cache]
-        [--oracle] [--seeds N] [--phases N] [--entrance-doorways] [--no-backward-check]
+        [--oracle] [--seeds N] [--phases N] [--entrance-doorways] [--no-backward-check] [--no-sparse-veto]
 
 Input: ``pets09/vtest.avi`` frames 1–400 (40 s at 10 fps, 768×576) and ``pets09/gt_1_400.txt`` from the evaluation
 data (``sightings.evaluate.datasets``; staged in ``.data/shared``). Zones (drawn from the scene's layout before any
@@ -14,7 +14,8 @@ log-normal amounts. Thresholds are scaled to a 40-s clip (below) and fixed a pri
 Reference = the metrics from the ground-truth tracks at every frame. For each stride the pipeline (the
 ``retail run`` defaults: CenterNet-MobileNetV3 on the whole frame (``--detector ssd-oidv4`` for the SSD, with
 ``--tiles 2x2,2x3`` for tiles), BoT-SORT, tracks cut where a backward tracking pass disagrees
-(``--no-backward-check``: not), two-stage tracklet linking over gaps of up to ``link_s`` = 15 s, linked
+(``--no-backward-check``: not; at steps of 2 s or more the backward pass also vetoes links, ``--no-sparse-veto``:
+not), two-stage tracklet linking over gaps of up to ``link_s`` = 15 s, linked
 gaps filled, 0.2 s box smoothing, the 0.25-s analysis grid; ``--link-s 0`` = without linking) tracks the video, the
 same analysis runs on its tracks, and each metric's deviation from the reference is printed in %.
 The ground truth subsampled at the same stride is shown too: the part of the error that sampling alone causes.
@@ -118,18 +119,29 @@ def gt_points(stride: int, frames: int = FRAMES) -> list[tuple[int, TrackPoint]]
     return [(tid, p) for tid, p in points if p.frame % stride == 0 and p.frame < frames]
 
 
+def link_options_of(config: RetailConfig, *, sparse_veto: bool = True) -> LinkOptions | None:
+    """The linker's options ``retail run`` uses for the benchmark's camera (None: the defaults); without
+    ``sparse_veto``, no backward veto on links at sparse steps (the default before 2026-11-30, evening)."""
+    options = link_options_for(config, VIDEO.camera)
+    if sparse_veto:
+        return options
+    return dataclasses.replace(options or LinkOptions(), backward_veto_step_s=0.0)
+
+
 def pipeline_points(
-    stride: int, config: RetailConfig, *, use_cache: bool, frames: int = FRAMES
+    stride: int, config: RetailConfig, *, use_cache: bool, frames: int = FRAMES, sparse_veto: bool = True
 ) -> tuple[list[tuple[int, TrackPoint]], float]:
     settings = config.model_dump(
         include={"detector", "tracker", "threshold", "tiles", "interpolate_s", "link_s", "smooth_s", "tracker_options"}
     )
     if config.link_embedder:  # keeps the colour linker's cache keys as they were
         settings["link_embedder"] = config.link_embedder
-    link_options = link_options_for(config, VIDEO.camera)
-    if link_options is not None:  # the entrance zones as doorways (--entrance-doorways), no backward pass
+    link_options = link_options_of(config, sparse_veto=sparse_veto)
+    if link_options is not None:  # the entrance zones as doorways (--entrance-doorways), no backward pass or veto
         settings["doorways"] = link_options.doorways
         settings["backward_hold"] = link_options.backward_hold
+        if not sparse_veto:
+            settings["backward_veto_step_s"] = link_options.backward_veto_step_s
     if config.detector_options or config.detector != "ssd-oidv4":  # keeps the SSD's cache keys as they were
         settings["detector_options"] = config.detector_options
         settings["detector_defaults"] = DETECTORS.defaults(config.detector)
@@ -385,7 +397,7 @@ def print_seed_spread(
 
 
 def phase_points(
-    config: RetailConfig, strides: list[int], phases: int, frames: int, *, use_cache: bool
+    config: RetailConfig, strides: list[int], phases: int, frames: int, *, use_cache: bool, sparse_veto: bool = True
 ) -> dict[tuple[int, int], list[tuple[int, TrackPoint]]]:
     """The pipeline's tracks at each stride for ``phases`` sampling phases (frames with index % stride == phase,
     phases ``round(k * stride / phases)``), from the cached detections of every frame, through the offline steps
@@ -399,7 +411,8 @@ def phase_points(
     by_frame: dict[int, list[Detection]] = {}
     for _, p in detection_points(config, use_cache=use_cache, frames=frames):
         by_frame.setdefault(p.frame, []).append(Detection(p.frame, Box(p.x1, p.y1, p.x2, p.y2), "person", p.score))
-    link = dataclasses.replace(link_options_for(config, VIDEO.camera) or LinkOptions(), max_gap_s=config.link_s)
+    options = link_options_of(config, sparse_veto=sparse_veto) or LinkOptions()
+    link = dataclasses.replace(options, max_gap_s=config.link_s)
     sessions: dict[tuple[int, int], OfflineTracking] = {}
     for stride in strides:
         for phase in sorted({round(k * stride / phases) % stride for k in range(phases)}):
@@ -423,11 +436,18 @@ def phase_points(
 
 
 def print_phase_spread(
-    config: RetailConfig, strides: list[int], phases: int, seeds: int, frames: int, *, use_cache: bool
+    config: RetailConfig,
+    strides: list[int],
+    phases: int,
+    seeds: int,
+    frames: int,
+    *,
+    use_cache: bool,
+    sparse_veto: bool = True,
 ) -> None:
     """Mean |deviation| per stride over sampling phases (:func:`phase_points`): mean (min-max), for receipt seed
     2026 and, with ``seeds``, the mean over that many receipt files."""
-    tracks = phase_points(config, strides, phases, frames, use_cache=use_cache)
+    tracks = phase_points(config, strides, phases, frames, use_cache=use_cache, sparse_veto=sparse_veto)
     seed_list = list(range(SEED, SEED + max(1, seeds)))
     truth = gt_points(1, frames)
     references = {seed: metrics_of(truth, 1, config, frames, seed) for seed in seed_list}
@@ -490,6 +510,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-backward-check", action="store_true", help="no backward tracking pass (the default before 2026-11-30)"
+    )
+    parser.add_argument(
+        "--no-sparse-veto",
+        action="store_true",
+        help="no backward veto on links at sparse steps (>= 2 s; the default before 2026-11-30, evening)",
     )
     parser.add_argument(
         "--seeds", type=int, default=0, help="also: the spread over N synthetic receipt files (0 = only seed 2026)"
@@ -559,7 +584,9 @@ def main() -> None:
     tracked: Tracked = {}
     detections = detection_points(config, use_cache=not args.no_cache, frames=frames) if args.oracle else []
     for stride in strides:
-        points, secs = pipeline_points(stride, config, use_cache=not args.no_cache, frames=frames)
+        points, secs = pipeline_points(
+            stride, config, use_cache=not args.no_cache, frames=frames, sparse_veto=not args.no_sparse_veto
+        )
         seconds[stride] = secs
         named = box_oracle(points, frames) if args.oracle or args.seeds > 0 else []
         tracked[stride] = (points, named)
@@ -599,7 +626,10 @@ def main() -> None:
     if args.seeds > 0:
         print_seed_spread(tracked, config, frames, args.seeds, detections)
     if args.phases > 0:
-        print_phase_spread(config, strides, args.phases, args.seeds, frames, use_cache=not args.no_cache)
+        print_phase_spread(
+            config, strides, args.phases, args.seeds, frames, use_cache=not args.no_cache,
+            sparse_veto=not args.no_sparse_veto,
+        )  # fmt: skip
     print("\ntracking time (s): " + ", ".join(f"stride {s}: {seconds[s]:.1f}" for s in strides))
 
 
