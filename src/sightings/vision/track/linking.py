@@ -31,6 +31,9 @@ whole video is processed before the tracks are used, the pieces ("tracklets") ca
   as a shop's door): in the second stage, a track that ended with its foot point in a doorway is not joined to one
   that began in a doorway. Someone left and someone else came in; "stopped while hidden" does not apply. (`retail
   run` passes each camera's entrance zones.) Short links (the first stage) are made as before;
+* **veto** (optional, ``veto``): pairs a caller rules out, in both stages; ``finish_rows`` passes the backward
+  tracking pass's (:class:`~sightings.vision.track.consistency.BackwardVeto`) when analysed frames are at least
+  ``backward_veto_step_s`` (2 s) apart;
 * **assignment**: Hungarian (``scipy.optimize.linear_sum_assignment``) over all end → start pairs with position
   ≤ ``max_position`` and cost ≤ ``max_cost``, each end and each start also free to stay unlinked at half the gate
   (so a pair is linked only when that beats leaving both alone); repeated on the joined tracks until a round
