@@ -72,6 +72,61 @@ def test_defaults_are_the_factorys_keyword_defaults_without_addresses() -> None:
     assert " at 0x" not in defaults["marker"] and "_Sentinel object" in defaults["marker"]
 
 
+class _Base:
+    def __init__(self, *, shared: int = 1, other: str = "x") -> None:
+        self.shared, self.other = shared, other
+
+
+class _Child(_Base):
+    def __init__(self, *, own: float = 2.5, **common: object) -> None:
+        self.own = own
+        super().__init__(**common)  # type: ignore[arg-type]
+
+
+class _Grandchild(_Child):
+    pass  # inherits _Child's __init__: its **common still leads to _Base
+
+
+def _open_ended(*, a: int = 1, **rest: object) -> None:
+    return None
+
+
+def test_keyword_parameters_follow_kwargs_up_to_the_base() -> None:
+    """A backend that adds options to a shared base lists each option once, in the base: the registry still reports
+    every default, and whether an option is taken, through the ``**kwargs`` it passes on."""
+    import inspect
+
+    from sightings.core.registry import keyword_parameters
+
+    for cls in (_Child, _Grandchild):
+        params = keyword_parameters(cls)
+        assert set(params) == {"own", "shared", "other"}
+        assert params["own"].default == 2.5 and params["shared"].default == 1
+    # a function's **kwargs leads nowhere known: it stays, so "takes any option" is still true of it
+    open_ended = keyword_parameters(_open_ended)
+    assert open_ended["rest"].kind is inspect.Parameter.VAR_KEYWORD
+    reg: Registry[object] = Registry("thing")
+    reg.register("child", f"{__name__}:_Child")
+    assert reg.defaults("child") == {"own": "2.5", "shared": "1", "other": "'x'"}
+    # the trackers: the shared options live in the adapter, each tracker's own beside them
+    from sightings.core.registry import TRACKERS
+    from sightings.vision.pipeline import tracker_accepts_option
+
+    for name, own in (
+        ("botsort", "appearance_threshold"),
+        ("bytetrack", "minimum_iou_threshold"),
+        ("ocsort", "delta_t"),
+    ):
+        defaults = TRACKERS.defaults(name)
+        assert defaults["lost_track_buffer_s"] == "2.0" and defaults["high_conf_det_threshold"] == "0.45"
+        assert own in defaults and "common" not in defaults
+        assert tracker_accepts_option(name, "min_buffer_steps") and tracker_accepts_option(name, own)
+        assert not tracker_accepts_option(name, "no_such_option")
+    assert not tracker_accepts_option("bytetrack", "delta_t")
+    with pytest.raises(ConfigError, match="no_such_option"):
+        TRACKERS.create("bytetrack", no_such_option=1)
+
+
 def test_defaults_record_what_a_none_default_implies() -> None:
     """The SSD's threshold default depends on the tiles; the values behind it still reach settings hashes."""
     from sightings.core.registry import DETECTORS

@@ -34,12 +34,38 @@ __all__ = [
     "WAREHOUSES",
     "Registry",
     "RegistryEntry",
+    "keyword_parameters",
 ]
 
 T = TypeVar("T")
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def keyword_parameters(factory: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    """The parameters ``factory`` takes by name. A class whose ``__init__`` passes ``**kwargs`` on to its base's
+    takes the base's too (followed up the MRO), so a backend that adds options to a shared base lists every option
+    once, in the base, and still reports all of them (its defaults, whether it takes an option).
+
+    A ``**kwargs`` that leads nowhere known (a plain function, or up to ``object``) stays in the result."""
+    try:
+        params = dict(inspect.signature(factory).parameters)
+    except (TypeError, ValueError):  # a builtin without a signature
+        return {}
+    var = [name for name, p in params.items() if p.kind is inspect.Parameter.VAR_KEYWORD]
+    if not var or not isinstance(factory, type):
+        return params
+    owners = [b for b in factory.__mro__ if "__init__" in vars(b)]  # [the class whose __init__ this is, its base, …]
+    base = owners[1] if len(owners) > 1 else object
+    if base is object:
+        return params
+    for name in var:
+        del params[name]
+    for name, p in keyword_parameters(base).items():
+        if p.kind is not inspect.Parameter.VAR_POSITIONAL:
+            params.setdefault(name, p)
+    return params
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +143,7 @@ class Registry(Generic[T]):
         A factory whose default is resolved inside (``None`` meaning "depends on other options") names the values
         behind it in an ``IMPLIED_DEFAULTS`` mapping; each is recorded as ``"<option> (implied)"``."""
         factory = self.resolve(name)
-        try:
-            parameters = inspect.signature(factory).parameters
-        except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
-            return {}
+        parameters = keyword_parameters(factory)
         out = {
             k: _ADDRESS.sub("", repr(p.default))  # no memory address in the repr of a default object
             for k, p in parameters.items()

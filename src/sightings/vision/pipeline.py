@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sightings.core.errors import ConfigError
 from sightings.core.protocols import Detector, Embedder, TrackedDetection, Tracker
-from sightings.core.registry import DETECTORS, TRACKERS
+from sightings.core.registry import DETECTORS, TRACKERS, keyword_parameters
 from sightings.core.types import Box, Detection, Frame, MediaRef, Track
 from sightings.vision.track.postprocess import check_seconds
 
@@ -131,10 +131,7 @@ class TrackResult:
 
 
 def _accepts(factory: Callable[..., Any], name: str) -> bool:
-    try:
-        params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return False
+    params = keyword_parameters(factory)
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 

@@ -25,8 +25,7 @@ import numpy.typing as npt
 
 from sightings.core.errors import ConfigError
 from sightings.core.types import Frame
-from sightings.vision.track.association import DEFAULT_BUFFER_RATIO, DEFAULT_BUFFER_RATIO_PER_S
-from sightings.vision.track.bytetrack import DEFAULT_MIN_BUFFER_STEPS, SupervisionTrackerAdapter, _check_probability
+from sightings.vision.track.bytetrack import SupervisionTrackerAdapter, _check_probability
 
 __all__ = ["BotSortTracker", "hsv_embedding"]
 
@@ -77,14 +76,9 @@ class BotSortTracker(SupervisionTrackerAdapter):
     """BoT-SORT association + colour-histogram appearance gate.
 
     Args:
-        track_activation_threshold: minimum score of a detection that starts a new track.
-        high_conf_det_threshold: split between first-stage (confident) and second-stage (weak) detections.
         minimum_iou_threshold_first_assoc: least fused similarity (IoU × score) to match in the first stage.
         minimum_iou_threshold_second_assoc: least IoU to match a weak detection to a tracked track.
         minimum_iou_threshold_unconfirmed_assoc: least fused similarity to continue an unconfirmed track.
-        lost_track_buffer_s: seconds a lost track is kept (time-based, same at any stride).
-        frame_rate: native frame rate; default: the first frame's ``media.fps`` (else 25).
-        minimum_consecutive_frames: hits before a track gets an id (1 = at birth).
         appearance: use the colour gate (False = plain ``trackers`` BoT-SORT).
         appearance_threshold: least cosine similarity of colour embeddings for a track and a box to match (0.85:
             chosen on PETS09 frames 1–200, docs/tracking.md).
@@ -92,10 +86,9 @@ class BotSortTracker(SupervisionTrackerAdapter):
             :func:`hsv_embedding`).
         appearance_momentum: weight of the old embedding in a track's moving average.
         enable_cmc: camera motion compensation (sparse optical flow; costs time; off for fixed cameras).
-        use_timestamps: step the motion model by presentation times.
-        association, buffer_ratio, buffer_ratio_per_s: box similarity, as for
-            :class:`~sightings.vision.track.bytetrack.ByteTrackTracker` (time-buffered IoU by default).
-        min_buffer_steps: keep a lost track at least this many analysed steps (0 = ``lost_track_buffer_s`` only).
+        **common: the options every tracker here takes
+            (:class:`~sightings.vision.track.bytetrack.SupervisionTrackerAdapter`). ``high_conf_det_threshold``
+            splits first-stage (confident) from second-stage (weak) detections.
     """
 
     name = "botsort"
@@ -103,26 +96,16 @@ class BotSortTracker(SupervisionTrackerAdapter):
     def __init__(
         self,
         *,
-        track_activation_threshold: float = 0.45,
-        high_conf_det_threshold: float = 0.45,
         minimum_iou_threshold_first_assoc: float = 0.05,
         minimum_iou_threshold_second_assoc: float = 0.3,
         minimum_iou_threshold_unconfirmed_assoc: float = 0.1,
-        lost_track_buffer_s: float = 2.0,
-        frame_rate: float | None = None,
-        minimum_consecutive_frames: int = 1,
         appearance: bool = True,
         appearance_threshold: float = 0.85,
         appearance_achromatic: bool = True,
         appearance_momentum: float = 0.8,
         enable_cmc: bool = False,
-        use_timestamps: bool = True,
-        association: str = "time-biou",
-        buffer_ratio: float = DEFAULT_BUFFER_RATIO,
-        buffer_ratio_per_s: float = DEFAULT_BUFFER_RATIO_PER_S,
-        min_buffer_steps: float = DEFAULT_MIN_BUFFER_STEPS,
+        **common: Any,
     ) -> None:
-        self.high_conf_det_threshold = _check_probability(high_conf_det_threshold, "high_conf_det_threshold")
         self.min_first = _check_probability(minimum_iou_threshold_first_assoc, "minimum_iou_threshold_first_assoc")
         self.min_second = _check_probability(minimum_iou_threshold_second_assoc, "minimum_iou_threshold_second_assoc")
         self.min_unconfirmed = _check_probability(
@@ -137,17 +120,7 @@ class BotSortTracker(SupervisionTrackerAdapter):
         self.enable_cmc = bool(enable_cmc)
         self.embed_boxes: Callable[[Frame, Any], dict[tuple[float, ...], npt.NDArray[np.float32]]] | None = None
         """replaces :meth:`colour_embeddings` (the backward consistency pass replays the colours it recorded)"""
-        super().__init__(
-            lost_track_buffer_s=lost_track_buffer_s,
-            frame_rate=frame_rate,
-            track_activation_threshold=track_activation_threshold,
-            minimum_consecutive_frames=minimum_consecutive_frames,
-            use_timestamps=use_timestamps,
-            association=association,
-            buffer_ratio=buffer_ratio,
-            buffer_ratio_per_s=buffer_ratio_per_s,
-            min_buffer_steps=min_buffer_steps,
-        )
+        super().__init__(**common)
 
     def _new_inner(self, frame_rate: float) -> Any:
         from trackers import BoTSORTTracker

@@ -75,7 +75,23 @@ def _check_probability(value: float, name: str) -> float:
 
 
 class SupervisionTrackerAdapter:
-    """Shared plumbing for ``trackers`` trackers: per-label inner trackers, timestamps, id mapping.
+    """Shared plumbing for ``trackers`` trackers: per-label inner trackers, timestamps, id mapping, and the options
+    every one of them takes (a subclass adds its own and passes these on with ``**common``; the registry reads them
+    here through :func:`~sightings.core.registry.keyword_parameters`).
+
+    Args:
+        lost_track_buffer_s: seconds a lost track is kept for re-association (converted with the video's
+            frame rate, so it is the same at any analysis fps or stride).
+        frame_rate: the video's native frame rate; default: ``frame.media.fps`` of the first frame (else 25).
+        track_activation_threshold: minimum score of a detection that starts a new track.
+        high_conf_det_threshold: scores at or above go to the first association stage (what each tracker does
+            with the rest is in its own text).
+        minimum_consecutive_frames: hits before a track gets an id (1 = at birth).
+        use_timestamps: step the motion model by the frames' presentation times (else one step per update).
+        association: ``"time-biou"`` (default): IoU of boxes widened by ``buffer_ratio + buffer_ratio_per_s × Δt``
+            (see :mod:`sightings.vision.track.association`), so tracks survive 1 fps sampling; ``"iou"``: plain IoU.
+        buffer_ratio, buffer_ratio_per_s: the widening at zero gap and its growth per second of gap.
+        min_buffer_steps: keep a lost track at least this many analysed steps (0 = ``lost_track_buffer_s`` only).
 
     Subclasses implement :meth:`_new_inner` (build one ``trackers`` tracker for a frame rate) and may override
     :meth:`_inner_update`.
@@ -86,10 +102,11 @@ class SupervisionTrackerAdapter:
     def __init__(
         self,
         *,
-        lost_track_buffer_s: float,
-        frame_rate: float | None,
-        track_activation_threshold: float,
-        minimum_consecutive_frames: int,
+        lost_track_buffer_s: float = 2.0,
+        frame_rate: float | None = None,
+        track_activation_threshold: float = 0.45,
+        high_conf_det_threshold: float = 0.45,
+        minimum_consecutive_frames: int = 1,
         use_timestamps: bool = True,
         association: str = "time-biou",
         buffer_ratio: float = DEFAULT_BUFFER_RATIO,
@@ -126,6 +143,7 @@ class SupervisionTrackerAdapter:
         self.lost_track_buffer_s = float(lost_track_buffer_s)
         self.frame_rate = None if frame_rate is None else float(frame_rate)
         self.track_activation_threshold = _check_probability(track_activation_threshold, "track_activation_threshold")
+        self.high_conf_det_threshold = _check_probability(high_conf_det_threshold, "high_conf_det_threshold")
         self.minimum_consecutive_frames = minimum_consecutive_frames
         self.use_timestamps = bool(use_timestamps)
         self.association = association
@@ -250,19 +268,9 @@ class ByteTrackTracker(SupervisionTrackerAdapter):
     """ByteTrack: two-stage IoU association (confident detections first, then weak ones revive lost tracks).
 
     Args:
-        track_activation_threshold: minimum score of a detection that starts a new track.
-        high_conf_det_threshold: scores at or above go to the first association stage; below, to the second
-            (which only continues existing tracks).
         minimum_iou_threshold: least IoU between a track's predicted box and a detection to match them.
-        lost_track_buffer_s: seconds a lost track is kept for re-association (converted with the video's
-            frame rate, so it is the same at any analysis fps or stride).
-        frame_rate: the video's native frame rate; default: ``frame.media.fps`` of the first frame (else 25).
-        minimum_consecutive_frames: hits before a track gets an id (1 = at birth).
-        use_timestamps: step the motion model by the frames' presentation times (else one step per update).
-        association: ``"time-biou"`` (default): IoU of boxes widened by ``buffer_ratio + buffer_ratio_per_s × Δt``
-            (see :mod:`sightings.vision.track.association`), so tracks survive 1 fps sampling; ``"iou"``: plain IoU.
-        buffer_ratio, buffer_ratio_per_s: the widening at zero gap and its growth per second of gap.
-        min_buffer_steps: keep a lost track at least this many analysed steps (0 = ``lost_track_buffer_s`` only).
+        **common: the options every tracker here takes (:class:`SupervisionTrackerAdapter`). Detections below
+            ``high_conf_det_threshold`` go to the second stage, which only continues existing tracks.
 
     Defaults are chosen for a detector whose confident scores sit around 0.45–0.6 (SSD-OIDv4 people) and for
     sampled video: a 2 s buffer outlives a 1 fps stride, IoU 0.1 tolerates the displacement of a walking
@@ -272,34 +280,9 @@ class ByteTrackTracker(SupervisionTrackerAdapter):
 
     name = "bytetrack"
 
-    def __init__(
-        self,
-        *,
-        track_activation_threshold: float = 0.45,
-        high_conf_det_threshold: float = 0.45,
-        minimum_iou_threshold: float = 0.1,
-        lost_track_buffer_s: float = 2.0,
-        frame_rate: float | None = None,
-        minimum_consecutive_frames: int = 1,
-        use_timestamps: bool = True,
-        association: str = "time-biou",
-        buffer_ratio: float = DEFAULT_BUFFER_RATIO,
-        buffer_ratio_per_s: float = DEFAULT_BUFFER_RATIO_PER_S,
-        min_buffer_steps: float = DEFAULT_MIN_BUFFER_STEPS,
-    ) -> None:
-        self.high_conf_det_threshold = _check_probability(high_conf_det_threshold, "high_conf_det_threshold")
+    def __init__(self, *, minimum_iou_threshold: float = 0.1, **common: Any) -> None:
         self.minimum_iou_threshold = _check_probability(minimum_iou_threshold, "minimum_iou_threshold")
-        super().__init__(
-            lost_track_buffer_s=lost_track_buffer_s,
-            frame_rate=frame_rate,
-            track_activation_threshold=track_activation_threshold,
-            minimum_consecutive_frames=minimum_consecutive_frames,
-            use_timestamps=use_timestamps,
-            association=association,
-            buffer_ratio=buffer_ratio,
-            buffer_ratio_per_s=buffer_ratio_per_s,
-            min_buffer_steps=min_buffer_steps,
-        )
+        super().__init__(**common)
 
     @classmethod
     def upstream_defaults(cls, **overrides: Any) -> ByteTrackTracker:
