@@ -46,9 +46,13 @@ def test_time_zones() -> None:
     assert parse_time_zone("-0530") == timezone(-timedelta(hours=5, minutes=30))
     assert parse_time_zone("utc") is UTC and parse_time_zone("Z") is UTC
     assert parse_time_zone("Europe/Moscow") == ZoneInfo("Europe/Moscow")
-    for bad in ("Mars/Base", "+25:00", "three"):
+    for bad in ("Mars/Base", "+25:00", "three", "+14:30", "-03:60"):
         with pytest.raises(ConfigError, match=r"archive\.time_zone"):
             parse_time_zone(bad)
+    # the same bounds as a file name's zone (inputs.utc_offset): the offsets clocks use
+    assert parse_time_zone("+14:00") == timezone(timedelta(hours=14))
+    with pytest.raises(ConfigError, match=r"out of range \(UTC-14:00 … UTC\+14:00\)"):
+        parse_time_zone("+15:00")
     with pytest.raises(ConfigError, match=r"^retail.yaml: archive.time_zone: unknown time zone 'Mars/Base'"):
         config_from_mapping({"archive": {"time_zone": "Mars/Base"}}, where="retail.yaml")
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sightings.core.errors import ConfigError
 from sightings.solutions.retail.gaps import RecordingGap
-from sightings.solutions.retail.inputs import VideoFile
+from sightings.solutions.retail.inputs import VideoFile, utc_offset
 
 __all__ = ["NOT_RECORDED", "coverage_run_id", "opening_window", "parse_opening_hours", "parse_time_zone", "uncovered"]
 
@@ -33,10 +33,10 @@ def parse_time_zone(text: str, *, where: str = "archive.time_zone") -> tzinfo:
     """``"UTC"``, ``"Z"``, ``"+03:00"`` / ``"-0530"`` or an IANA name (``"Europe/Moscow"``) → a tzinfo."""
     m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", text.strip())
     if m:
-        offset = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
-        if offset >= timedelta(hours=24):
-            raise ConfigError(f"offset {text!r} is not under 24 hours", where=where)
-        return timezone(-offset if m.group(1) == "-" else offset)
+        try:
+            return utc_offset(m.group(1), int(m.group(2)), int(m.group(3)))
+        except ValueError as err:
+            raise ConfigError(f"offset {text!r} {err}", where=where) from None
     if text.strip().upper() in ("UTC", "Z"):
         return UTC
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

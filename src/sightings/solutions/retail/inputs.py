@@ -22,7 +22,15 @@ from pathlib import Path
 from sightings.core.errors import InputError, NotFoundError
 from sightings.core.json_files import read_json
 
-__all__ = ["FolderScan", "SkippedFile", "VideoFile", "parse_video_name", "read_video_file", "scan_folder"]
+__all__ = [
+    "FolderScan",
+    "SkippedFile",
+    "VideoFile",
+    "parse_video_name",
+    "read_video_file",
+    "scan_folder",
+    "utc_offset",
+]
 
 VIDEO_SUFFIXES = (".mp4",)
 NAME_PATTERN = "<store>_<camera>_<YYYYmmdd-HHMMSS><Z|±HHMM>.mp4"
@@ -73,11 +81,19 @@ def _parse_zone(text: str, *, where: Path) -> timezone:
         raise InputError(f"bad time zone {text!r} in the file name; expected Z or ±HHMM", where=where)
     if m.group("sign") is None:
         return UTC
-    hh, mm = int(m.group("hh")), int(m.group("mm"))
-    if hh > 14 or mm >= 60 or (hh == 14 and mm):
-        raise InputError(f"time zone {text!r} is out of range (UTC-14:00 … UTC+14:00)", where=where)
-    offset = timedelta(hours=hh, minutes=mm)
-    return timezone(-offset if m.group("sign") == "-" else offset)
+    try:
+        return utc_offset(m.group("sign"), int(m.group("hh")), int(m.group("mm")))
+    except ValueError as err:
+        raise InputError(f"time zone {text!r} {err}", where=where) from None
+
+
+def utc_offset(sign: str, hours: int, minutes: int) -> timezone:
+    """The fixed UTC offset ``sign`` (``"+"``/``"-"``) ``hours``:``minutes``. ValueError past the offsets clocks use
+    (UTC-14:00 … UTC+14:00) or for minutes over 59: file names and ``archive.time_zone`` are read the same way."""
+    if not 0 <= minutes < 60 or hours < 0 or hours > 14 or (hours == 14 and minutes):
+        raise ValueError("is out of range (UTC-14:00 … UTC+14:00)")
+    offset = timedelta(hours=hours, minutes=minutes)
+    return timezone(-offset if sign == "-" else offset)
 
 
 def parse_video_name(path: Path) -> VideoFile:
