@@ -123,8 +123,13 @@ def test_keyword_parameters_follow_kwargs_up_to_the_base() -> None:
         assert tracker_accepts_option(name, "min_buffer_steps") and tracker_accepts_option(name, own)
         assert not tracker_accepts_option(name, "no_such_option")
     assert not tracker_accepts_option("bytetrack", "delta_t")
-    with pytest.raises(ConfigError, match="no_such_option"):
+    # an unknown option is named with the ones the backend takes (its base's included), not a Python TypeError
+    with pytest.raises(
+        ConfigError, match=r"bad options \['no_such_option'\] for tracker 'bytetrack'; it takes: "
+    ) as err:
         TRACKERS.create("bytetrack", no_such_option=1)
+    assert "lost_track_buffer_s" in str(err.value) and "minimum_iou_threshold" in str(err.value)
+    assert "__init__" not in str(err.value)
 
 
 def test_defaults_record_what_a_none_default_implies() -> None:

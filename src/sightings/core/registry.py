@@ -43,6 +43,14 @@ T = TypeVar("T")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
+def _has_signature(factory: Callable[..., Any]) -> bool:
+    try:
+        inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin without one: its options are checked when it is called
+        return False
+    return True
+
+
 def keyword_parameters(factory: Callable[..., Any]) -> dict[str, inspect.Parameter]:
     """The parameters ``factory`` takes by name. A class whose ``__init__`` passes ``**kwargs`` on to its base's
     takes the base's too (followed up the MRO), so a backend that adds options to a shared base lists every option
@@ -155,8 +163,18 @@ class Registry(Generic[T]):
         return out
 
     def create(self, name: str, /, **options: Any) -> T:
-        """Build the backend ``name`` with ``options`` (unknown options give a ConfigError)."""
+        """Build the backend ``name`` with ``options`` (unknown options give a ConfigError that lists the known
+        ones, before anything is built)."""
         factory = self.resolve(name)
+        params = keyword_parameters(factory)
+        if _has_signature(factory) and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            takes = [k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+            unknown = sorted(set(options) - set(takes))
+            if unknown:
+                raise ConfigError(
+                    f"bad options {unknown} for {self.kind} {name!r}; it takes: {', '.join(sorted(takes)) or 'none'}",
+                    where=self.kind,
+                )
         try:
             return factory(**options)
         except TypeError as exc:
