@@ -49,6 +49,9 @@ import numpy as np
 KEY = "soak-write-key"
 FAULTS = (("db-lock-short", 0.2, 4.0), ("db-lock-long", 0.4, 14.0), ("vectors-down", 0.6, 8.0), ("restart", 0.8, 0.0))
 POSTGRES_FAULTS = (("db-restart", 0.2, 0.0), ("db-down", 0.4, 14.0), ("vectors-down", 0.6, 8.0), ("restart", 0.8, 0.0))
+RECOVERY_GRACE_S = 30.0
+"""After the planned duration the load goes on (at most this long) until every fault has seen an accepted write
+after it: a short soak on a busy machine can end before the last restart is over, which says nothing of recovery."""
 
 
 def _photo(seed: int, variant: int = 0) -> bytes:
@@ -154,6 +157,10 @@ class Ledger:
     lock: threading.Lock = field(default_factory=threading.Lock)
     posts: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # the first 5xx answers, for the report
+
+    def snapshot(self) -> list[Record]:
+        with self.lock:
+            return list(self.records)
 
     def add(self, record: Record, kind: str | None = None, ident: str | None = None) -> None:
         with self.lock:
@@ -340,7 +347,8 @@ def _verify(server: Server, ledger: Ledger) -> dict[str, Any]:
 
 def recovery(ledger: Ledger, faults: list[dict[str, Any]]) -> dict[str, float | None]:
     """Seconds from the end of each fault to the first accepted write after it (None: none came)."""
-    writes = sorted(r.t for r in ledger.records if r.op in ("post", "sighting", "enrol") and 200 <= r.status < 300)
+    records = ledger.snapshot()
+    writes = sorted(r.t for r in records if r.op in ("post", "sighting", "enrol") and 200 <= r.status < 300)
     out: dict[str, float | None] = {}
     for f in faults:
         end = f["start_s"] + f["length_s"]
@@ -456,7 +464,10 @@ def run_soak(
             while time.perf_counter() - t_start < at * duration:
                 time.sleep(0.05)
             _inject(name, seconds * scale if seconds else 0.0, server, faults, t_start)
-        while time.perf_counter() - t_start < duration:
+        grace_end = time.perf_counter() + RECOVERY_GRACE_S
+        while time.perf_counter() - t_start < duration or (
+            time.perf_counter() < grace_end and None in recovery(ledger, faults).values()
+        ):
             time.sleep(0.1)
         stop.set()
         for th in threads:
