@@ -114,6 +114,35 @@ def test_appearance_gate_keeps_crossing_colours_apart() -> None:
     assert float(red @ blue) < 0.3
 
 
+def test_a_foreground_mask_keeps_the_background_out_of_the_histogram() -> None:
+    """A red person on green grass: over the foreground pixels the box's histogram is the person's alone; with too
+    few foreground pixels (under MIN_FOREGROUND_SHARE) every pixel counts again."""
+    from sightings.vision.track.botsort import MIN_FOREGROUND_SHARE
+
+    grass = np.zeros((100, 100, 3), np.uint8)
+    grass[:] = (40, 160, 40)
+    scene = grass.copy()
+    scene[10:90, 40:60] = (200, 30, 30)  # the person: 20 px of the box's 60-px-wide middle
+
+    def differs(x1: int, y1: int, x2: int, y2: int) -> np.ndarray:
+        return (np.abs(scene[y1:y2, x1:x2].astype(int) - grass[y1:y2, x1:x2]) > 30).any(axis=2)
+
+    box = (20, 0, 80, 100)
+    person = hsv_embedding(scene[10:90, 40:60].copy(), (0, 0, 20, 80))
+    whole, masked = hsv_embedding(scene, box), hsv_embedding(scene, box, foreground=differs)
+    assert float(masked @ person) == pytest.approx(1.0, abs=1e-5)
+    assert float(whole @ person) < 0.9  # the grass dilutes it
+    tiny = scene.copy()
+    tiny[10:90, 40:60] = grass[10:90, 40:60]
+    tiny[50, 50] = (200, 30, 30)  # one pixel: far under the share, so all pixels count
+
+    def differs_tiny(x1: int, y1: int, x2: int, y2: int) -> np.ndarray:
+        return (np.abs(tiny[y1:y2, x1:x2].astype(int) - grass[y1:y2, x1:x2]) > 30).any(axis=2)
+
+    assert MIN_FOREGROUND_SHARE == 0.2
+    assert np.allclose(hsv_embedding(tiny, box, foreground=differs_tiny), hsv_embedding(tiny, box))
+
+
 def test_achromatic_bin_keeps_a_white_shirt_stable_across_colour_casts() -> None:
     """A white shirt with a faint blue cast in one frame and a faint yellow one in the next (compression, white
     balance): its hue jumps from blue to yellow although it is white. One hue bin for the least-saturated pixels

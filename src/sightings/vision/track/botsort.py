@@ -27,9 +27,11 @@ from sightings.core.errors import ConfigError
 from sightings.core.types import Frame
 from sightings.vision.track.bytetrack import SupervisionTrackerAdapter, _check_probability
 
-__all__ = ["BotSortTracker", "hsv_embedding"]
+__all__ = ["MIN_FOREGROUND_SHARE", "BotSortTracker", "hsv_embedding"]
 
 _BINS = (8, 4, 4)
+MIN_FOREGROUND_SHARE = 0.2
+"""with a foreground mask, a crop with less than this share of foreground pixels is described by all of them"""
 
 
 def hsv_embedding(
@@ -39,12 +41,16 @@ def hsv_embedding(
     achromatic: bool = False,
     bins: tuple[int, int, int] = _BINS,
     space: str = "HSV",
+    foreground: Callable[[int, int, int, int], npt.NDArray[np.bool_]] | None = None,
 ) -> npt.NDArray[np.float32]:
     """Colour embedding of the box ``xyxy`` of an RGB image: sqrt of a normalised HSV histogram (128-d, unit norm).
 
     With ``achromatic`` the least-saturated pixels (the lowest saturation bin) all go to hue bin 0: the hue of white,
     grey and black is noise, which otherwise spreads one white shirt over random hue bins from frame to frame.
     ``bins`` and ``space`` (a PIL mode, e.g. ``"LAB"``) give other grids and colour spaces (benchmarks compare them).
+    ``foreground(x1, y1, x2, y2)`` gives a mask of the pixels to count in that crop (e.g. those that differ from a
+    fixed camera's background); below :data:`MIN_FOREGROUND_SHARE` of them, all pixels count. Measured in
+    ``bench_person_appearance.py``, not used by the tracker (docs/tracking.md).
     """
     from PIL import Image
 
@@ -58,6 +64,10 @@ def hsv_embedding(
         return np.full(dim, 1.0 / np.sqrt(dim), np.float32)
     crop = np.ascontiguousarray(image[cy1:cy2, cx1:cx2])
     hsv = np.asarray(Image.fromarray(crop).convert(space), dtype=np.int32).reshape(-1, 3)
+    if foreground is not None:
+        mask = foreground(cx1, cy1, cx2, cy2).reshape(-1)
+        if mask.mean() >= MIN_FOREGROUND_SHARE:
+            hsv = hsv[mask]
     hue, sat = hsv[:, 0] * bins[0] // 256, hsv[:, 1] * bins[1] // 256
     if achromatic:
         hue = np.where(sat == 0, 0, hue)
