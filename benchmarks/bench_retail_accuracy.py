@@ -121,7 +121,7 @@ def gt_points(stride: int, frames: int = FRAMES) -> list[tuple[int, TrackPoint]]
 
 def link_options_of(config: RetailConfig, *, sparse_veto: bool = True) -> LinkOptions | None:
     """The linker's options ``retail run`` uses for the benchmark's camera (None: the defaults); without
-    ``sparse_veto``, no backward veto on links at sparse steps (the default before 2026-11-30, evening)."""
+    ``sparse_veto``, no backward veto on links at sparse steps (the default before 2026-11-30 17:25)."""
     options = link_options_for(config, VIDEO.camera)
     if sparse_veto:
         return options
@@ -514,7 +514,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--no-sparse-veto",
         action="store_true",
-        help="no backward veto on links at sparse steps (>= 2 s; the default before 2026-11-30, evening)",
+        help="no backward veto on links at sparse steps (>= 2 s; the default before 2026-11-30 17:25)",
     )
     parser.add_argument(
         "--seeds", type=int, default=0, help="also: the spread over N synthetic receipt files (0 = only seed 2026)"
