@@ -526,38 +526,69 @@ def compare_backward(gt: MotData, video: Path, n: int) -> None:
 
 SPARSE_PHASES = {25: (5, 10, 15, 20), 30: (6, 12, 18, 24)}
 """The sampling phases the sparse-step veto was tested on: no frame shared with phase 0, which earlier choices saw."""
+FOREGROUND_PHASES = {25: (4, 9, 14, 19, 24), 30: (1, 7, 13, 19, 25)}
+"""The phases the sparse-step foreground gate was tested on: none used by a tracking rule before."""
 
 
-def compare_sparse_veto(gt: MotData, video: Path, n: int) -> None:
-    """The backward pass as a veto on links at sparse steps (``LinkOptions.backward_veto_step_s``), the rule fixed
-    before its run: on the clip sampled at the phases of :data:`SPARSE_PHASES` (all frames tracked at once, scored on
-    all), adopted if (MOTA + IDF1) / 2 rises by >= 0.01 on average over the 8 runs and falls by > 0.02 in at most 2.
-    Phase 0 (seen before) is printed for the record. The default chain otherwise (CenterNet at 0.30, BoT-SORT, the
-    backward cut, linking, 1-s filling, 0.2-s smoothing)."""
+def compare_on_phases(
+    gt: MotData,
+    video: Path,
+    n: int,
+    phases: Mapping[int, tuple[int, ...]],
+    *,
+    baseline: tuple[Any, LinkOptions],
+    candidate: tuple[Any, LinkOptions],
+    seen: tuple[int, ...] = (),
+) -> None:
+    """(MOTA + IDF1) / 2 of ``baseline`` and ``candidate`` (tracker factory, linker options) on the clip sampled at
+    each stride's ``phases`` (frames with index % stride == phase; all frames tracked at once, scored on all), the
+    default chain otherwise (CenterNet at 0.30, the backward pass, linking, 1-s filling, 0.2-s smoothing). Phases in
+    ``seen`` are printed for the record only. The rule both sparse-step changes were adopted by: the mean change
+    over the unseen runs >= 0.01, and no more than 2 of them falling by > 0.02."""
     found, frames, _ = detect_all(video, n, {"detector": "centernet", "input_size": 384})
-    print("| stride | phase | no veto: rule (MOTA, IDF1) | veto: rule (MOTA, IDF1) | change |")
+    print("| stride | phase | before: rule (MOTA, IDF1) | after: rule (MOTA, IDF1) | change |")
     print("|---:|---:|---|---|---:|")
     changes = []
-    for stride, phases in SPARSE_PHASES.items():
-        for phase in (0, *phases):
+    for stride, chosen in phases.items():
+        for phase in (*seen, *chosen):
             part = [f for f in frames if f.index % stride == phase]
-            rows, used, _, session = track_rows(BotSortTracker, part, found, 1, 0.30, appearance=True)
-            g = restrict(gt, [f.index + 1 for f in used])
+            g = restrict(gt, [f.index + 1 for f in part])
             cells = []
-            for step in (0.0, LINK.backward_veto_step_s):
-                link = dataclasses.replace(LINK, backward_veto_step_s=step)
+            for make, link in (baseline, candidate):
+                rows, used, _, session = track_rows(make, part, found, 1, 0.30, appearance=True, link=link)
                 rep = evaluate_tracking(g, finish(rows, used, session, link, INTERPOLATE_S, smooth_s=SMOOTH_S))
                 cells.append(((rep.mota + rep.idf1) / 2, rep.mota, rep.idf1))
             change = cells[1][0] - cells[0][0]
-            if phase:
+            if phase not in seen:
                 changes.append(change)
             shown = [f"{r:.4f} ({m:.3f}, {i:.3f})" for r, m, i in cells]
-            label = f"{phase}" if phase else "0 (seen before)"
+            label = f"{phase} (seen before)" if phase in seen else f"{phase}"
             print(f"| {stride} | {label} | {shown[0]} | {shown[1]} | {change:+.4f} |", flush=True)
     mean, falls = float(np.mean(changes)), sum(c < -0.02 for c in changes)
     adopt = mean >= 0.01 and falls <= 2
     print(f"mean change over the {len(changes)} unseen phases {mean:+.4f}, {falls} fall by > 0.02: "
           f"{'adopted' if adopt else 'not adopted'} by the rule")  # fmt: skip
+
+
+def compare_sparse_veto(gt: MotData, video: Path, n: int) -> None:
+    """The backward pass as a veto on links at sparse steps (``LinkOptions.backward_veto_step_s``), on
+    :data:`SPARSE_PHASES` (phase 0 for the record), with BoT-SORT's whole-box colours as when it was chosen."""
+
+    def plain() -> BotSortTracker:
+        return BotSortTracker(appearance_foreground_step_s=0.0)
+
+    before = (plain, dataclasses.replace(LINK, backward_veto_step_s=0.0))
+    compare_on_phases(gt, video, n, SPARSE_PHASES, baseline=before, candidate=(plain, LINK), seen=(0,))
+
+
+def compare_sparse_foreground(gt: MotData, video: Path, n: int) -> None:
+    """BoT-SORT's gate over foreground colours at sparse steps (``appearance_foreground_step_s``), on
+    :data:`FOREGROUND_PHASES`, with the veto on both sides."""
+
+    def plain() -> BotSortTracker:
+        return BotSortTracker(appearance_foreground_step_s=0.0)
+
+    compare_on_phases(gt, video, n, FOREGROUND_PHASES, baseline=(plain, LINK), candidate=(BotSortTracker, LINK))
 
 
 def tud_backward(data: Path) -> None:
@@ -714,6 +745,11 @@ def main() -> None:  # noqa: PLR0911, PLR0912, PLR0915
         help="only: the backward pass on MOT15 TUD sequences (another tracker's boxes as detections; a check)",
     )
     parser.add_argument(
+        "--sparse-foreground",
+        action="store_true",
+        help="only: BoT-SORT's gate over foreground colours at sparse steps, on phases no rule had used",
+    )
+    parser.add_argument(
         "--sparse-veto",
         action="store_true",
         help="only: the backward veto on links at sparse steps, on sampling phases no earlier choice saw",
@@ -752,6 +788,9 @@ def main() -> None:  # noqa: PLR0911, PLR0912, PLR0915
         return
     if args.sparse_veto:
         compare_sparse_veto(gt, video, n)
+        return
+    if args.sparse_foreground:
+        compare_sparse_foreground(gt, video, n)
         return
 
     detectors = {

@@ -143,6 +143,37 @@ def test_a_foreground_mask_keeps_the_background_out_of_the_histogram() -> None:
     assert np.allclose(hsv_embedding(tiny, box, foreground=differs_tiny), hsv_embedding(tiny, box))
 
 
+def test_the_gate_reads_foreground_colours_only_at_sparse_steps() -> None:
+    """BoT-SORT's gate histograms: over the pixels that differ from the learnt background once analysed frames are
+    2 s or more apart (appearance_foreground_step_s), over the whole box when they are denser or the option is 0."""
+    ref = MediaRef("cam", MediaKind.VIDEO, fps=10.0)
+
+    def scene(x: int) -> np.ndarray:
+        image = np.zeros((120, 200, 3), np.uint8)
+        image[:, :, 1] = 150  # green floor
+        image[20:100, x : x + 20] = (220, 30, 30)
+        return image
+
+    box = np.array([[140.0, 20.0, 200.0, 100.0]])  # the person at 160..180 with floor either side
+
+    def last_embedding(tracker: BotSortTracker, step_s: float) -> np.ndarray:
+        tracker.reset()
+        out = {}
+        for k in range(5):
+            out = tracker.colour_embeddings(Frame(ref, k, k * step_s, scene(10 + 30 * k if k < 4 else 160)), box)
+        return next(iter(out.values()))
+
+    image = scene(160)
+    whole = hsv_embedding(image, box[0], achromatic=True)
+    red = hsv_embedding(image[20:100, 160:180].copy(), (0, 0, 20, 80), achromatic=True)
+    sparse = last_embedding(BotSortTracker(), 2.5)
+    assert float(sparse @ red) == pytest.approx(1.0, abs=1e-5) and float(whole @ red) < 0.9
+    assert np.array_equal(last_embedding(BotSortTracker(), 1.0), whole)  # 1 fps: whole boxes, as the gate was tuned
+    assert np.array_equal(last_embedding(BotSortTracker(appearance_foreground_step_s=0.0), 2.5), whole)
+    with pytest.raises(ConfigError, match="appearance_foreground_step_s"):
+        BotSortTracker(appearance_foreground_step_s=-1)
+
+
 def test_achromatic_bin_keeps_a_white_shirt_stable_across_colour_casts() -> None:
     """A white shirt with a faint blue cast in one frame and a faint yellow one in the next (compression, white
     balance): its hue jumps from blue to yellow although it is white. One hue bin for the least-saturated pixels

@@ -15,7 +15,7 @@ colour; Hungarian assignment), then :mod:`~sightings.vision.track.postprocess` f
 Create them by name through ``sightings.core.registry.TRACKERS``; this package imports nothing heavy itself.
 """
 
-TRACKING_VERSION = 3
+TRACKING_VERSION = 4
 """The version of what turns detections into tracks: the trackers, linking, gap filling and smoothing.
 
 Bump it when a code change gives other tracks for the same settings. It is part of the ``track`` and ``retail`` jobs'
@@ -27,4 +27,7 @@ and fails until it is bumped. Settings and backend defaults are in those keys al
 2: 2026-11-30, later (tracks cut where a backward tracking pass disagrees, before linking: ``backward_hold`` 3).
 3: 2026-11-30, evening (at analysed steps of 2 s or more the backward pass also vetoes links:
    ``backward_veto_step_s``; denser analysis gives the tracks of version 2).
+4: 2026-11-30, 18:04 (at analysed steps of 2 s or more BoT-SORT's colour gate reads the pixels that differ from the
+   camera's learnt background: ``appearance_foreground_step_s``; denser analysis again unchanged. The golden scenes'
+   flat backgrounds do not show it: ``tests/integration/test_trackers.py`` checks it).
 """

@@ -17,7 +17,9 @@ Time handling, per-label trackers and ids are as in :mod:`sightings.vision.track
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,8 @@ import numpy.typing as npt
 
 from sightings.core.errors import ConfigError
 from sightings.core.types import Frame
-from sightings.vision.track.bytetrack import SupervisionTrackerAdapter, _check_probability
+from sightings.vision.track.background import BackgroundModel
+from sightings.vision.track.bytetrack import _STEP_HISTORY, SupervisionTrackerAdapter, _check_probability
 
 __all__ = ["MIN_FOREGROUND_SHARE", "BotSortTracker", "hsv_embedding"]
 
@@ -95,6 +98,11 @@ class BotSortTracker(SupervisionTrackerAdapter):
         appearance_achromatic: one hue bin for low-saturation pixels in the gate's histograms (see
             :func:`hsv_embedding`).
         appearance_momentum: weight of the old embedding in a track's moving average.
+        appearance_foreground_step_s: where analysed frames are at least this many seconds apart (the median of the
+            last few steps), the gate's histograms count only the pixels that differ from the camera's background,
+            learnt while tracking (:mod:`~sightings.vision.track.background`); 0 = never. At such steps people move
+            metres between frames, and colour is what tells them apart (chosen on unseen sampling phases of
+            PETS09, docs/tracking.md); denser, the gate keeps the whole-box histograms its threshold was chosen on.
         enable_cmc: camera motion compensation (sparse optical flow; costs time; off for fixed cameras).
         **common: the options every tracker here takes
             (:class:`~sightings.vision.track.bytetrack.SupervisionTrackerAdapter`). ``high_conf_det_threshold``
@@ -113,6 +121,7 @@ class BotSortTracker(SupervisionTrackerAdapter):
         appearance_threshold: float = 0.85,
         appearance_achromatic: bool = True,
         appearance_momentum: float = 0.8,
+        appearance_foreground_step_s: float = 2.0,
         enable_cmc: bool = False,
         **common: Any,
     ) -> None:
@@ -127,6 +136,12 @@ class BotSortTracker(SupervisionTrackerAdapter):
             raise ConfigError(f"must be in [-1, 1], got {appearance_threshold}", where="tracker.appearance_threshold")
         self.appearance_achromatic = bool(appearance_achromatic)
         self.appearance_momentum = _check_probability(appearance_momentum, "appearance_momentum")
+        step = appearance_foreground_step_s
+        if not (isinstance(step, int | float) and not isinstance(step, bool) and 0.0 <= step < float("inf")):
+            raise ConfigError(
+                f"must be a number of seconds >= 0, got {step!r}", where="tracker.appearance_foreground_step_s"
+            )
+        self.appearance_foreground_step_s = float(step)
         self.enable_cmc = bool(enable_cmc)
         self.embed_boxes: Callable[[Frame, Any], dict[tuple[float, ...], npt.NDArray[np.float32]]] | None = None
         """replaces :meth:`colour_embeddings` (the backward consistency pass replays the colours it recorded)"""
@@ -170,10 +185,31 @@ class BotSortTracker(SupervisionTrackerAdapter):
         inner.frame_embeddings = {}
         return inner
 
+    def reset(self) -> None:
+        super().reset()
+        self._background = BackgroundModel() if self.appearance_foreground_step_s > 0 else None
+        self._colour_times: deque[float] = deque(maxlen=_STEP_HISTORY + 1)
+
+    def _foreground(self, frame: Frame) -> Callable[[int, int, int, int], npt.NDArray[np.bool_]] | None:
+        """The foreground mask of ``frame`` for the gate's histograms, or None (whole boxes): only where analysed
+        frames are at least ``appearance_foreground_step_s`` apart, and once the background is learnt. The
+        background learns from each frame once, unless the frames are known to come denser than that."""
+        if self._background is None:
+            return None
+        times = self._colour_times
+        if not times or frame.t_s > times[-1]:
+            times.append(frame.t_s)
+        step = float(np.median(np.diff(times))) if len(times) > 1 else None
+        if step is not None and step < self.appearance_foreground_step_s - 1e-9:
+            return None
+        self._background.update(frame.image, frame.t_s)  # a frame already in the ring (another label) is skipped
+        return partial(self._background.foreground, frame.image) if self._background.ready else None
+
     def colour_embeddings(self, frame: Frame, boxes: Any) -> dict[tuple[float, ...], npt.NDArray[np.float32]]:
-        """The gate's colour embedding of each box (rows of ``boxes``, xyxy) in ``frame``, keyed by the rounded box."""
-        achromatic = self.appearance_achromatic
-        return {_key(b): hsv_embedding(frame.image, b, achromatic=achromatic) for b in boxes}
+        """The gate's colour embedding of each box (rows of ``boxes``, xyxy) in ``frame``, keyed by the rounded box:
+        over the foreground pixels at sparse steps (``appearance_foreground_step_s``)."""
+        achromatic, mask = self.appearance_achromatic, self._foreground(frame)
+        return {_key(b): hsv_embedding(frame.image, b, achromatic=achromatic, foreground=mask) for b in boxes}
 
     def _inner_update(self, inner: Any, frame: Frame, dets: Any, timestamp: float | None) -> Any:
         if not self.appearance:
