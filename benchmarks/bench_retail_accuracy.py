@@ -3,6 +3,7 @@
     python benchmarks/bench_retail_accuracy.py [--strides 1,5,10,25,30] [--link-s S] [--interpolate-s S]
         [--release-factor F] [--resample-s S] [--frames 400] [--threshold T] [--link-embedder NAME] [--no-cache]
         [--oracle] [--seeds N] [--phases N] [--entrance-doorways] [--no-backward-check] [--no-sparse-veto]
+        [--no-sparse-foreground]
 
 Input: ``pets09/vtest.avi`` frames 1–400 (40 s at 10 fps, 768×576) and ``pets09/gt_1_400.txt`` from the evaluation
 data (``sightings.evaluate.datasets``; staged in ``.data/shared``). Zones (drawn from the scene's layout before any
@@ -11,13 +12,13 @@ like behind a counter), the sign by the lamp post the *checkout*, the road to th
 plaza the *floor*. Receipts: 8 synthetic receipts, seeded (``numpy`` seed 2026), uniform in time over the clip,
 log-normal amounts. Thresholds are scaled to a 40-s clip (below) and fixed a priori.
 
-Reference = the metrics from the ground-truth tracks at every frame. For each stride the pipeline (the
-``retail run`` defaults: CenterNet-MobileNetV3 on the whole frame (``--detector ssd-oidv4`` for the SSD, with
-``--tiles 2x2,2x3`` for tiles), BoT-SORT, tracks cut where a backward tracking pass disagrees
-(``--no-backward-check``: not; at steps of 2 s or more the backward pass also vetoes links, ``--no-sparse-veto``:
-not), two-stage tracklet linking over gaps of up to ``link_s`` = 15 s, linked
-gaps filled, 0.2 s box smoothing, the 0.25-s analysis grid; ``--link-s 0`` = without linking) tracks the video, the
-same analysis runs on its tracks, and each metric's deviation from the reference is printed in %.
+Reference = the metrics from the ground-truth tracks at every frame. For each stride the pipeline (the ``retail run``
+defaults: CenterNet-MobileNetV3 on the whole frame (``--detector ssd-oidv4`` for the SSD, with ``--tiles 2x2,2x3`` for
+tiles), BoT-SORT, tracks cut where a backward tracking pass disagrees (``--no-backward-check``: not; at steps of 2 s
+or more the backward pass also vetoes links, ``--no-sparse-veto``: not, and BoT-SORT's gate reads foreground colours,
+``--no-sparse-foreground``: not), two-stage tracklet linking over gaps of up to ``link_s`` = 15 s, linked gaps filled,
+0.2 s box smoothing, the 0.25-s analysis grid; ``--link-s 0`` = without linking) tracks the video, the same analysis
+runs on its tracks, and each metric's deviation from the reference is printed in %.
 The ground truth subsampled at the same stride is shown too: the part of the error that sampling alone causes.
 A third table compares the pipeline with that subsampled ground truth instead: the pilot's protocol (it corrected
 the pipeline's own sparse-stride tracks by hand, so its reference had the same sampling as the run).
@@ -166,6 +167,7 @@ def pipeline_points(
         video,
         detector=detector,
         tracker=config.tracker,
+        tracker_options=config.tracker_options,
         stride=stride,
         classes=PERSON_LABELS,
         end_s=frames / FPS,
@@ -350,6 +352,8 @@ def config_of(args: argparse.Namespace) -> RetailConfig:
         "backward_check": False if args.no_backward_check else None,
     }
     mapping: dict[str, Any] = {**CONFIG, **{k: v for k, v in options.items() if v is not None}}
+    if getattr(args, "no_sparse_foreground", False):  # BoT-SORT's gate on whole boxes at every step
+        mapping["tracker_options"] = {"appearance_foreground_step_s": 0.0}
     if args.release_factor is not None:
         mapping["interactions"] = {**CONFIG["interactions"], "release_factor": args.release_factor}
     return config_from_mapping(mapping, where="bench")
@@ -510,6 +514,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-backward-check", action="store_true", help="no backward tracking pass (the default before 2026-11-30)"
+    )
+    parser.add_argument(
+        "--no-sparse-foreground",
+        action="store_true",
+        help="BoT-SORT gate on whole boxes at every step (foreground colours at steps >= 2 s since 2026-11-30 18:04)",
     )
     parser.add_argument(
         "--no-sparse-veto",
