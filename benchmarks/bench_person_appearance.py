@@ -56,7 +56,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 """Descriptor variants measured beside the baseline (2026-11-30: none reached +0.01 AUC on frames 1–200)."""
 FOREGROUND = "the two halves over foreground pixels (median background)"
-"""+0.029 AUC on frames 1-200 (2026-11-30, 17:42); changed no link in the linker and cost IDF1 in BoT-SORT's gate"""
+"""+0.029 AUC on frames 1-200 (2026-11-30, 17:42): BoT-SORT's gate reads it at sparse steps since 18:04 (at 1 fps
+it cost IDF1 there, and in the linker it changed no link)"""
 
 
 def colour_variant(

@@ -52,8 +52,8 @@ def hsv_embedding(
     grey and black is noise, which otherwise spreads one white shirt over random hue bins from frame to frame.
     ``bins`` and ``space`` (a PIL mode, e.g. ``"LAB"``) give other grids and colour spaces (benchmarks compare them).
     ``foreground(x1, y1, x2, y2)`` gives a mask of the pixels to count in that crop (e.g. those that differ from a
-    fixed camera's background); below :data:`MIN_FOREGROUND_SHARE` of them, all pixels count. Measured in
-    ``bench_person_appearance.py``, not used by the tracker (docs/tracking.md).
+    fixed camera's background: :mod:`~sightings.vision.track.background`); below :data:`MIN_FOREGROUND_SHARE` of
+    them, all pixels count. The gate uses it at sparse steps (``appearance_foreground_step_s``).
     """
     from PIL import Image
 
