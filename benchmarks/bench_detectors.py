@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sightings.core.threads import single_threaded_kernels
-from sightings.evaluate.datasets import shared_file
+from sightings.evaluate.datasets import pets09_files
 from sightings.media.sample import sample_frames
 from sightings.vision.detect.postprocess import box_iou
 
@@ -162,10 +162,11 @@ def main() -> None:
         "--occlusion-levers", action="store_true", help="only: CenterNet with flip TTA and other NMS settings"
     )
     args = parser.parse_args()
-    video, gt_path = shared_file("pets09/vtest.avi"), shared_file("pets09/gt_1_400.txt")
-    if video is None or gt_path is None:
+    files = pets09_files()
+    if files is None:
         print("skipped: needs pets09/vtest.avi and gt_1_400.txt (make stage-data)")
         return
+    video, gt_path = files
     single_threaded_kernels()
     from sightings.vision.detect.centernet import CenterNetDetector
     from sightings.vision.detect.ssd import SsdDetector

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from sightings.evaluate.datasets import shared_file
+from sightings.evaluate.datasets import pets09_files
 
 
 def roc_auc(same: np.ndarray, different: np.ndarray) -> float:
@@ -195,10 +195,11 @@ def main() -> None:
     parser.add_argument("--min-gap-s", type=float, default=2.0)
     parser.add_argument("--self-supervised", action="store_true", help="also: KISSME learned from the raw tracks")
     args = parser.parse_args()
-    video, gt_file = shared_file("pets09/vtest.avi"), shared_file("pets09/gt_1_400.txt")
-    if video is None or gt_file is None:
+    files = pets09_files()
+    if files is None:
         print("skipped: no PETS09 video and ground truth (make stage-data, or SIGHTINGS_SHARED_DATA)")
         return
+    video, gt_file = files
     from sightings.vision.track.linking import appearance_distance
 
     colour, crops, people, times, variants = _boxes(video, gt_file, args)

@@ -30,7 +30,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_retail_accuracy as accuracy
-from sightings.evaluate.datasets import shared_file
+from sightings.evaluate.datasets import pets09_files
 
 START = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 NAME = "pets_pets_20261130-100000Z.mp4"
@@ -75,10 +75,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="build the folder here (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
-    video, gt = shared_file("pets09/vtest.avi"), shared_file("pets09/gt_1_400.txt")
-    if video is None or gt is None:
+    files = pets09_files()
+    if files is None:
         print("skipped: no PETS09 video and ground truth (make stage-data, or SIGHTINGS_SHARED_DATA)")
         return
+    video, gt = files
     root = args.out or Path(tempfile.mkdtemp(prefix="sightings-retail-cli-"))
     try:
         build_folder(root, video, gt)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["repo_root", "shared_data_candidates", "shared_data_dir", "shared_file"]
+__all__ = ["PETS09", "pets09_files", "repo_root", "shared_data_candidates", "shared_data_dir", "shared_file"]
 
 ENV = "SIGHTINGS_SHARED_DATA"
 
@@ -39,3 +39,14 @@ def shared_data_dir() -> Path | None:
 def shared_file(relative: str) -> Path | None:
     """``relative`` (e.g. ``"pets09/vtest.avi"``) in the first folder that has it, or ``None``."""
     return next((p / relative for p in shared_data_candidates() if (p / relative).exists()), None)
+
+
+PETS09 = ("pets09/vtest.avi", "pets09/gt_1_400.txt")
+"""PETS09-S2L1's video and the ground truth of its frames 1-400 in the evaluation data."""
+
+
+def pets09_files() -> tuple[Path, Path] | None:
+    """PETS09-S2L1's video and ground truth (:data:`PETS09`), or ``None`` when either is missing: the benchmarks on
+    PETS09 then print that they skipped (``make stage-data`` stages them)."""
+    video, gt = (shared_file(name) for name in PETS09)
+    return None if video is None or gt is None else (video, gt)
