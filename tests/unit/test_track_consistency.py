@@ -215,14 +215,15 @@ def test_the_veto_applies_only_when_frames_are_analysed_sparsely() -> None:
     went on as c. Analysed every 2.5 s the link a -> b is vetoed; analysed every second (the same boxes, the frames in
     between empty) it is made: the veto is for sparse steps only (``backward_veto_step_s``, 2 s)."""
     from sightings.vision.pipeline import finish_rows
-    from sightings.vision.track.consistency import analysed_step_s
+    from sightings.vision.track.postprocess import median_step_s
 
     rows = _piece(1, [0.0, 2.5, 5.0], 100) + _piece(3, [7.5], 600) + _piece(2, [10.0, 12.5], 100)
     ids = _backward(rows, [5, 5, 5, 5, 6, 6])
     link = LinkOptions(appearance_weight=0.0, min_len_s=0.0)
     sparse = [(round(t * 10), t) for t in np.arange(0.0, 12.6, 2.5)]
     dense = [(round(t * 10), float(t)) for t in np.arange(0.0, 12.6, 0.5)]
-    assert analysed_step_s(sparse) == 2.5 and analysed_step_s(dense) == 0.5 and analysed_step_s([(0, 0.0)]) == 0.0
+    assert median_step_s(t for _, t in sparse) == 2.5 and median_step_s(t for _, t in dense) == 0.5
+    assert median_step_s([0.0]) == 0.0
 
     def tracks(frames: list[tuple[int, float]], options: LinkOptions) -> set[frozenset[int]]:
         done = finish_rows(rows, frames, options, None, 0.0, backward=ids)

@@ -312,15 +312,13 @@ def finish_rows(
         moved: dict[tuple[int, int], int] = {}
         veto = None
         if backward is not None and link.backward_hold > 0:
-            from sightings.vision.track.consistency import (
-                BackwardVeto,
-                analysed_step_s,
-                cut_where_backward_disagrees,
-            )
+            from sightings.vision.track.consistency import BackwardVeto, cut_where_backward_disagrees
+            from sightings.vision.track.postprocess import median_step_s
 
             ids = backward if isinstance(backward, Mapping) else backward.backward_ids()
             rows, moved = cut_where_backward_disagrees(rows, ids, hold=link.backward_hold)
-            if link.backward_veto_step_s and analysed_step_s(frames) >= link.backward_veto_step_s - 1e-9:
+            step = median_step_s(t for _, t in frames)
+            if link.backward_veto_step_s and step >= link.backward_veto_step_s - 1e-9:
                 veto = BackwardVeto(rows, ids)  # sparse steps: the backward pass also rules links out
         appearance = collector.descriptors(moved) if collector is not None else None
         rows = link_tracklets(rows, options=link, appearance=appearance, veto=veto)

@@ -29,6 +29,7 @@ from sightings.core.errors import ConfigError
 from sightings.core.types import Frame
 from sightings.vision.track.background import BackgroundModel
 from sightings.vision.track.bytetrack import _STEP_HISTORY, SupervisionTrackerAdapter, _check_probability
+from sightings.vision.track.postprocess import median_step_s
 
 __all__ = ["MIN_FOREGROUND_SHARE", "BotSortTracker", "hsv_embedding"]
 
@@ -199,8 +200,7 @@ class BotSortTracker(SupervisionTrackerAdapter):
         times = self._colour_times
         if not times or frame.t_s > times[-1]:
             times.append(frame.t_s)
-        step = float(np.median(np.diff(times))) if len(times) > 1 else None
-        if step is not None and step < self.appearance_foreground_step_s - 1e-9:
+        if len(times) > 1 and median_step_s(times) < self.appearance_foreground_step_s - 1e-9:
             return None
         self._background.update(frame.image, frame.t_s)  # a frame already in the ring (another label) is skipped
         return partial(self._background.foreground, frame.image) if self._background.ready else None

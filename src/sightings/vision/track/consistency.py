@@ -46,7 +46,6 @@ __all__ = [
     "BackwardCheck",
     "BackwardVeto",
     "RowKey",
-    "analysed_step_s",
     "cut_where_backward_disagrees",
     "row_key",
 ]
@@ -212,13 +211,6 @@ def cut_where_backward_disagrees(
                 moved[tid, rows[i].frame] = current
     out = [replace(r, track_id=new_id[i]) if i in new_id else r for i, r in enumerate(rows)]  # type: ignore[type-var]
     return out, moved
-
-
-def analysed_step_s(frames: Sequence[tuple[int, float]]) -> float:
-    """Seconds between analysed frames (``(index, t_s)`` pairs): the median time between consecutive ones (0 if
-    fewer than two)."""
-    times = np.unique(np.array([t for _, t in frames], np.float64))
-    return float(np.median(np.diff(times))) if len(times) > 1 else 0.0
 
 
 class BackwardVeto:

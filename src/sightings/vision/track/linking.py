@@ -63,7 +63,7 @@ from sightings.core.errors import ConfigError
 from sightings.core.geometry import Polygon, point_in_polygon
 from sightings.core.protocols import Embedder
 from sightings.core.types import Box
-from sightings.vision.track.postprocess import TrackedBoxRow
+from sightings.vision.track.postprocess import TrackedBoxRow, median_step_s
 
 __all__ = [
     "APPEARANCE_METRICS",
@@ -503,12 +503,6 @@ def _join(a: _Tracklet, b: _Tracklet) -> _Tracklet:
     )
 
 
-def _sampling_step(rows: Sequence[LinkableRow]) -> float:
-    """Seconds one analysed frame stands for: the median time between consecutive distinct row times (0 if one)."""
-    times = np.unique(np.array([r.t_s for r in rows], np.float64))
-    return float(np.median(np.diff(times))) if len(times) > 1 else 0.0
-
-
 def _stages(opts: LinkOptions) -> list[LinkOptions]:
     """Short gaps first, by constant velocity; then the long ones, among the tracks left (``may_stop`` there)."""
     if opts.max_gap_s <= opts.short_gap_s:
@@ -555,7 +549,7 @@ def plan_links(
         _link_rounds(pool, stage, links, veto)
     new_ids: dict[int, int] = {}
     dropped: set[int] = set()
-    step = _sampling_step(rows)
+    step = median_step_s(r.t_s for r in rows)  # what one analysed frame stands for
     first, last = (min(r.t_s for r in rows), max(r.t_s for r in rows)) if rows else (0.0, 0.0)
     for t in pool.values():
         cut_off = t.t_start <= first + 1e-9 or t.t_end >= last - 1e-9  # its true length is unknown

@@ -18,7 +18,8 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Sequence
+import statistics
+from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
 
 from sightings.core.errors import ConfigError
@@ -29,6 +30,7 @@ __all__ = [
     "TrackedBoxRow",
     "check_seconds",
     "interpolate_gaps",
+    "median_step_s",
     "smooth_tracks",
 ]
 
@@ -60,6 +62,13 @@ class InterpolatableRow(TrackedBoxRow, Protocol):
 
     @property
     def score(self) -> float: ...
+
+
+def median_step_s(times_s: Iterable[float]) -> float:
+    """Seconds between analysed frames: the median time between consecutive distinct times (0 with fewer than two).
+    The linker's sampling step, the backward veto's step and BoT-SORT's foreground step all read it."""
+    times = sorted(set(times_s))
+    return float(statistics.median(b - a for a, b in itertools.pairwise(times))) if len(times) > 1 else 0.0
 
 
 def check_seconds(value: float, where: str) -> float:
