@@ -704,7 +704,7 @@ def compare_defaults(gt: MotData, video: Path, n: int) -> None:
               f"| {m2:.3f}, {i2:.3f} |", flush=True)  # fmt: skip
 
 
-def main() -> None:  # noqa: PLR0911, PLR0912, PLR0915
+def main() -> None:  # noqa: PLR0912, PLR0915
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("SIGHTINGS_SHARED_DATA", "/work/shared/data")))
     parser.add_argument("--frames", type=int, default=400)
@@ -774,24 +774,18 @@ def main() -> None:  # noqa: PLR0911, PLR0912, PLR0915
         return
     gt = read_mot(gt_path)
     n = args.frames
-    if args.compare_defaults:
-        compare_defaults(gt, video, n)
-        return
-    if args.tune_link_stop:
-        tune_link_stop(gt, video, n)
-        return
-    if args.link_embedder:
-        compare_link_embedder(gt, video, n, args.link_embedder)
-        return
-    if args.compare_backward:
-        compare_backward(gt, video, n)
-        return
-    if args.sparse_veto:
-        compare_sparse_veto(gt, video, n)
-        return
-    if args.sparse_foreground:
-        compare_sparse_foreground(gt, video, n)
-        return
+    only = {  # --flag: the one table it prints instead of the full run (the first flag given, in this order)
+        "compare_defaults": compare_defaults,
+        "tune_link_stop": tune_link_stop,
+        "link_embedder": lambda g, v, k: compare_link_embedder(g, v, k, args.link_embedder),
+        "compare_backward": compare_backward,
+        "sparse_veto": compare_sparse_veto,
+        "sparse_foreground": compare_sparse_foreground,
+    }
+    for flag, table in only.items():
+        if getattr(args, flag):
+            table(gt, video, n)
+            return
 
     detectors = {
         "SSD full frame": {},
