@@ -407,24 +407,21 @@ def phase_points(
     phases ``round(k * stride / phases)``), from the cached detections of every frame, through the offline steps
     ``track_video`` runs (:class:`~sightings.vision.pipeline.OfflineTracking`); one decoding pass for all of them."""
     from sightings.media.sample import sample_frames
-    from sightings.vision.pipeline import OfflineTracking
-    from sightings.vision.track.linking import AppearanceCollector
+    from sightings.vision.pipeline import OfflineTracking, link_setup
 
     if config.link_embedder:
         raise SystemExit("--phases tracks with colours only (no --link-embedder)")
     by_frame: dict[int, list[Detection]] = {}
     for _, p in detection_points(config, use_cache=use_cache, frames=frames):
         by_frame.setdefault(p.frame, []).append(Detection(p.frame, Box(p.x1, p.y1, p.x2, p.y2), "person", p.score))
-    options = link_options_of(config, sparse_veto=sparse_veto) or LinkOptions()
-    link = dataclasses.replace(options, max_gap_s=config.link_s)
+    options = link_options_of(config, sparse_veto=sparse_veto)
     sessions: dict[tuple[int, int], OfflineTracking] = {}
     for stride in strides:
         for phase in sorted({round(k * stride / phases) % stride for k in range(phases)}):
-            collector = AppearanceCollector(keep_all=link.backward_hold > 0) if link.appearance_weight else None
+            link, collector = link_setup(config.link_s, options)  # as track_video: one collector per session
             sessions[stride, phase] = OfflineTracking(
-                config.tracker, tracker_options=config.tracker_options, link=link if config.link_s else None,
-                collector=collector,
-            )  # fmt: skip
+                config.tracker, tracker_options=config.tracker_options, link=link, collector=collector
+            )
     video = shared_file("pets09/vtest.avi")
     if video is None:
         raise SystemExit("needs pets09/vtest.avi from the evaluation data (make stage-data)")

@@ -39,6 +39,7 @@ __all__ = [
     "create_link_embedder",
     "create_tracker",
     "finish_rows",
+    "link_setup",
     "tile_option",
     "track_video",
     "tracker_accepts_option",
@@ -214,11 +215,12 @@ def create_link_embedder(link_embedder: str | Embedder | None) -> Embedder | Non
     return created
 
 
-def _link_setup(
+def link_setup(
     link_s: float, options: LinkOptions | None, embedder: str | Embedder | None = None
 ) -> tuple[LinkOptions | None, AppearanceCollector | None]:
     """The linker's options with ``max_gap_s = link_s`` (None when ``link_s`` is 0: linking off), and a descriptor
-    collector (colours, or ``embedder``'s vectors) when the options weigh appearance."""
+    collector (colours, or ``embedder``'s vectors) when the options weigh appearance: what :func:`track_video` hands
+    :class:`OfflineTracking` (a benchmark tracking several samplings of one video calls it once per session)."""
     check_seconds(link_s, "link_s")
     if not link_s:
         return None, None
@@ -374,7 +376,7 @@ def track_video(
 
     if fps is None and stride is None:
         stride = 1
-    link, collector = _link_setup(link_s, link_options, link_embedder)
+    link, collector = link_setup(link_s, link_options, link_embedder)
     check_seconds(smooth_s, "smooth_s")  # before any model work, like link_s
     wanted = {_normalise_label(c) for c in classes} if classes else None
     det = create_detector(detector, options=detector_options, classes=classes, threshold=threshold)
