@@ -237,9 +237,9 @@ def metrics_of(
     return out
 
 
-def oracle_relabelled(points: list[tuple[int, TrackPoint]], frames: int = FRAMES) -> list[tuple[int, TrackPoint]]:
-    """``points`` with each track renamed to the ground-truth id it overlaps most (IoU > 0.3, majority vote over
-    its boxes); tracks that overlap nobody are dropped, and one box per person and frame is kept."""
+def majority_person(points: list[tuple[int, TrackPoint]], frames: int = FRAMES) -> dict[int, int]:
+    """Each track's ground-truth person: the id its boxes overlap most (IoU > 0.3, majority vote over its boxes);
+    tracks that overlap nobody are left out."""
     from collections import Counter, defaultdict
 
     truth: dict[int, list[tuple[int, TrackPoint]]] = defaultdict(list)
@@ -252,7 +252,13 @@ def oracle_relabelled(points: list[tuple[int, TrackPoint]], frames: int = FRAMES
         best = max(scored, default=(0.0, -1))
         if best[0] > 0.3:
             votes[tid][best[1]] += 1
-    label = {tid: c.most_common(1)[0][0] for tid, c in votes.items()}
+    return {tid: c.most_common(1)[0][0] for tid, c in votes.items()}
+
+
+def oracle_relabelled(points: list[tuple[int, TrackPoint]], frames: int = FRAMES) -> list[tuple[int, TrackPoint]]:
+    """``points`` with each track renamed to its :func:`majority_person`; tracks that overlap nobody are dropped,
+    and one box per person and frame is kept."""
+    label = majority_person(points, frames)
     out, seen = [], set()
     for tid, p in points:
         if tid in label and (label[tid], p.frame) not in seen:
@@ -453,12 +459,19 @@ def print_phase_spread(
     truth = gt_points(1, frames)
     references = {seed: metrics_of(truth, 1, config, frames, seed) for seed in seed_list}
     per: dict[int, list[tuple[int, float, float]]] = {s: [] for s in strides}
+    true_sellers = reference_sellers(config, frames)
+    right_seller = dict.fromkeys(strides, 0)
     for (stride, phase), points in tracks.items():
         values = [
             mean_abs_deviation(metrics_of(points, stride, config, frames, seed), reference) or 0.0
             for seed, reference in references.items()
         ]
         per[stride].append((phase, values[0], float(np.mean(values))))
+        sellers = analyse_points(
+            points, video=VIDEO, duration_s=frames / FPS, step_s=stride / FPS, config=config
+        ).roles.sellers
+        person = majority_person(points, frames)
+        right_seller[stride] += any(person.get(t) in true_sellers for t in sellers)
     print(f"\n### Mean |deviation| over sampling phases (index % stride = phase; up to {phases} a stride)\n")
     print("| receipts | " + " | ".join(f"stride {s}" for s in strides) + " |")
     print("|---|" + "---:|" * len(strides))
@@ -469,6 +482,11 @@ def print_phase_spread(
             values = [row[k] for row in per[s]]
             cells.append(f"{np.mean(values):.1f} ({min(values):.1f}-{max(values):.1f})")
         print(f"| {name} | " + " | ".join(cells) + " |")
+    print(
+        "| phases whose seller is mostly the reference seller | "
+        + " | ".join(f"{right_seller[s]} of {len(per[s])}" for s in strides)
+        + " |"
+    )
     print("| phases | " + " | ".join(", ".join(str(p) for p, _, _ in per[s]) for s in strides) + " |")
 
 
