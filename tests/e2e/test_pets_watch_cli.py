@@ -55,6 +55,15 @@ def test_watch_a_file_to_its_end_with_a_health_summary(tmp_path: Path) -> None:
     assert camera["dropped"] == 0 and body["sightings_sent"] == 0  # the fake detector sees nothing
 
 
+def test_watch_with_no_readable_camera_exits_non_zero(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.expect_errors = True  # type: ignore[attr-defined]  # the reader logs the missing file
+    missing = tmp_path / "gone.mp4"
+    args = ["--camera", "c1", "--url", str(missing), "--where", "55.75,37.61", "--detector", "fake"]
+    result = runner.invoke(cli_app, ["pets", "watch", *args, "--api", "http://127.0.0.1:9"])
+    assert result.exit_code == 1, result.output
+    assert "c1: failed" in result.output and "no camera could be read (c1:" in result.output
+
+
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_demo_creates_a_lost_pet_watches_and_prints_the_page(

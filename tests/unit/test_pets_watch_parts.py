@@ -335,3 +335,79 @@ def test_one_watcher_two_cameras_sends_best_crops_and_skips_duplicates() -> None
         assert h["windows"] == 4 and h["sightings_sent"] == 1 and h["duplicates_skipped"] == 3
     assert sorted(c for c, _ in sink.items) == ["a", "b"] and len(watcher.sent) == 2
     assert all(b.label == "cat" and b.crop.shape[2] == 3 for _, b in sink.items)
+
+
+class RefusingSink(ListSink):
+    """Refuses the first ``refuse`` crops with ``error``, then takes them."""
+
+    def __init__(self, error: Exception, refuse: int = 1) -> None:
+        super().__init__()
+        self.error, self.refuse = error, refuse
+
+    def send(self, camera: CameraConfig, best: WindowBest) -> int:
+        with self.lock:
+            if self.refuse > 0:
+                self.refuse -= 1
+                raise self.error
+        return super().send(camera, best)
+
+
+def _still_cat_watcher(sink: Any) -> Any:
+    from sightings.solutions.pets.watch.watcher import Watcher
+    from sightings.testing.fakes import FakeTracker
+
+    class PatchSource(ScriptedSource):
+        def __iter__(self) -> Iterator[Frame]:
+            for i in range(self.n):  # the same animal standing still for 7 s at 10 fps: 4 windows
+                yield frame_with(i, i / 10, textured(48, seed=1))
+
+    return Watcher(
+        [CameraConfig("a", "a.mp4", 55.7, 37.6)],
+        sink,
+        WatchOptions(window_s=2.0),
+        detector_factory=PatchDetector,
+        tracker_factory=FakeTracker,
+        source_factory=lambda cam, opts: PatchSource(70),
+    )
+
+
+def test_a_crop_the_engine_did_not_take_makes_no_later_crop_a_duplicate() -> None:
+    sink = RefusingSink(InputError("crop refused", where="crop"))
+    watcher = _still_cat_watcher(sink)
+    (health,) = watcher.run(max_seconds=20)
+    # window 1 refused; window 2 is the first the engine takes (not skipped as a copy of window 1); 3 and 4 copy it
+    assert (health.windows, health.send_failures, health.sightings_sent, health.duplicates_skipped) == (4, 1, 1, 2)
+    assert len(sink.items) == 1 and watcher.fatal is None
+
+
+def test_a_refused_api_key_stops_the_watcher() -> None:
+    sink = RefusingSink(ConfigError("API key refused", where="pets.bots.api_key"), refuse=10)
+    watcher = _still_cat_watcher(sink)
+    (health,) = watcher.run(max_seconds=20)
+    assert isinstance(watcher.fatal, ConfigError) and health.sightings_sent == 0
+    assert "API key refused" in (health.last_error or "")
+
+
+def _summary(state: str = "ended", sent: int = 0, failures: int = 0, error: str | None = None) -> CameraHealth:
+    return CameraHealth(
+        camera_id="a", url="a.mp4", state=state, fps_in=0.0, fps_out=0.0, frames_in=0, frames_out=0, dropped=0,
+        reconnects=0, last_frame_at=None, last_error=error, detections=0, windows=0, sightings_sent=sent,
+        duplicates_skipped=0, send_failures=failures,
+    )  # fmt: skip
+
+
+def test_watch_exit_status_says_when_the_run_achieved_nothing() -> None:
+    from sightings.cli.pets_watch import _raise_if_failed
+    from sightings.core.errors import BackendUnavailableError, SightingsError
+
+    url = "http://127.0.0.1:9"
+    _raise_if_failed(None, [_summary()], client_url=url)  # nothing to send is no failure
+    _raise_if_failed(None, [_summary(sent=1, failures=3)], client_url=url)  # some got through
+    _raise_if_failed(None, [_summary("failed", error="x"), _summary()], client_url=url)  # one camera of two read
+    with pytest.raises(ConfigError):
+        _raise_if_failed(ConfigError("refused", where="pets.bots.api_key"), [_summary()], client_url=url)
+    with pytest.raises(SightingsError, match=r"no camera could be read \(a: a.mp4: no such file\)") as err:
+        _raise_if_failed(None, [_summary("failed", error="a.mp4: no such file")], client_url=url)
+    assert err.value.exit_code == 1
+    with pytest.raises(BackendUnavailableError, match="none of 2 sighting.s. reached the engine at http://127.0.0.1:9"):
+        _raise_if_failed(None, [_summary(failures=2, error="engine: cannot connect")], client_url=url)

@@ -115,10 +115,29 @@ def watch(
         health = watcher.run(max_seconds=max_seconds)
     if json_out:
         echo_json({"cameras": [h.to_json() for h in health], "sightings_sent": len(watcher.sent)})
-        return
-    for h in health:
-        console.print(
-            f"{h.camera_id}: {h.state}, {h.frames_in} frames in, {h.frames_out} analysed, {h.dropped} dropped, "
-            f"{h.reconnects} reconnects, {h.sightings_sent} sightings sent, {h.duplicates_skipped} duplicates skipped"
-            + (f", last error: {h.last_error}" if h.last_error else "")
+    else:
+        for h in health:
+            console.print(
+                f"{h.camera_id}: {h.state}, {h.frames_in} frames in, {h.frames_out} analysed, {h.dropped} dropped, "
+                f"{h.reconnects} reconnects, {h.sightings_sent} sightings sent, "
+                f"{h.duplicates_skipped} duplicates skipped" + (f", last error: {h.last_error}" if h.last_error else "")
+            )
+    _raise_if_failed(watcher.fatal, health, client_url=api or settings.pets.bots.api_url)
+
+
+def _raise_if_failed(fatal: Any, health: list[Any], *, client_url: str) -> None:
+    """A non-zero exit when the run achieved nothing: the engine refused the key (3), no camera could be read (1),
+    or not one sighting reached the engine although some were found (5). The summary above is printed first."""
+    from sightings.core.errors import BackendUnavailableError, SightingsError
+
+    if fatal is not None:
+        raise fatal
+    if health and all(h.state == "failed" for h in health):
+        reasons = "; ".join(f"{h.camera_id}: {h.last_error or 'failed'}" for h in health)
+        raise SightingsError(f"no camera could be read ({reasons})", where="pets watch")
+    failures = sum(h.send_failures for h in health)
+    if failures and not any(h.sightings_sent for h in health):
+        last = next((h.last_error for h in health if h.last_error), "no answer")
+        raise BackendUnavailableError(
+            f"none of {failures} sighting(s) reached the engine at {client_url}: {last}", where="pets watch"
         )

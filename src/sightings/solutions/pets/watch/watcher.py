@@ -1,8 +1,10 @@
 """One process, several cameras: a reader and an analyser thread per camera, one poster thread to the engine API.
 
     reader thread (per camera)  ──bounded queue──►  analyser thread (per camera)  ──queue──►  poster thread
-    decode, drop when busy,                         SSD cat/dog (every stride-th),            POST /v1/pets/sightings
-    reconnect with back-off                         tracker, windows, near-duplicates         (retries when down)
+    decode, drop when busy,                         SSD cat/dog (every stride-th),            near-duplicates of what
+    reconnect with back-off                         tracker, windows                          was sent; POST
+                                                                                              /v1/pets/sightings
+                                                                                              (retries when down)
 
 Each analyser owns its detector and tracker (one TFLite interpreter is not thread-safe). The engine embeds and
 matches; the watcher keeps no store of its own. :meth:`Watcher.health` gives one :class:`CameraHealth` per camera
@@ -25,7 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from sightings.core.errors import BackendError, BackendUnavailableError, SightingsError
+from sightings.core.errors import BackendError, BackendUnavailableError, ConfigError, SightingsError
 from sightings.core.protocols import Detector, Tracker
 from sightings.solutions.pets.watch.cameras import CameraConfig, WatchOptions
 from sightings.solutions.pets.watch.health import CameraHealth, HealthServer
@@ -133,6 +135,7 @@ class _Poster:
         self._stopping = threading.Event()
         self.sent: list[SentSighting] = []
         self.on_sent: Callable[[SentSighting], None] | None = None
+        self.fatal: ConfigError | None = None  # the engine refused the key: nothing will ever get through
 
     def start(self) -> None:
         self._thread.start()
@@ -160,9 +163,16 @@ class _Poster:
             if item is None:
                 return
             worker, best, queued_at = item
-            matches = self._send(worker, best)
+            # near-duplicates are judged here, in send order, against crops that reached the engine: one that
+            # could not be sent does not make the next crop of the same animal a duplicate
+            code = worker.sent.code(best.crop)
+            if worker.sent.is_duplicate(best, code):
+                worker.duplicates_skipped += 1
+                continue
+            matches = self._send(worker, best) if self.fatal is None else None
             if matches is None:
                 continue
+            worker.sent.remember(best, code)
             record = SentSighting(worker.camera.id, best, matches, queued_at, time.monotonic())
             worker.sightings_sent += 1
             self.sent.append(record)
@@ -177,6 +187,10 @@ class _Poster:
                 worker.last_error = f"engine: {err}"
                 if attempt == self.retries or self._stopping.wait(self.backoff_s * 2**attempt):
                     break
+            except ConfigError as err:  # a rejected API key: no crop will get through, so the watcher stops
+                worker.last_error = f"engine: {err}"
+                self.fatal = err
+                break
             except SightingsError as err:  # the engine refused this crop: retrying will not help
                 worker.last_error = f"engine: {err}"
                 break
@@ -206,7 +220,7 @@ class CameraWorker:
         self._detector_factory = detector_factory
         self._tracker_factory = tracker_factory
         self.windows = TrackWindows(window_s=options.window_s, min_detections=options.min_detections)
-        self.sent = SentCrops(max_bits=options.dedup_bits, window_s=options.dedup_window_s)
+        self.sent = SentCrops(max_bits=options.dedup_bits, window_s=options.dedup_window_s)  # the poster's
         self.meter_out = RateMeter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"analyse-{camera.id}", daemon=True)
@@ -301,13 +315,7 @@ class CameraWorker:
 
     def _emit(self, best: WindowBest) -> None:
         self.windows_closed += 1
-        code = self.sent.code(best.crop)
-        if self.sent.is_duplicate(best, code):
-            self.duplicates_skipped += 1
-            return
-        if self.poster.submit(self, best):
-            self.sent.remember(best, code)
-        else:
+        if not self.poster.submit(self, best):
             self.send_failures += 1
             self.last_error = "the queue to the engine is full: sighting dropped"
 
@@ -376,13 +384,21 @@ class Watcher:
             worker.start()
         return self
 
+    @property
+    def fatal(self) -> ConfigError | None:
+        """The engine's refusal of the API key, once it happened (the watcher then stops)."""
+        return self.poster.fatal
+
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until every camera has finished (True) or ``timeout`` seconds passed (False)."""
+        """Wait until every camera has finished (True), ``timeout`` seconds passed (False) or the engine refused
+        the API key (:attr:`fatal`; True)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         for worker in self.workers:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not worker.join(left):
-                return False
+            while not worker.join(0.2):
+                if self.fatal is not None:
+                    return True
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
         return True
 
     def stop(self, timeout: float = 30.0) -> None:
