@@ -409,5 +409,7 @@ def test_watch_exit_status_says_when_the_run_achieved_nothing() -> None:
     with pytest.raises(SightingsError, match=r"no camera could be read \(a: a.mp4: no such file\)") as err:
         _raise_if_failed(None, [_summary("failed", error="a.mp4: no such file")], client_url=url)
     assert err.value.exit_code == 1
-    with pytest.raises(BackendUnavailableError, match="none of 2 sighting.s. reached the engine at http://127.0.0.1:9"):
+    with pytest.raises(
+        BackendUnavailableError, match=r"none of 2 sighting\(s\) reached the engine at http://127\.0\.0\.1:9"
+    ):
         _raise_if_failed(None, [_summary(failures=2, error="engine: cannot connect")], client_url=url)
