@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,25 @@ def test_camera_sighting_endpoint_matches_lost_pets(api: Any) -> None:
     assert views[0]["target_kind"] == "sighting" and views[0]["place"] == "camera cam-1"
 
 
+def test_times_far_in_the_future_are_refused(tmp_path: Path) -> None:
+    """A camera or phone clock years ahead is refused (422); a few minutes fast is not."""
+    service = pets_service(tmp_path)
+    app = create_app(service.settings)
+    app.state.pets = service
+    crop = encode(photo_of(2, 2)[20:130, 40:160])
+    later = {"camera_id": "cam-2", "lat": "55.751", "lon": "37.601", "seen_at": "2099-01-01T00:00:00Z"}
+    with TestClient(app) as client:
+        r = client.post("/v1/pets/sightings", files={"crop": ("crop.png", crop)}, data=later, headers=KEY)
+        assert r.status_code == 422
+        assert r.json()["error"].startswith("seen_at: 2099-01-01T00:00:00+00:00 is in the future")
+        soon = {**later, "seen_at": (datetime.now(UTC) + timedelta(minutes=5)).isoformat()}
+        r = client.post("/v1/pets/sightings", files={"crop": ("crop.png", crop)}, data=soon, headers=KEY)
+        assert r.status_code == 200, r.text
+        r = _post(client, [], kind="lost", text="Пропал кот", posted_at="2099-01-01T00:00:00Z")
+        assert r.status_code == 422 and r.json()["error"].startswith("posted_at: 2099")
+    service.close()
+
+
 def test_post_without_photo_and_emoji_only_text_are_accepted_and_flagged(api: Any) -> None:
     client, _ = api
     r = _post(client, [], kind="lost", text="🐱🐱🐱🙏")
@@ -133,6 +153,12 @@ def test_bad_photos_and_too_many_photos_are_refused_clearly(api: Any) -> None:
     assert r.status_code == 422 and "LAT,LON" in r.json()["error"]
     r = _post(client, [], kind="stolen")
     assert r.status_code == 422
+    r = _post(client, [], kind="lost", text="  ")  # nothing to match on
+    assert r.status_code == 422 and "needs text, photos or both" in r.json()["error"]
+    r = client.post("/v1/pets/posts", headers=KEY)  # no body at all
+    assert r.status_code == 415 and "multipart/form-data" in r.json()["error"]
+    r = client.post("/v1/pets/posts", json={"text": "Потерялся кот", "kind": "lost"}, headers=KEY)
+    assert r.status_code == 415 and "'application/json'" in r.json()["error"]
     assert service.store.counts()["posts"] == before
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
@@ -30,7 +30,7 @@ from sightings.api.pets_schemas import (
 )
 from sightings.api.uploads import limit_body, read_upload
 from sightings.core.config import Settings
-from sightings.core.errors import InputError, SightingsError, TooLargeError
+from sightings.core.errors import InputError, SightingsError, TooLargeError, UnsupportedMediaError
 from sightings.core.types import as_utc
 
 __all__ = ["mount"]
@@ -100,11 +100,27 @@ require_key = require_role("write", legacy=_pets_keys, name="pets", env=_ENV)
 require_admin = require_role("admin", legacy=_pets_keys, name="pets", env=_ENV)
 
 
+CLOCK_SKEW_S = 3600.0
+"""How far ahead of the server's clock a posted or seen time may be (a camera or phone clock a little fast)."""
+
+
 def _utc(t: datetime | None) -> datetime | None:
     """A time from a form: naive means UTC."""
     if t is None:
         return None
     return as_utc(t)
+
+
+def _not_future(t: datetime, where: str) -> datetime:
+    """``t`` in UTC; more than :data:`CLOCK_SKEW_S` ahead of the server's clock is refused (422)."""
+    out = as_utc(t)
+    now = datetime.now(UTC)
+    if (out - now).total_seconds() > CLOCK_SKEW_S:
+        raise InputError(
+            f"{out.isoformat()} is in the future (the server's clock says {now.isoformat(timespec='seconds')})",
+            where=where,
+        )
+    return out
 
 
 # ---------------------------------------------------------------------- conversions
@@ -204,6 +220,12 @@ def create_post(
     image is refused (422, naming it); more than ``pets.max_photos`` photos is refused (413)."""
     from sightings.solutions.pets.posts import PostDraft, parse_point
 
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise UnsupportedMediaError(
+            f"content type {content_type or 'none'!r}; send multipart/form-data (text and photos as form fields)",
+            where="POST /v1/pets/posts",
+        )
     settings = _settings(request)
     uploads = photos or []
     if len(uploads) > settings.pets.max_photos:
@@ -216,6 +238,8 @@ def create_post(
     if point is not None and (lat is not None or lon is not None):
         raise InputError("give where or lat/lon, not both", where="where")
     lat, lon = point if point is not None else (lat, lon)
+    if not uploads and not text.strip() and not repost_of:
+        raise InputError("a post needs text, photos or both (or repost_of)", where="POST /v1/pets/posts")
     draft = PostDraft(
         source=source,
         source_id=source_id,
@@ -224,7 +248,7 @@ def create_post(
         photos=tuple(blobs),
         photo_names=names,
         author=author,
-        posted_at=_utc(posted_at),
+        posted_at=None if posted_at is None else _not_future(posted_at, "posted_at"),
         kind=kind,
         species=species,
         city=city,
@@ -330,7 +354,7 @@ def create_sighting(
     settings = _settings(request)
     limit_body(request, settings.server.max_upload_bytes + 65536)
     data = read_upload(crop, settings.server.max_upload_bytes, image=True)
-    seen = as_utc(seen_at)
+    seen = _not_future(seen_at, "seen_at")
     draft = SightingDraft(camera_id, data, seen, lat, lon, species=species, score=score, district=district)
     service = get_service(request)
     out = hold_through_outage(lambda: service.add_sighting(draft), request, where="POST /v1/pets/sightings")
