@@ -91,6 +91,13 @@ def test_found_post_after_the_lost_one_is_matched_to_it(service: Any) -> None:
     assert service.lost_matches(lost_post.id)[0].target_id == out.post.id
 
 
+def test_a_found_post_with_the_lost_posts_own_photo_is_a_match_not_a_copy(service: Any) -> None:
+    lost_post = service.add_post(lost(3)).post
+    out = service.add_post(found(3, photos=(encode(photo_of(3, 0), "JPEG"),)))  # the owner's photo, re-posted
+    assert out.status == "added" and out.post.duplicate_of is None
+    assert out.matches and out.matches[0].lost_post_id == lost_post.id and out.matches[0].sure
+
+
 def test_species_time_and_distance_rules_filter_candidates(service: Any) -> None:
     service.add_post(found(1, species="dog"))  # same animal, but said to be a dog
     service.add_post(found(1, 2, posted_at=T0 - timedelta(days=10)))  # found before it was lost

@@ -72,6 +72,18 @@ def test_duplicate_index_by_photo_hash_and_text() -> None:
     assert len(index) == 1
 
 
+def test_copies_are_found_among_posts_of_the_same_kind_only() -> None:
+    index = DuplicateIndex()
+    index.add("lost-1", kind="lost", phashes=["ffff0000ffff0000"], signature=text_signature(LOST))
+    index.add("found-1", kind="found", phashes=["ffff0000ffff0003"])
+    # a found post showing the lost pet's photo is a match to make, not a copy of the lost post
+    assert index.same_photo(["ffff0000ffff0001"], max_bits=6, kind="found") == "found-1"
+    assert index.same_photo(["ffff0000ffff0001"], max_bits=6, kind="lost") == "lost-1"
+    assert index.same_photo(["ffff0000ffff0001"], max_bits=6, kind="adoption") is None
+    assert index.same_text(text_signature(LOST + " репост"), min_similarity=0.7, kind="found") is None
+    assert index.same_text(text_signature(LOST + " репост"), min_similarity=0.7, kind="lost") == "lost-1"
+
+
 # ---------------------------------------------------------------------- collages
 @pytest.mark.parametrize(("rows", "cols", "gutter"), [(1, 2, 0), (2, 1, 6), (2, 2, 0), (2, 2, 8), (1, 3, 4), (3, 3, 0)])
 def test_grid_collages_split_into_their_tiles(rows: int, cols: int, gutter: int) -> None:

@@ -1,9 +1,10 @@
 """Is this post a copy of one we have? Reposts, the same photo, the same text with small edits.
 
     index = DuplicateIndex()                         # filled from the store once, then kept up to date
-    index.add("p1", phashes=["c3a1..."], signature=text_signature("Пропал кот, Рыжик ..."))
-    index.same_photo(["c3a1..."], max_bits=6)        # → "p1"
-    index.same_text(text_signature("пропал кот рыжик!!! ..."), min_similarity=0.8)   # → "p1"
+    index.add("p1", kind="lost", phashes=["c3a1..."], signature=text_signature("Пропал кот, Рыжик ..."))
+    index.same_photo(["c3a1..."], max_bits=6, kind="lost")        # → "p1"
+    index.same_photo(["c3a1..."], max_bits=6, kind="found")       # → None: a found post showing a lost pet is a match
+    index.same_text(text_signature("пропал кот рыжик!!! ..."), min_similarity=0.8, kind="lost")   # → "p1"
 
 Photos are compared by perceptual hash (:mod:`sightings.media.hashing`, pHash 64 bits, Hamming distance).
 Texts are normalised (lower case, ``ё`` → ``е``, links, emoji and punctuation dropped), cut into word 3-shingles
@@ -94,12 +95,22 @@ class DuplicateIndex:
         self._photo_codes: list[npt.NDArray[np.uint64]] = []
         self._text_posts: list[str] = []
         self._text_sigs: list[npt.NDArray[np.uint64]] = []
+        self._kinds: dict[str, str | None] = {}
 
     def __len__(self) -> int:
         return len(set(self._photo_posts) | set(self._text_posts))
 
-    def add(self, post_id: str, *, phashes: Iterable[str] = (), signature: Sequence[int] | None = None) -> None:
+    def add(
+        self,
+        post_id: str,
+        *,
+        kind: str | None = None,
+        phashes: Iterable[str] = (),
+        signature: Sequence[int] | None = None,
+    ) -> None:
+        """Index a kept post; ``kind`` (lost, found, ...) limits the copies found for it to posts of its kind."""
         with self._lock:
+            self._kinds[post_id] = kind
             for h in phashes:
                 self._photo_posts.append(post_id)
                 self._photo_codes.append(_phash_words(h))
@@ -107,15 +118,23 @@ class DuplicateIndex:
                 self._text_posts.append(post_id)
                 self._text_sigs.append(np.asarray(signature, np.uint64))
 
-    def same_photo(self, phashes: Sequence[str], *, max_bits: int) -> str | None:
-        """The kept post with a photo within ``max_bits`` of one of ``phashes`` (the closest), or ``None``."""
+    def _of_kind(self, posts: list[str], kind: str | None) -> npt.NDArray[np.bool_]:
+        return np.array([kind is None or self._kinds.get(p) == kind for p in posts], dtype=bool)
+
+    def same_photo(self, phashes: Sequence[str], *, max_bits: int, kind: str | None = None) -> str | None:
+        """The kept post (of ``kind``, when given) with a photo within ``max_bits`` of one of ``phashes`` (the
+        closest), or ``None``."""
         from sightings.media.hashing import hamming_distances
 
         with self._lock:
             if not phashes or not self._photo_codes:
                 return None
-            codes = np.stack(self._photo_codes)
             posts = list(self._photo_posts)
+            keep = self._of_kind(posts, kind)
+            if not keep.any():
+                return None
+            codes = np.stack(self._photo_codes)[keep]
+            posts = [p for p, k in zip(posts, keep, strict=True) if k]
         best: tuple[int, str] | None = None
         for h in phashes:
             query = _phash_words(h)
@@ -127,13 +146,20 @@ class DuplicateIndex:
                 best = (int(dist[i]), posts[i])
         return None if best is None else best[1]
 
-    def same_text(self, signature: Sequence[int] | None, *, min_similarity: float) -> str | None:
-        """The kept post whose text is most alike (at least ``min_similarity``), or ``None``."""
+    def same_text(
+        self, signature: Sequence[int] | None, *, min_similarity: float, kind: str | None = None
+    ) -> str | None:
+        """The kept post (of ``kind``, when given) whose text is most alike (at least ``min_similarity``), or
+        ``None``."""
         with self._lock:
             if not signature or not self._text_sigs:
                 return None
-            sigs = np.stack(self._text_sigs)
             posts = list(self._text_posts)
+            keep = self._of_kind(posts, kind)
+            if not keep.any():
+                return None
+            sigs = np.stack(self._text_sigs)[keep]
+            posts = [p for p, k in zip(posts, keep, strict=True) if k]
         similarity = (sigs == np.asarray(signature, np.uint64)[None, :]).mean(axis=1)
         i = int(np.argmax(similarity))
         return posts[i] if similarity[i] >= min_similarity else None

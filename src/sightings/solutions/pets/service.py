@@ -168,10 +168,10 @@ class PetsService:
         with self._setup:
             if self._dedup is None:
                 index = DuplicateIndex()
-                for post_id, phash in self.store.originals_with_photos():
-                    index.add(post_id, phashes=[phash])
-                for post_id, signature in self.store.originals_with_text():
-                    index.add(post_id, signature=signature)
+                for post_id, kind, phash in self.store.originals_with_photos():
+                    index.add(post_id, kind=kind, phashes=[phash])
+                for post_id, kind, signature in self.store.originals_with_text():
+                    index.add(post_id, kind=kind, signature=signature)
                 self._dedup = index
             return self._dedup
 
@@ -230,7 +230,7 @@ class PetsService:
             existing = self.store.find_post(draft.source, source_id)
             if existing is not None:
                 return self._exists(existing)
-            duplicate_of, reason = self._duplicate_of(draft, source_id, phashes, signature)
+            duplicate_of, reason = self._duplicate_of(draft, source_id, record.kind, phashes, signature)
             if duplicate_of is not None:
                 record = replace(record, duplicate_of=duplicate_of, duplicate_reason=reason)
                 if self.store.add_post(record, photos=photo_rows, text_signature=signature) is None:
@@ -245,7 +245,7 @@ class PetsService:
             if stored is None:  # another process stored this source id meanwhile
                 self._undo(record.kind, [a.embedding_id for a in animals])
                 return self._exists(self._stored(draft.source, source_id))
-            self._dedup_index().add(post_id, phashes=phashes, signature=signature)
+            self._dedup_index().add(post_id, kind=record.kind, phashes=phashes, signature=signature)
         query = MatchQuery(record.kind, post_id, record.species, record.posted_at, record.lat, record.lon, enrolled)
         return PostOutcome(record, "added", tuple(animals), tuple(self._match(query)))
 
@@ -267,8 +267,10 @@ class PetsService:
         return post
 
     def _duplicate_of(
-        self, draft: PostDraft, source_id: str, phashes: Sequence[str], signature: Sequence[int] | None
+        self, draft: PostDraft, source_id: str, kind: str, phashes: Sequence[str], signature: Sequence[int] | None
     ) -> tuple[str | None, str | None]:
+        """The post this one copies: a repost (any kind), or the same photo or text in a post of the same kind (a
+        found post showing the photo of a lost one is what matching is for, not a copy)."""
         if draft.repost_of is not None:
             original = self._root(self.store.find_post(draft.source, draft.repost_of))
             if original is not None:
@@ -277,10 +279,10 @@ class PetsService:
         if reposts:
             return reposts[0].id, "repost"
         index = self._dedup_index()
-        same = index.same_photo(phashes, max_bits=self.config.dedup_photo_bits)
+        same = index.same_photo(phashes, max_bits=self.config.dedup_photo_bits, kind=kind)
         if same is not None:
             return same, "photo"
-        same = index.same_text(signature, min_similarity=self.config.dedup_text_jaccard)
+        same = index.same_text(signature, min_similarity=self.config.dedup_text_jaccard, kind=kind)
         return (same, "text") if same is not None else (None, None)
 
     def _enrol(

@@ -254,23 +254,23 @@ class PetsStore(SolutionTables):
         with self._transaction() as session:
             return [_post(r) for r in session.scalars(query.order_by(PostRow.created_at))]
 
-    def originals_with_photos(self) -> list[tuple[str, str]]:
-        """(post id, pHash hex) of every photo of every post that is not a duplicate."""
+    def originals_with_photos(self) -> list[tuple[str, str, str]]:
+        """(post id, kind, pHash hex) of every photo of every post that is not a duplicate."""
         query = (
-            select(PhotoRow.post_id, PhotoRow.phash)
+            select(PhotoRow.post_id, PostRow.kind, PhotoRow.phash)
             .join(PostRow, PostRow.id == PhotoRow.post_id)
             .where(PostRow.duplicate_of.is_(None))
         )
         with self._transaction() as session:
-            return [(str(a), str(b)) for a, b in session.execute(query)]
+            return [(str(a), str(k), str(b)) for a, k, b in session.execute(query)]
 
-    def originals_with_text(self) -> list[tuple[str, list[int]]]:
-        """(post id, MinHash signature) of every post with a text signature that is not a duplicate."""
-        query = select(PostRow.id, PostRow.text_signature).where(
+    def originals_with_text(self) -> list[tuple[str, str, list[int]]]:
+        """(post id, kind, MinHash signature) of every post with a text signature that is not a duplicate."""
+        query = select(PostRow.id, PostRow.kind, PostRow.text_signature).where(
             PostRow.duplicate_of.is_(None), PostRow.text_signature.is_not(None)
         )
         with self._transaction() as session:
-            return [(str(a), list(b)) for a, b in session.execute(query) if b]
+            return [(str(a), str(k), list(b)) for a, k, b in session.execute(query) if b]
 
     def photos_of(self, post_id: str) -> list[PhotoHash]:
         query = select(PhotoRow).where(PhotoRow.post_id == post_id).order_by(PhotoRow.photo_index)
