@@ -90,6 +90,8 @@ def test_add_found_and_lost_then_matches_and_show(tmp_path: Path) -> None:
     assert json.loads(r.stdout)["post"]["id"] == post_id
 
     match_id = page["matches"][0]["match_id"]
+    narrow = runner.invoke(cli_app, ["pets", "matches", post_id], env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0 and match_id in narrow.stdout  # the id `pets feedback` takes, whole
     r = _run("pets", "feedback", match_id, "mine")
     assert r.exit_code == 0 and "mine" in r.stdout
     r = _run("pets", "calibrate", "--json")

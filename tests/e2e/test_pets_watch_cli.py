@@ -64,6 +64,19 @@ def test_watch_with_no_readable_camera_exits_non_zero(tmp_path: Path, caplog: py
     assert "c1: failed" in result.output and "no camera could be read (c1:" in result.output
 
 
+def test_a_demo_that_fails_leaves_no_temp_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    result = runner.invoke(cli_app, ["demo", "pets", "--no-serve", "--photo", str(empty), "--seen", str(empty)])
+    assert result.exit_code == 2 and "empty.jpg: empty file" in result.output, result.output
+    assert list(temp.iterdir()) == []
+
+
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_demo_creates_a_lost_pet_watches_and_prints_the_page(

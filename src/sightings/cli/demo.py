@@ -7,6 +7,7 @@ sightings demo pets --no-serve --json   # the same, then exit (scripts, tests)
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -77,6 +78,21 @@ def pets(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable summary."),
 ) -> None:
     """Create a lost pet, run the street-camera watcher over three sample videos, print the owner's page URL."""
+    started = time.monotonic()
+    lost_photo, camera_photos = _photos(photo, seen)
+    own_root = data_dir is None  # a folder of our own is removed again when the demo fails
+    root = data_dir or Path(tempfile.mkdtemp(prefix="sightings-demo-pets-"))
+    try:
+        _run_demo(root, lost_photo, camera_photos, port=port, serve=serve, json_out=json_out, started=started)
+    except Exception:  # not Ctrl-C: that is how a served demo ends, and its data stays
+        if own_root:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+
+
+def _run_demo(
+    root: Path, lost_photo: Path, camera_photos: list[Path], *, port: int, serve: bool, json_out: bool, started: float
+) -> None:
     from sightings.api.app import create_app
     from sightings.api.local_server import LocalServer
     from sightings.core.config import load_settings
@@ -86,9 +102,6 @@ def pets(
     from sightings.solutions.pets.watch.watcher import ApiSightingSink, Watcher
     from sightings.testing.fake_stream import load_rgb, pet_walk_frames, write_video
 
-    started = time.monotonic()
-    lost_photo, camera_photos = _photos(photo, seen)
-    root = data_dir or Path(tempfile.mkdtemp(prefix="sightings-demo-pets-"))
     key = secrets.token_urlsafe(16)
     base = load_settings().settings
     settings = load_settings(
@@ -147,7 +160,13 @@ def pets(
             for m in page.matches:
                 console.print(f"  {m.place} ({m.district}): {m.confidence:.0%}{' sure' if m.sure else ''}")
             console.print(f"demo ready in {summary['seconds']} s; data in {root}")
-            console.print(f"owner's page: {page_url}")
+            if serve:
+                console.print(f"owner's page: {page_url}")
+            else:
+                console.print(
+                    f"owner's page: /pets/lost/{lost.id} on a server over this data "
+                    f"(SIGHTINGS_DATA_DIR={root} sightings serve)"
+                )
         if serve:
             err_console.print("serving the page; Ctrl-C stops")
             server.wait()

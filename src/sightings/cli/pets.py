@@ -135,7 +135,9 @@ def matches(
     from rich.table import Table
 
     table = Table(title=f"matches of lost post {post_id} (sure at confidence >= {threshold:.2f})")
-    for col in ("match", "kind", "confidence", "sure", "seen", "km", "district", "place"):
+    # the match id is what `pets feedback` takes: never cut short, whatever the terminal's width
+    table.add_column("match", no_wrap=True, min_width=max((len(v.match_id) for v in views), default=5))
+    for col in ("kind", "confidence", "sure", "seen", "km", "district", "place"):
         table.add_column(col)
     for v in views:
         km = "" if v.distance_from_home_km is None else f"{v.distance_from_home_km:.1f}"
