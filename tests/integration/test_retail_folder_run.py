@@ -53,7 +53,10 @@ def _script() -> dict[int, list[list[Any]]]:
     return {i: [[140, 10, 160, 60, "Person", 0.9], [150, 70, 170, 120, "Person", 0.8]] for i in range(100)}
 
 
-def _config(tmp: Path) -> RetailConfig:
+def _config(tmp: Path, *, checkout: bool = False) -> RetailConfig:
+    zones = [{"name": "desk", "kind": "counter", "points": [[0, 0], [320, 0], [320, 70], [0, 70]]}]
+    if checkout:  # where the customer stands
+        zones.append({"name": "till", "kind": "checkout", "points": [[0, 70], [320, 70], [320, 240], [0, 240]]})
     return config_from_mapping(
         {
             "detector": "fake",
@@ -61,11 +64,7 @@ def _config(tmp: Path) -> RetailConfig:
             "tiles": "none",
             "interpolate_s": 0,
             "detector_options": {"script": _script()},
-            "cameras": {
-                "cam1": {
-                    "zones": [{"name": "desk", "kind": "counter", "points": [[0, 0], [320, 0], [320, 70], [0, 70]]}]
-                }
-            },
+            "cameras": {"cam1": {"zones": zones}},
             "roles": {"min_seller_s": 5, "min_customer_s": 2},
             "interactions": {"distance_px": 150, "min_duration_s": 3, "gap_tolerance_s": 120},
             "health": {"camera_off_s": 30, "min_baseline_frames": 5, "baseline_dir": str(tmp / "baselines")},
@@ -205,3 +204,36 @@ def test_dashboard_json_endpoints(first_run: Any, warehouse: ChdbWarehouse) -> N
     assert client.get("/retail/static/retail.js").headers["content-type"].startswith("text/javascript")
     assert client.get("/retail/static/nope.js").status_code == 404
     assert np.isfinite(sellers["gap_seconds"])
+
+
+def test_receipts_given_later_join_again_and_each_receipt_counts_once(tmp_path: Path, warehouse: ChdbWarehouse) -> None:
+    """Run during the day, receipts at closing: the videos are joined again. The same receipts in a second file
+    (a re-export) neither double the revenue nor make the videos be analysed again. Store shop2 is this test's."""
+    videos = tmp_path / "videos"
+    make_video(videos / "shop2_cam1_20260301-093000+0300.mp4", seconds=20, fps=5, gop=5)
+    config = _config(tmp_path, checkout=True)
+    rows = (
+        "time,amount,register,receipt_id\n"
+        "2026-03-01T09:30:10+03:00,100,till-1,A1\n2026-03-01T09:30:15+03:00,200,till-1,A2\n"
+    )
+    (tmp_path / "r1.csv").write_text(rows, encoding="utf-8")
+    (tmp_path / "r1-copy.csv").write_text(rows, encoding="utf-8")
+
+    def run(receipts: str | None) -> Any:
+        plan = plan_folder(
+            videos, store="shop2", day=DAY, receipts_path=None if receipts is None else tmp_path / receipts
+        )
+        return run_plan(plan, config=config, warehouse=warehouse)
+
+    def revenue() -> Any:
+        return read_report(warehouse, day=DAY, store="shop2")["store_totals"].get("revenue")
+
+    first = run(None)
+    assert len(first.videos) == 1 and not revenue()
+    closing = run("r1.csv")
+    assert len(closing.videos) == 1 and not closing.resumed  # joined again, with the receipts
+    assert revenue() == pytest.approx(300.0)
+    copy = run("r1-copy.csv")
+    assert copy.videos == () and len(copy.resumed) == 1 and revenue() == pytest.approx(300.0)
+    later = run(None)  # no --receipts: the warehouse still has them, and nothing changed
+    assert later.videos == () and len(later.resumed) == 1 and revenue() == pytest.approx(300.0)

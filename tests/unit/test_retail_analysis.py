@@ -178,3 +178,23 @@ def test_warehouse_rows_validate_and_replace_by_run() -> None:
 @pytest.mark.parametrize("fps", [1.0])
 def test_step_from_config(fps: float) -> None:
     assert _config(analysis_fps=fps).sampling == (fps, None)
+
+
+def test_the_resume_key_folds_in_the_receipts_and_the_schedule() -> None:
+    from sightings.solutions.retail.pipeline import inputs_hash
+    from sightings.solutions.retail.schedule import Shift
+
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=3)))
+    receipt = Receipt(at, 100.0, "till-1", "A1")
+    shift = Shift("s1", "Anna", at, at + timedelta(hours=8))
+    assert inputs_hash("cfg", (), None) == inputs_hash("cfg", (), ()) == "cfg"  # as before receipts counted
+    keys = {
+        inputs_hash("cfg", [receipt], None),
+        inputs_hash("cfg", [Receipt(at, 101.0, "till-1", "A1")], None),  # an amount corrected
+        inputs_hash("cfg", [], [shift]),
+        inputs_hash("cfg", [receipt], [shift]),
+        inputs_hash("cfg2", [receipt], [shift]),
+    }
+    assert len(keys) == 5 and "cfg" not in keys
+    same_time_other_zone = Receipt(at.astimezone(UTC), 100.0, "till-1", "A1")
+    assert inputs_hash("cfg", [same_time_other_zone], None) == inputs_hash("cfg", [receipt], None)

@@ -429,12 +429,13 @@ def accuracy(
         compare_tracks,
         points_from_mot,
         read_run,
+        receipt_span,
         run_points,
         run_receipts,
     )
     from sightings.solutions.retail.config import load_retail_config
     from sightings.solutions.retail.cvat import read_tracks_file
-    from sightings.solutions.retail.pipeline import open_warehouse
+    from sightings.solutions.retail.pipeline import inputs_hash, open_warehouse
     from sightings.solutions.retail.purchases import read_receipts
     from sightings.solutions.retail.schedule import read_schedule
 
@@ -450,7 +451,12 @@ def accuracy(
                 raise InputError("--pipeline needs --fps (the video's frame rate)", where="--fps")
             ours, seen_fps = points_from_mot(read_tracks_file(pipeline), fps=fps), fps
         margin = max(cfg.purchases.window_before_s, cfg.purchases.window_after_s)
-        bought = read_receipts(receipts) if receipts is not None else run_receipts(wh, run, margin_s=margin)
+        stored = run_receipts(wh, run, margin_s=margin)
+        if receipts is None:
+            bought = stored
+        else:  # the file's receipts the run's span can join (others would only inflate the count)
+            start, end = receipt_span(run, margin_s=margin)
+            bought = [r for r in read_receipts(receipts) if start <= r.ts <= end]
     rate = fps or seen_fps
     if rate is None:
         raise InputError("cannot tell the video's frame rate from the run's tracks; give --fps", where="--fps")
@@ -464,7 +470,8 @@ def accuracy(
         shifts=shifts,
         pipeline_step_s=1.0 / run.analysis_fps if run.analysis_fps > 0 else None,
     )
-    same_config = cfg.analysis_hash() == run.config_hash
+    # the run's resume key folds in the receipts and schedule it joined (inputs_hash)
+    same_config = run.config_hash in (cfg.analysis_hash(), inputs_hash(cfg.analysis_hash(), stored, shifts))
     mean = report.mean_abs_deviation
     met = None if mean is None else mean <= goal
     if json_out:

@@ -302,14 +302,17 @@ def run_points(warehouse: Warehouse, run_id: str) -> tuple[Points, float | None]
 
 
 def run_receipts(warehouse: Warehouse, run: RunInfo, *, margin_s: float) -> list[Receipt]:
-    """The store's receipts from the warehouse within the run's time span (± ``margin_s``, the join window)."""
-    from sightings.analytics.warehouse_base import sql_literal
+    """The store's receipts from the warehouse within the run's time span (± ``margin_s``, the join window), each
+    once (:func:`~sightings.solutions.retail.pipeline.stored_receipts`)."""
+    from sightings.solutions.retail.pipeline import stored_receipts
 
-    start = run.started_at - timedelta(seconds=margin_s)
-    end = run.started_at + timedelta(seconds=run.duration_s + margin_s)
-    rows = warehouse.query(
-        f"SELECT ts, amount, register, receipt_id FROM {database_of(warehouse)}.receipts "
-        f"WHERE store = {sql_literal(run.store)} AND ts >= {sql_literal(start)} AND ts <= {sql_literal(end)} "
-        "ORDER BY ts"
+    start, end = receipt_span(run, margin_s=margin_s)
+    return stored_receipts(warehouse, run.store, start, end)
+
+
+def receipt_span(run: RunInfo, *, margin_s: float) -> tuple[datetime, datetime]:
+    """The times whose receipts the run's analysis can join: its span widened by ``margin_s`` on both sides."""
+    return (
+        run.started_at - timedelta(seconds=margin_s),
+        run.started_at + timedelta(seconds=run.duration_s + margin_s),
     )
-    return [Receipt(r["ts"], float(r["amount"]), str(r["register"]), str(r["receipt_id"])) for r in rows]

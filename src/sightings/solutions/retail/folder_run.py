@@ -8,7 +8,10 @@
 For each video, in camera/start order:
 
 1. **Resume**: its SHA-256 is compared with the ``runs`` row of its run id; the same file already finished with the
-   same analysis config (``runs.content_hash`` and ``config_hash``) is skipped (``resumed``), unless ``force``.
+   same analysis config, receipts and schedule (``runs.content_hash`` and ``config_hash``:
+   :func:`~sightings.solutions.retail.pipeline.inputs_hash`) is skipped (``resumed``), unless ``force``. The
+   receipts are the store's in the warehouse for the video's time (this run's file and every earlier one, each
+   receipt once), so receipts given at closing time make the day's videos be joined again.
    A run row is written last, so a video interrupted mid-write is never taken as finished.
 2. Track and analyse it (:func:`~sightings.solutions.retail.pipeline.process_video`); a file that cannot be
    decoded is listed under ``failed`` and the others go on.
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,14 @@ from sightings.solutions.retail.gaps import RecordingGap, gaps_between_files
 from sightings.solutions.retail.health import Alert, camera_alerts, gap_alerts
 from sightings.solutions.retail.hours import coverage_run_id, opening_window, parse_time_zone, uncovered
 from sightings.solutions.retail.inputs import SkippedFile, VideoFile, scan_folder
-from sightings.solutions.retail.pipeline import process_video, write_analysis, write_coverage, write_receipts
+from sightings.solutions.retail.pipeline import (
+    inputs_hash,
+    process_video,
+    stored_receipts,
+    write_analysis,
+    write_coverage,
+    write_receipts,
+)
 from sightings.solutions.retail.purchases import Receipt, read_receipts
 from sightings.solutions.retail.schedule import Shift, read_schedule
 
@@ -155,16 +165,21 @@ def run_plan(
     resumed: list[str] = []
     all_gaps: list[RecordingGap] = []
     n_alerts = 0
-    for video in plan.videos:
+    margin = timedelta(seconds=max(config.purchases.window_before_s, config.purchases.window_after_s))
+    for video, duration in zip(plan.videos, durations, strict=True):
         digest = content_hash(video.path)
-        if finished.get(video.run_id) == (digest, cfg_hash):
+        # every receipt the store has for this video's time, from this run's file and earlier ones, each once
+        end = video.started_at + timedelta(seconds=duration if duration is not None else 86400.0)
+        receipts = stored_receipts(warehouse, plan.store, video.started_at - margin, end + margin)
+        run_hash = inputs_hash(cfg_hash, receipts, plan.shifts)
+        if finished.get(video.run_id) == (digest, run_hash):
             resumed.append(str(video.path))
             continue
         try:
             analysis = process_video(
                 video,
                 config=config,
-                receipts=plan.receipts,
+                receipts=receipts,
                 shifts=plan.shifts,
                 content_hash=digest,
                 detector=detector,
@@ -183,7 +198,7 @@ def run_plan(
             options=config.health,
             update_baseline=update_baseline,
         )
-        write_analysis(warehouse, analysis, config=config, alerts=alerts, between_gaps=before)
+        write_analysis(warehouse, analysis, config=config, alerts=alerts, between_gaps=before, run_hash=run_hash)
         all_gaps.extend(gaps)
         n_alerts += len(alerts)
         done.append({**analysis.summary(), "alerts": len(alerts)})

@@ -13,7 +13,9 @@ back (report, dashboard) in :mod:`~sightings.solutions.retail.reports`.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import statistics
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -40,11 +42,13 @@ __all__ = [
     "RetailAnalysis",
     "analyse_points",
     "create_person_detector",
+    "inputs_hash",
     "link_options_for",
     "load_models",
     "open_warehouse",
     "process_video",
     "step_seconds",
+    "stored_receipts",
     "warehouse_rows",
     "write_analysis",
     "write_coverage",
@@ -281,11 +285,17 @@ def write_analysis(
     config: RetailConfig,
     alerts: Sequence[Alert] = (),
     between_gaps: Sequence[RecordingGap] = (),
+    run_hash: str | None = None,
 ) -> dict[str, int]:
-    """Replace the run's rows in every table (validation happens before any delete; the runs row goes last)."""
+    """Replace the run's rows in every table (validation happens before any delete; the runs row goes last).
+    ``run_hash`` (default: the config's analysis hash) is kept as the run's ``config_hash``, the resume key."""
     fps = config.analysis_fps if config.stride is None and config.analysis_fps else 1.0 / analysis.step_s
     rows = warehouse_rows(
-        analysis, config_hash=config.analysis_hash(), analysis_fps=fps, alerts=alerts, between_gaps=between_gaps
+        analysis,
+        config_hash=run_hash or config.analysis_hash(),
+        analysis_fps=fps,
+        alerts=alerts,
+        between_gaps=between_gaps,
     )
     key = {"run_id": analysis.video.run_id}
     # the runs row last: a run row marks a finished write (resume trusts it)
@@ -302,6 +312,47 @@ def write_coverage(
     written = warehouse.replace("gaps", _gap_rows(gaps), key=key)
     warehouse.replace("alerts", _alert_rows(run_id, store, camera, alerts), key=key)
     return written
+
+
+def stored_receipts(warehouse: Warehouse, store: str, start: datetime, end: datetime) -> list[Receipt]:
+    """The store's receipts in the warehouse from ``start`` to ``end``, from every file ever given, each once: a
+    receipt id seen in two files (a re-export, a copy) counts once per register; rows without an id of their own
+    (``line-N``) count once per register, time and amount."""
+    from sightings.analytics.warehouse_base import sql_literal
+    from sightings.solutions.retail.reports import database_of
+
+    rows = warehouse.query(
+        f"SELECT ts, amount, register, receipt_id FROM {database_of(warehouse)}.receipts "
+        f"WHERE store = {sql_literal(store)} AND ts >= {sql_literal(start.astimezone(UTC))} "
+        f"AND ts <= {sql_literal(end.astimezone(UTC))} ORDER BY ts, register, receipt_id, source"
+    )
+    seen: set[tuple[Any, ...]] = set()
+    out: list[Receipt] = []
+    for r in rows:
+        ts = r["ts"] if r["ts"].tzinfo is not None else r["ts"].replace(tzinfo=UTC)
+        receipt = Receipt(ts, float(r["amount"]), str(r["register"]), str(r["receipt_id"]))
+        own_id = not receipt.receipt_id.startswith("line-")
+        key = (receipt.register, receipt.receipt_id) if own_id else (receipt.register, ts, receipt.amount)
+        if key not in seen:
+            seen.add(key)
+            out.append(receipt)
+    return out
+
+
+def inputs_hash(config_hash: str, receipts: Sequence[Receipt], shifts: Sequence[Shift] | None) -> str:
+    """The resume key of one video: the analysis settings' hash, and the receipts and shift schedule its analysis
+    joined (receipts or a schedule added later make the video be analysed again). With neither, the settings' hash
+    itself, as before they counted."""
+    if not receipts and not shifts:
+        return config_hash
+    data = {
+        "config": config_hash,
+        "receipts": sorted((r.ts.astimezone(UTC).isoformat(), r.amount, r.register, r.receipt_id) for r in receipts),
+        "shifts": sorted(
+            (x.seller_id, x.name, x.start.isoformat(), x.end.isoformat(), x.camera, x.store) for x in shifts or ()
+        ),
+    }
+    return hashlib.sha256(json.dumps(data, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
 def write_receipts(warehouse: Warehouse, receipts: Sequence[Receipt], *, source: str, store: str) -> int:
