@@ -115,6 +115,25 @@ def test_receipts_join_checkout_customers_and_mark_success() -> None:
     assert [(s.purchased, s.amount) for s in a.episodes] == [(True, 1000.0), (False, 0.0)]
 
 
+def test_a_camera_with_registers_joins_only_their_receipts() -> None:
+    other = Receipt(START + timedelta(seconds=120), 500, "till-2", "r2")
+    receipts = [RECEIPTS[0], other]
+    zones = {"cam1": {**ZONES["cam1"], "registers": ["till-1"]}}
+    mine = analyse_points(
+        _scenario(), video=VIDEO, duration_s=200, step_s=1.0, config=_config(cameras=zones), receipts=receipts
+    )
+    assert [j.receipt.receipt_id for j in mine.joined] == ["r1"]  # till-2 is another camera's
+    every = analyse_points(_scenario(), video=VIDEO, duration_s=200, step_s=1.0, config=_config(), receipts=receipts)
+    assert [j.receipt.receipt_id for j in every.joined] == ["r1", "r2"]
+    assert (
+        _config().analysis_hash()
+        == config_from_mapping(
+            {"cameras": {"cam1": {**ZONES["cam1"], "registers": []}}, "resample_s": 0}, where="test"
+        ).analysis_hash()
+    )  # no registers: the hash of videos finished before they existed
+    assert _config(cameras=zones).analysis_hash() != _config().analysis_hash()
+
+
 def test_metrics_hand_checked() -> None:
     a = analyse_points(_scenario(), video=VIDEO, duration_s=200, step_s=1.0, config=_config(), receipts=RECEIPTS)
     hour = datetime(2026, 3, 1, 6, tzinfo=UTC)
@@ -198,3 +217,18 @@ def test_the_resume_key_folds_in_the_receipts_and_the_schedule() -> None:
     assert len(keys) == 5 and "cfg" not in keys
     same_time_other_zone = Receipt(at.astimezone(UTC), 100.0, "till-1", "A1")
     assert inputs_hash("cfg", [same_time_other_zone], None) == inputs_hash("cfg", [receipt], None)
+
+
+def test_two_cameras_sharing_every_receipt_get_a_note() -> None:
+    from sightings.solutions.retail.folder_run import FolderPlan, _shared_checkout_notes
+
+    cam2 = VideoFile(Path("s1_cam2_20260301-093000+0300.mp4"), "s1", "cam2", START)
+    plan = FolderPlan("s1", (VIDEO, cam2), (), (), None, None, None, None)
+    both = _config(cameras={"cam1": ZONES["cam1"], "cam2": ZONES["cam1"]})
+    (note,) = _shared_checkout_notes(plan, both, any_receipts=True)
+    assert note.startswith("cameras cam1, cam2 all have a checkout zone and no registers")
+    assert _shared_checkout_notes(plan, both, any_receipts=False) == ()
+    split = _config(
+        cameras={"cam1": {**ZONES["cam1"], "registers": ["till-1"]}, "cam2": {**ZONES["cam1"], "registers": ["t2"]}}
+    )
+    assert _shared_checkout_notes(plan, split, any_receipts=True) == ()

@@ -258,6 +258,9 @@ class RetailConfig(_Section):
         data = self.model_dump(mode="json", exclude={"warehouse": True, "archive": True, "health": {"opening_hours"}})
         if not self.entrance_doorways:  # off (the default) keeps the hashes of videos finished before it existed
             del data["entrance_doorways"]
+        for camera in data["cameras"].values():  # the same for a camera without its own registers
+            if not camera.get("registers"):
+                camera.pop("registers", None)
         defaults = backend_defaults(detector=(DETECTORS, self.detector), tracker=(TRACKERS, self.tracker))
         return {**data, **defaults, "tracking_version": TRACKING_VERSION}
 

@@ -166,11 +166,13 @@ def run_plan(
     all_gaps: list[RecordingGap] = []
     n_alerts = 0
     margin = timedelta(seconds=max(config.purchases.window_before_s, config.purchases.window_after_s))
+    had_receipts = False
     for video, duration in zip(plan.videos, durations, strict=True):
         digest = content_hash(video.path)
         # every receipt the store has for this video's time, from this run's file and earlier ones, each once
         end = video.started_at + timedelta(seconds=duration if duration is not None else 86400.0)
         receipts = stored_receipts(warehouse, plan.store, video.started_at - margin, end + margin)
+        had_receipts = had_receipts or bool(receipts)
         run_hash = inputs_hash(cfg_hash, receipts, plan.shifts)
         if finished.get(video.run_id) == (digest, run_hash):
             resumed.append(str(video.path))
@@ -205,11 +207,29 @@ def run_plan(
     broken = {path for path, _ in failed}  # a file that could not be analysed covers nothing
     covered = [None if str(v.path) in broken else d for v, d in zip(plan.videos, durations, strict=True)]
     coverage, notes = _coverage(plan, config, covered, warehouse)
+    notes = (*notes, *_shared_checkout_notes(plan, config, any_receipts=had_receipts))
     for gaps, alerts in coverage:
         all_gaps.extend(gaps)
         n_alerts += len(alerts)
     return RunFolderResult(
         tuple(done), plan.skipped, n_receipts, tuple(failed), tuple(resumed), tuple(all_gaps), n_alerts, notes
+    )
+
+
+def _shared_checkout_notes(plan: FolderPlan, config: RetailConfig, *, any_receipts: bool) -> tuple[str, ...]:
+    """A note when two or more of the plan's cameras have a checkout zone and no ``registers``: each of them joins
+    every receipt, so the store's purchases and revenue count such a receipt once per camera."""
+    shared = sorted(
+        c
+        for c in {v.camera for v in plan.videos}
+        if config.zones_for(c).has("checkout") and not config.zones_for(c).registers
+    )
+    if len(shared) < 2 or not any_receipts:
+        return ()
+    return (
+        f"cameras {', '.join(shared)} all have a checkout zone and no registers: each joins every receipt, so the "
+        "store's purchases and revenue count a receipt once per camera; give each camera its registers "
+        "(cameras.<id>.registers in the config)",
     )
 
 

@@ -156,6 +156,8 @@ def analyse_points(
         to_floor=zones.floor.to_floor if zones.floor is not None else None,
         gaps=analysed_gaps,
     )
+    if zones.registers:  # this camera's checkout sees these registers only
+        receipts = [r for r in receipts if r.register in zones.registers]
     joined = join_receipts(
         receipts,
         analysed,

@@ -111,6 +111,11 @@ class CameraZones(BaseModel):
     floor: FloorPlane | None = Field(
         None, description="image ↔ floor correspondences: interaction distances in metres (distance_m)"
     )
+    registers: list[str] = Field(
+        default_factory=list,
+        description="the registers whose receipts this camera's checkout joins (empty: every register); give each "
+        "camera its own when several cameras see a checkout, so a receipt counts once for the store",
+    )
 
     def has(self, kind: ZoneKind) -> bool:
         return any(z.kind == kind for z in self.zones)
