@@ -86,7 +86,8 @@ def test_retail_run_report_rerun_and_zones(tmp_path: Path) -> None:
     ]
     (video,) = out["videos"]
     assert video["run_id"] == "shop1/cam1/20260301T063000Z"
-    assert (video["sellers"], video["role_method"], video["customers"]) == (["track-1"], "zones", 2)
+    seller = "cam1/20260301T063000Z/track-1"  # unnamed: one video's track
+    assert (video["sellers"], video["role_method"], video["customers"]) == ([seller], "zones", 2)
     assert (video["interactions"], video["successful_interactions"], video["receipts_joined"]) == (1, 0, 1)
     assert video["interaction_ratio"] == 0.5
     assert video["step_s"] == 1.0  # 1 analysis fps
@@ -104,7 +105,7 @@ def test_retail_run_report_rerun_and_zones(tmp_path: Path) -> None:
     assert store["interaction_seconds"] == 14
     assert (store["purchases_without_consultation"], store["revenue_without_consultation"]) == (1, 450.5)
     assert store["avg_purchase_with_consultation"] is None
-    assert data["sellers"]["track-1"]["interactions"] == 1
+    assert data["sellers"][seller]["interactions"] == 1
 
     zones_png = tmp_path / "zones.png"
     drawn = _sightings("retail", "zones", "--camera", "cam1", "--snapshot", str(videos / VIDEO), "--out",

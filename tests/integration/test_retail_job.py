@@ -42,7 +42,7 @@ def test_retail_job_runs_one_video(tmp_path: Path) -> None:
     assert summary["run_id"] == "s1/cam1/20260301T063000Z"
     assert (summary["tracks"], summary["sellers"], summary["customers"], summary["interactions"]) == (
         2,
-        ["track-1"],
+        ["cam1/20260301T063000Z/track-1"],
         1,
         1,
     )

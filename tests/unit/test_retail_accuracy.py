@@ -63,7 +63,7 @@ def test_the_same_tracks_deviate_nowhere_and_a_split_customer_is_counted_twice()
     same = compare_tracks(truth, truth, video=VIDEO, duration_s=20, config=CONFIG, receipts=receipts)
     assert same.reference["customers"] == 1 and same.reference["interactions"] == 1
     assert same.mean_abs_deviation == 0.0 and set(same.deviation_pct) == set(METRICS)
-    assert same.sellers == (("track-1",), ("track-1",)) and same.methods == ("zones", "zones")
+    assert same.sellers == (("cam1/20260301T090000Z/track-1",),) * 2 and same.methods == ("zones", "zones")
 
     split = compare_tracks(
         _scene(split_customer=True), truth, video=VIDEO, duration_s=20, config=CONFIG, receipts=receipts

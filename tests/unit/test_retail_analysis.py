@@ -153,9 +153,9 @@ def test_metrics_hand_checked() -> None:
     assert store["interaction_ratio"] == 0.5
     assert store["avg_purchase_with_consultation"] == 1000 and store["avg_purchase_without_consultation"] == 500
     assert store["success_rate"] == 0.5 and store["avg_interaction_s"] == 37.5
-    seller = s["track-1"]
+    seller = s["cam1/20260301T063000Z/track-1"]  # an unnamed seller is one video's track
     assert (seller["interactions"], seller["successful_interactions"], seller["revenue"]) == (2, 1, 1000)
-    assert seller["served_customers"] == 2 and "track-2" not in s
+    assert seller["served_customers"] == 2 and "cam1/20260301T063000Z/track-2" not in s
 
 
 def test_metrics_split_by_utc_hour() -> None:

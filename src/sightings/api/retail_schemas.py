@@ -38,7 +38,9 @@ class DaysResponse(BaseModel):
 
 
 class SellerOut(BaseModel):
-    seller_id: str = Field(description="schedule name, or track-<id> without a schedule")
+    seller_id: str = Field(
+        description="schedule name, or <camera>/<UTC start>/track-<id> (one video's track) without a schedule"
+    )
     interactions: float = Field(0, description="interaction episodes")
     successful_interactions: float = Field(0, description="episodes that ended in a purchase")
     served_customers: float = Field(0, description="distinct customers served")

@@ -19,7 +19,7 @@ import json
 import statistics
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,8 @@ def analyse_points(
     roles = assign_roles(
         analysed, step_s=sub_step, options=config.roles, has_counter=zones.has("counter"), shifts=windows
     )
+    # unnamed sellers are per video (camera and UTC start, as in the run id): two videos' track 1 are two people
+    roles = replace(roles, video=f"{video.camera}/{video.started_at.astimezone(UTC):%Y%m%dT%H%M%SZ}")
     episodes = find_episodes(
         analysed,
         roles.sellers,

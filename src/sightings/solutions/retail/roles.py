@@ -13,7 +13,8 @@ Rules (thresholds in :class:`~sightings.solutions.retail.config.RoleOptions`):
    ``counter_share × min(min_seller_s, the shift's overlap with the video)``. Shifts are taken in time order and a
    track serves one shift. A rule-1 seller that no shift picked is a fragment of a scheduled seller when exactly
    one shift covers its whole span (the tracker broke that seller's track): it gets that shift's name; else it
-   keeps ``track-<id>`` (someone behind the counter off the schedule). Several shifts at once = several sellers.
+   keeps its per-video :func:`seller_name` (someone behind the counter off the schedule). Several shifts at once =
+   several sellers.
 
 Every other track present ≥ ``min_customer_s`` is a customer; shorter tracks are ignored.
 """
@@ -29,9 +30,11 @@ from sightings.solutions.retail.trajectories import Trajectory
 __all__ = ["RoleAssignment", "ShiftWindow", "assign_roles", "seller_name"]
 
 
-def seller_name(track_id: int) -> str:
-    """The seller id written to the warehouse when no shift schedule names them."""
-    return f"track-{track_id}"
+def seller_name(track_id: int, video: str = "") -> str:
+    """The seller id written to the warehouse when no shift schedule names them: ``<camera>/<start>/track-<id>``
+    with ``video`` (the camera and the run's UTC start, as in its run id), so that sellers of different videos,
+    who are different tracks, never add up as one; ``track-<id>`` without."""
+    return f"{video}/track-{track_id}" if video else f"track-{track_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +53,16 @@ class RoleAssignment:
     method: str
     """'zones' (counter evidence), 'longest' (baseline), 'schedule' or 'none' (nobody long enough)"""
     names: tuple[tuple[int, str], ...] = ()
-    """seller track → seller id from the schedule (tracks not listed are ``track-<id>``)"""
+    """seller track → seller id from the schedule (tracks not listed are named by :func:`seller_name`)"""
+    video: str = ""
+    """``<camera>/<UTC start>`` of the video, for :func:`seller_name` (set by the pipeline)"""
 
     def seller_id(self, track_id: int) -> str:
-        """The seller's id in the warehouse: the schedule's name, else ``track-<id>``."""
+        """The seller's id in the warehouse: the schedule's name, else :func:`seller_name`."""
         for tid, name in self.names:
             if tid == track_id:
                 return name
-        return seller_name(track_id)
+        return seller_name(track_id, self.video)
 
     def role_of(self, track_id: int) -> str:
         if track_id in self.sellers:
