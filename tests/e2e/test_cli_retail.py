@@ -153,6 +153,11 @@ def test_retail_bad_inputs_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "1 bad rows: row 2: amount 'x'" in result.output
     result = runner.invoke(app, ["retail", "zones", "--camera", "nope", "--snapshot", str(receipts)])
     assert result.exit_code == 3 and "no zones for camera 'nope'" in result.output
+    result = runner.invoke(  # a store or day with no recordings in the folder: a typo, said, not an empty table
+        app,
+        ["retail", "run", str(videos), "--store", "shop9", "--day", "2026-03-01", "--warehouse", str(tmp_path / "w")],
+    )
+    assert result.exit_code == 4 and "no recordings of store 'shop9' on 2026-03-01 here" in result.output
     assert not (tmp_path / "w").exists()  # bad input fails before the warehouse is opened
 
 

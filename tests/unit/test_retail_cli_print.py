@@ -43,3 +43,12 @@ def test_no_note_when_every_seller_comes_from_zones_or_a_schedule(capsys: pytest
     result = RunFolderResult(videos=(_video("a.mp4", "zones"), _video("b.mp4", "schedule")), skipped=())
     _print_run(result, title="retail run")
     assert "note:" not in capsys.readouterr().err
+
+
+def test_with_a_schedule_the_note_points_at_the_schedule_not_at_passing_one(capsys: pytest.CaptureFixture[str]) -> None:
+    result = RunFolderResult(videos=(_video("b.mp4", "longest"),), skipped=())
+    _print_run(result, title="retail run", scheduled=True)
+    err = capsys.readouterr().err
+    assert "no shift of the schedule covers their camera and time" in err and "pass --schedule" not in err
+    _print_run(result, title="retail run")
+    assert "pass --schedule" in capsys.readouterr().err

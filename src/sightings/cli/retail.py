@@ -132,6 +132,15 @@ def run(
         schedule=the_schedule,
         cameras=(camera,) if downloaded and camera is not None else None,  # an archive day is one camera's
     )
+    if not plan.videos and not plan.skipped and not downloaded and cfg.health.opening_hours is None:
+        # nothing to do and nothing to record (with opening hours, a day without video is itself the finding)
+        from sightings.core.errors import NotFoundError
+
+        raise NotFoundError(
+            f"no recordings of store {store!r}" + (f" on {the_day.isoformat()}" if the_day else "") + " here",
+            where=folder,
+            hint="names like store_camera_YYYYMMDD-HHMMSS+03:00.mp4 or a sidecar; docs/retail.md#input-folder",
+        )
     with open_warehouse(cfg, path=warehouse) as wh:
         result = run_plan(plan, config=cfg, warehouse=wh, force=force, update_baseline=update_baseline)
     payload = {
@@ -150,7 +159,7 @@ def run(
     if json_out:
         echo_json(payload)
     else:
-        _print_run(result, title=f"retail run: {store} {day or ''}")
+        _print_run(result, title=f"retail run: {store} {day or ''}", scheduled=plan.shifts is not None)
     if result.failed:
         raise typer.Exit(1)
 
@@ -159,7 +168,7 @@ SPARSE_STEP_S = 1.0 + 1e-6
 """Analysed frames further apart than this (seconds) get a note after `retail run`: below 1 analysis fps."""
 
 
-def _print_run(result: RunFolderResult, *, title: str) -> None:
+def _print_run(result: RunFolderResult, *, title: str, scheduled: bool = False) -> None:
     from rich.table import Table
 
     table = Table(title=title)
@@ -183,10 +192,15 @@ def _print_run(result: RunFolderResult, *, title: str) -> None:
     console.print(table)
     weak = [Path(v["video"]).name for v in result.videos if v.get("role_method") in ("longest", "none")]
     if weak:
+        advice = (
+            "no shift of the schedule covers their camera and time: check its store, camera and times"
+            if scheduled
+            else "pass --schedule"
+        )
         typer.echo(
             f"note: {len(weak)} video(s) found no seller from the counter zone or a schedule, so the longest-present "
-            "track was taken (or none): check the counter zone with `sightings retail zones --snapshot`, or pass "
-            f"--schedule. First: {weak[0]}",
+            f"track was taken (or none): check the counter zone with `sightings retail zones --snapshot`, or "
+            f"{advice}. First: {weak[0]}",
             err=True,
         )
     sparse = [v for v in result.videos if v.get("step_s", 0.0) > SPARSE_STEP_S]
