@@ -168,3 +168,8 @@ def test_point_in_polygon_and_zone_order() -> None:
     image = np.zeros((100, 120, 3), dtype=np.uint8)
     drawn = draw_zones(image, zones)
     assert drawn.shape == image.shape and drawn.any() and not image.any()
+    # overlapping zones listed inner first (the floor last): the desk still shows its own red tint over the floor
+    drawn = draw_zones(image, CameraZones(zones=list(reversed(zones.zones))))
+    desk_px, floor_px = drawn[28, 45].astype(int), drawn[80, 80].astype(int)  # below the labels
+    assert desk_px[0] > desk_px[1] and floor_px[1] > 0 and abs(floor_px[0] - floor_px[1]) < 20  # red-ish vs yellow
+    assert not np.array_equal(desk_px, floor_px)

@@ -132,16 +132,40 @@ class CameraZones(BaseModel):
 
 
 def draw_zones(image: npt.NDArray[np.uint8], zones: CameraZones) -> npt.NDArray[np.uint8]:
-    """A copy of the RGB ``image`` with each zone filled translucently, outlined and labelled ``name (kind)``."""
+    """A copy of the RGB ``image`` with each zone filled translucently, outlined and labelled ``name (kind)``.
+
+    Zones may overlap (a checkout inside the floor): each fill is blended over the ones before it, largest first,
+    and every outline and label goes on top of all the fills, labels moved down where they would cover another."""
     from PIL import Image, ImageDraw
 
-    base = Image.fromarray(np.ascontiguousarray(image)).convert("RGBA")
-    overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    width = max(1, round(min(base.size) / 240))
+    out = Image.fromarray(np.ascontiguousarray(image)).convert("RGBA")
+    width = max(1, round(min(out.size) / 240))
+    by_area = sorted(zones.zones, key=lambda z: -abs(_polygon_area(z.points)))
+    for zone in by_area:  # one layer per fill, so an inner zone's tint shows over the outer one's
+        layer = Image.new("RGBA", out.size, (0, 0, 0, 0))
+        ImageDraw.Draw(layer).polygon([(float(x), float(y)) for x, y in zone.points], fill=(*_COLOURS[zone.kind], 70))
+        out = Image.alpha_composite(out, layer)
+    draw = ImageDraw.Draw(out)
     for zone in zones.zones:
-        colour = _COLOURS[zone.kind]
         pts = [(float(x), float(y)) for x, y in zone.points]
-        draw.polygon(pts, fill=(*colour, 70), outline=(*colour, 255), width=width)
-        draw.text(pts[0], f"{zone.name} ({zone.kind})", fill=(*colour, 255))
-    return np.asarray(Image.alpha_composite(base, overlay).convert("RGB"), dtype=np.uint8)
+        draw.polygon(pts, outline=(*_COLOURS[zone.kind], 255), width=width)
+    taken: list[tuple[float, float, float, float]] = []
+    for zone in zones.zones:
+        text = f"{zone.name} ({zone.kind})"
+        x, y = min(((float(px), float(py)) for px, py in zone.points), key=lambda p: (p[1], p[0]))
+        x, y = max(0.0, min(x, out.size[0] - 1.0)), max(0.0, min(y, out.size[1] - 1.0))
+        left, top, right, bottom = draw.textbbox((x + 2, y + 2), text)
+        while any(left < b[2] and b[0] < right and top < b[3] and b[1] < bottom for b in taken):
+            y += bottom - top + 2
+            left, top, right, bottom = draw.textbbox((x + 2, y + 2), text)
+        taken.append((left, top, right, bottom))
+        draw.rectangle((left - 1, top - 1, right + 1, bottom + 1), fill=(0, 0, 0, 160))
+        draw.text((x + 2, y + 2), text, fill=(*_COLOURS[zone.kind], 255))
+    return np.asarray(out.convert("RGB"), dtype=np.uint8)
+
+
+def _polygon_area(points: Sequence[Sequence[float]]) -> float:
+    """Signed area (shoelace) of a polygon given as ``[[x, y], ...]``."""
+    xs = np.asarray([p[0] for p in points], dtype=float)
+    ys = np.asarray([p[1] for p in points], dtype=float)
+    return float(0.5 * (np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))))
