@@ -140,7 +140,7 @@ def draw_zones(image: npt.NDArray[np.uint8], zones: CameraZones) -> npt.NDArray[
 
     out = Image.fromarray(np.ascontiguousarray(image)).convert("RGBA")
     width = max(1, round(min(out.size) / 240))
-    by_area = sorted(zones.zones, key=lambda z: -abs(_polygon_area(z.points)))
+    by_area = sorted(zones.zones, key=lambda z: -_polygon_area(z.points))
     for zone in by_area:  # one layer per fill, so an inner zone's tint shows over the outer one's
         layer = Image.new("RGBA", out.size, (0, 0, 0, 0))
         ImageDraw.Draw(layer).polygon([(float(x), float(y)) for x, y in zone.points], fill=(*_COLOURS[zone.kind], 70))
@@ -162,10 +162,3 @@ def draw_zones(image: npt.NDArray[np.uint8], zones: CameraZones) -> npt.NDArray[
         draw.rectangle((left - 1, top - 1, right + 1, bottom + 1), fill=(0, 0, 0, 160))
         draw.text((x + 2, y + 2), text, fill=(*_COLOURS[zone.kind], 255))
     return np.asarray(out.convert("RGB"), dtype=np.uint8)
-
-
-def _polygon_area(points: Sequence[Sequence[float]]) -> float:
-    """Signed area (shoelace) of a polygon given as ``[[x, y], ...]``."""
-    xs = np.asarray([p[0] for p in points], dtype=float)
-    ys = np.asarray([p[1] for p in points], dtype=float)
-    return float(0.5 * (np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))))
