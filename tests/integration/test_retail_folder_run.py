@@ -102,6 +102,7 @@ def test_gaps_corrupt_files_and_alerts(first_run: Any, warehouse: ChdbWarehouse,
     (failed_path, error), = result.failed  # fmt: skip
     assert failed_path.endswith("100000+0300.mp4") and error.startswith(failed_path)
     assert [v["run_id"] for v in result.videos] == ["shop1/cam1/20260301T063000Z", "shop1/cam1/20260301T063100Z"]
+    assert [v["gaps"] for v in result.videos] == [0, 2]  # B: its 40 s after A and its 60 s jump inside
     gaps = read_gaps(warehouse, day=DAY, store="shop1")
     assert [(g["kind"], round(g["duration_s"])) for g in gaps] == [("between_files", 40), ("in_file", 61)]
     assert all(g["run_id"] == "shop1/cam1/20260301T063100Z" for g in gaps)

@@ -203,7 +203,7 @@ def run_plan(
         write_analysis(warehouse, analysis, config=config, alerts=alerts, between_gaps=before, run_hash=run_hash)
         all_gaps.extend(gaps)
         n_alerts += len(alerts)
-        done.append({**analysis.summary(), "alerts": len(alerts)})
+        done.append({**analysis.summary(), "gaps": len(gaps), "alerts": len(alerts)})  # gaps: in it and before it
     broken = {path for path, _ in failed}  # a file that could not be analysed covers nothing
     covered = [None if str(v.path) in broken else d for v, d in zip(plan.videos, durations, strict=True)]
     coverage, notes = _coverage(plan, config, covered, warehouse)
