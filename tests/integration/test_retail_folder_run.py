@@ -242,3 +242,12 @@ def test_receipts_given_later_join_again_and_each_receipt_counts_once(tmp_path: 
     assert copy.videos == () and len(copy.resumed) == 1 and revenue() == pytest.approx(300.0)
     later = run(None)  # no --receipts: the warehouse still has them, and nothing changed
     assert later.videos == () and len(later.resumed) == 1 and revenue() == pytest.approx(300.0)
+
+    # two stores, each with a camera named cam1: counted apart, and the filters list one store's cameras
+    from sightings.solutions.retail.reports import list_days, read_filters
+
+    assert read_filters(warehouse)["stores"] == ["shop1", "shop2"]
+    assert read_filters(warehouse, store="shop2")["cameras"] == ["cam1"]
+    assert read_filters(warehouse, store="nope")["cameras"] == []
+    day = next(d for d in list_days(warehouse) if d["day"] == "2026-03-01")
+    assert day["cameras"] == 2

@@ -65,11 +65,11 @@ Camera = Annotated[str | None, Query(description="only this camera")]
 
 
 @router.get("/filters", response_model=FiltersResponse)
-def filters(wh: Warehouse) -> FiltersResponse:
-    """Stores and cameras with data."""
+def filters(wh: Warehouse, store: Store = None) -> FiltersResponse:
+    """Stores and cameras with data (with ``store``: that store's cameras)."""
     from sightings.solutions.retail.reports import read_filters
 
-    return FiltersResponse(**read_filters(wh))
+    return FiltersResponse(**read_filters(wh, store=store))
 
 
 @router.get("/days", response_model=DaysResponse)

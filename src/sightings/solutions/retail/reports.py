@@ -82,9 +82,10 @@ def read_report(
 
 
 def list_days(warehouse: Warehouse, *, store: str | None = None) -> list[dict[str, Any]]:
-    """Days with processed runs, newest first: runs, cameras and video seconds per day."""
+    """Days with processed runs, newest first: runs, cameras (each store's counted apart) and video seconds per
+    day."""
     rows = warehouse.query(
-        f"SELECT toDate(started_at) AS day, count() AS runs, uniqExact(camera) AS cameras, sum(duration_s) AS video_s "
+        f"SELECT toDate(started_at) AS day, count() AS runs, uniqExact(store, camera) AS cameras, sum(duration_s) AS video_s "
         f"FROM {database_of(warehouse)}.runs WHERE {_where('started_at', None, store=store)} "
         "GROUP BY day ORDER BY day DESC"
     )
@@ -94,12 +95,12 @@ def list_days(warehouse: Warehouse, *, store: str | None = None) -> list[dict[st
     ]
 
 
-def read_filters(warehouse: Warehouse) -> dict[str, list[str]]:
-    """Stores and cameras present in ``runs`` (for the dashboard's filters)."""
+def read_filters(warehouse: Warehouse, *, store: str | None = None) -> dict[str, list[str]]:
+    """Stores and cameras present in ``runs`` (for the dashboard's filters); with ``store``, that store's cameras."""
     rows = warehouse.query(f"SELECT DISTINCT store, camera FROM {database_of(warehouse)}.runs ORDER BY store, camera")
     return {
         "stores": sorted({str(r["store"]) for r in rows}),
-        "cameras": sorted({str(r["camera"]) for r in rows}),
+        "cameras": sorted({str(r["camera"]) for r in rows if store is None or r["store"] == store}),
     }
 
 
