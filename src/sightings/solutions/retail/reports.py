@@ -85,7 +85,8 @@ def list_days(warehouse: Warehouse, *, store: str | None = None) -> list[dict[st
     """Days with processed runs, newest first: runs, cameras (each store's counted apart) and video seconds per
     day."""
     rows = warehouse.query(
-        f"SELECT toDate(started_at) AS day, count() AS runs, uniqExact(store, camera) AS cameras, sum(duration_s) AS video_s "
+        "SELECT toDate(started_at) AS day, count() AS runs, uniqExact(store, camera) AS cameras, "
+        "sum(duration_s) AS video_s "
         f"FROM {database_of(warehouse)}.runs WHERE {_where('started_at', None, store=store)} "
         "GROUP BY day ORDER BY day DESC"
     )
