@@ -6,6 +6,8 @@ and the fixture reopens it (chDB allows one data folder per process).
 
 from __future__ import annotations
 
+import re
+
 import fcntl
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -189,5 +191,6 @@ def test_clickhouse_server_unreachable_is_one_line() -> None:
     with pytest.raises(BackendUnavailableError) as err:
         ClickHouseWarehouse("http://default:secret@127.0.0.1:1", connect_timeout_s=1)
     assert "\n" not in str(err.value) and "secret" not in str(err.value) and "127.0.0.1:1" in str(err.value)
+    assert re.search(r"cannot reach the ClickHouse server \(\[Errno \d+\] Connection refused\)$", str(err.value))
     with pytest.raises(ConfigError, match="URL must look like"):
         ClickHouseWarehouse("ftp://host")

@@ -142,6 +142,8 @@ def test_config_errors_name_the_field(tmp_path: Path) -> None:
             {"cameras": {"c1": {"zones": [{"name": "x", "kind": "kitchen", "points": [[0, 0], [1, 0], [1, 1]]}]}}},
             where="x",
         )
+    with pytest.raises(ConfigError, match=re.escape("retail.yaml: warehouse.kind: unknown warehouse 'clickhose'")):
+        config_from_mapping({"warehouse": {"kind": "clickhose"}}, where="retail.yaml")
     cfg_path = tmp_path / "retail.yaml"
     cfg_path.write_text("stride: 25\nroles: {counter_share: 0.3}\n")
     cfg = load_retail_config(cfg_path)

@@ -8,6 +8,8 @@ An unreachable server is a one-line :class:`BackendUnavailableError` naming the 
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -17,6 +19,10 @@ from sightings.analytics.warehouse_schema import TableSpec, WarehouseSchema, che
 from sightings.core.errors import BackendError, BackendUnavailableError, ConfigError
 
 __all__ = ["ClickHouseWarehouse"]
+
+# the driver logs each failure at ERROR before raising it; every one becomes this module's one-line error, so its
+# own lines would only print the same failure twice, in another form
+logging.getLogger("clickhouse_connect").setLevel(logging.CRITICAL)
 
 _DEFAULT_PORTS = {"http": 8123, "https": 8443, "clickhouse": 8123}
 
@@ -121,6 +127,14 @@ class ClickHouseWarehouse(ClickHouseWarehouseBase):
         )
 
 
+_OS_ERROR = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
+
+
 def _first_line(exc: BaseException) -> str:
+    """The reason in one short line: the operating system's own words when the driver quotes them (``[Errno 111]
+    Connection refused``), else the driver's message, cut at 200 characters."""
     text = " ".join(str(exc).split())
+    found = _OS_ERROR.search(text)
+    if found:
+        return found.group(0).strip()
     return text if len(text) <= 200 else text[:199] + "…"

@@ -148,6 +148,15 @@ class WarehouseOptions(_Section):
     path: str | None = Field(None, description="chDB folder (default <data_dir>/warehouse)")
     url: str | None = Field(None, description="ClickHouse server URL (kind clickhouse)")
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        from sightings.core.registry import WAREHOUSES
+
+        if value not in WAREHOUSES:  # said with the config file's name, before anything opens
+            raise ValueError(f"unknown warehouse {value!r}; known: {', '.join(WAREHOUSES.names())}")
+        return value
+
 
 class RetailConfig(_Section):
     """Everything a retail run needs besides the videos and receipts."""
