@@ -6,9 +6,8 @@ and the fixture reopens it (chDB allows one data folder per process).
 
 from __future__ import annotations
 
-import re
-
 import fcntl
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
