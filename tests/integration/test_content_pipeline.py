@@ -296,3 +296,27 @@ def test_batch_job_content(clip: Path, tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError):
         JOBS.create("content", bogus=1)
+
+
+def test_a_file_cut_short_is_analysed_as_far_as_it_goes_and_marked_truncated(tmp_path: Path) -> None:
+    """An AVI whose header counts 50 frames, cut after about half of them (a failed download): the readable part
+    is analysed, and the manifest says the video was truncated (it used to read as a whole, shorter video)."""
+    import av
+
+    from factories import truncate_copy
+
+    whole = tmp_path / "whole.avi"
+    with av.open(str(whole), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        for i in range(50):
+            image = np.random.default_rng(i).integers(0, 256, (96, 160, 3), dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    cut = truncate_copy(whole, tmp_path / "cut.avi", fraction=0.5)
+    result = run_content(cut, platform_id="p", video_id="cut", options=ContentOptions(max_ocr_frames=1), store=tmp_path)
+    source = result.manifest["source"]
+    assert source["truncated"] is True and 5 < source["n_frames"] < 50
+    assert any("ends early" in w for w in result.manifest["warnings"])

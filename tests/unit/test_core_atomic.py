@@ -70,3 +70,33 @@ def test_create_failure_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(OSError, match="disk error"):
         atomic_create_bytes(target, b"x")
     assert not target.exists() and _leftovers(tmp_path) == []
+
+
+def test_outputs_get_the_permissions_of_a_plain_open_and_mkdir(tmp_path: Path) -> None:
+    from sightings.core.atomic import _UMASK, atomic_dir
+
+    written = atomic_write_bytes(tmp_path / "a.txt", b"x")
+    assert written.stat().st_mode & 0o777 == 0o666 & ~_UMASK  # not mkstemp's 0600
+    with atomic_dir(tmp_path / "run") as folder:
+        (folder / "f").write_bytes(b"y")
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o777 & ~_UMASK  # not mkdtemp's 0700
+
+
+@pytest.mark.parametrize("name", ["sub/out.txt", "sub"])
+def test_a_bad_output_path_is_one_line_naming_it(tmp_path: Path, name: str) -> None:
+    from sightings.core.atomic import atomic_dir, make_output_dir
+    from sightings.core.errors import InputError
+
+    (tmp_path / "file").write_bytes(b"a file, not a folder")
+    target = tmp_path / "file" / name
+    for write in (
+        lambda: atomic_write_bytes(target, b"x"),
+        lambda: make_output_dir(target),
+        lambda: atomic_dir(target).__enter__(),
+    ):
+        with pytest.raises(InputError, match="a part of the path is a file, not a folder") as err:
+            write()
+        assert err.value.where == str(target) and err.value.exit_code == 2
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(InputError, match="cannot write here: it is a folder"):
+        atomic_write_bytes(tmp_path / "folder", b"x")

@@ -21,8 +21,8 @@ def run(
     video_id: str = typer.Option(..., "--video-id", help="Video id on the platform (folder name)."),
     modules: str | None = typer.Option(None, "--modules", help="Comma-separated modules (default: all)."),
     out: Path = typer.Option(Path("result_store"), "--out", help="Result store folder."),
-    fps: float = typer.Option(2.0, "--fps", min=0.01, help="Analysis frames per second (uniform part)."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Modules run in parallel on this many threads."),
+    fps: float = typer.Option(2.0, "--fps", min=0.01, max=60, help="Analysis frames per second (uniform part)."),
+    workers: int = typer.Option(2, "--workers", min=1, max=32, help="Modules run in parallel on this many threads."),
     corpus: Path | None = typer.Option(None, "--corpus", help="Reference corpus folder for `uniqueness`."),
     corpus_add: bool = typer.Option(False, "--corpus-add", help="Add this video to the corpus afterwards."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
@@ -35,7 +35,13 @@ def run(
     from sightings.solutions.content.context import ContentOptions
     from sightings.solutions.content.pipeline import run_content
 
-    chosen = [m.strip() for m in modules.split(",") if m.strip()] if modules else None
+    chosen = [m.strip() for m in modules.split(",") if m.strip()] if modules is not None else None
+    if chosen == []:  # "--modules ," would otherwise run them all under another config hash
+        from sightings.core.errors import InputError
+
+        raise InputError(
+            "no module named; give names like cuts,pacing (sightings content modules lists them)", where="--modules"
+        )
     options = ContentOptions.model_validate(
         {
             "modules": chosen,

@@ -323,7 +323,9 @@ def zones(
     drawn = draw_zones(image, cfg.cameras[camera])
     from PIL import Image
 
-    out.parent.mkdir(parents=True, exist_ok=True)
+    from sightings.core.atomic import make_output_dir
+
+    make_output_dir(out.parent)
     Image.fromarray(drawn).save(out, format="PNG")
     typer.echo(f"wrote {out} ({len(cfg.cameras[camera].zones)} zones over {snapshot.name})")
 

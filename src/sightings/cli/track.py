@@ -130,7 +130,9 @@ def track(
         smooth_s=smooth_s,
         progress=show,
     )
-    out.mkdir(parents=True, exist_ok=True)
+    from sightings.core.atomic import make_output_dir
+
+    make_output_dir(out)
     mot_path = write_mot(out / "tracks.txt", result.to_mot())
     parquet_path = write_tracks_parquet(out / "tracks.parquet", result.to_columns())
     # drawn from the written tracks (ids after linking, boxes after interpolation and smoothing)

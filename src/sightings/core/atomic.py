@@ -12,15 +12,62 @@ from pathlib import Path
 
 from sightings.core.errors import InputError
 
-__all__ = ["atomic_create_bytes", "atomic_dir", "atomic_write_bytes", "atomic_write_text"]
+__all__ = [
+    "atomic_create_bytes",
+    "atomic_dir",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "make_output_dir",
+    "output_error",
+]
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+"""The process's umask, read once at import (reading it means setting it, which is not thread-safe later)."""
+
+
+def output_error(exc: OSError, target: Path) -> InputError:
+    """An OS error writing ``target`` as one line naming it (a folder in the path that is a file, no permission,
+    a full disk, ...): bad output paths are the user's input."""
+    if isinstance(exc, NotADirectoryError | FileExistsError) and not target.is_dir():
+        reason = "cannot write here: a part of the path is a file, not a folder"
+    elif isinstance(exc, IsADirectoryError) or (isinstance(exc, FileExistsError) and target.is_dir()):
+        reason = "cannot write here: it is a folder"
+    elif isinstance(exc, PermissionError):
+        reason = "cannot write here: permission denied"
+    else:
+        reason = f"cannot write here: {exc.strerror or exc}"
+    return InputError(reason, where=target)
+
+
+def make_output_dir(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a folder (made with its parents when missing); a path that cannot be one is an
+    :class:`InputError` naming it (:func:`output_error`), not a traceback."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(exc, folder) from None
+    return folder
 
 
 @contextlib.contextmanager
 def _complete_temporary(target: Path, data: bytes) -> Iterator[Path]:
     """A temporary file beside ``target`` holding all of ``data`` (flushed to disk), removed on the way out unless
-    it was renamed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    it was renamed. It gets the permissions a plain ``open`` would give (0666 less the umask), not ``mkstemp``'s
+    0600, so other users and services can read results as they could before."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise output_error(exc, target) from None
+    os.fchmod(fd, 0o666 & ~_UMASK)
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -37,7 +84,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
     target = Path(path)
     with _complete_temporary(target, data) as tmp:
-        tmp.replace(target)
+        try:
+            tmp.replace(target)
+        except OSError as exc:
+            raise output_error(exc, target) from None
     return target
 
 
@@ -81,8 +131,12 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iter
     target = Path(path)
     if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
         raise InputError("output exists and is not an empty folder (use --overwrite)", where=target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    except OSError as exc:
+        raise output_error(exc, target) from None
+    tmp.chmod(0o777 & ~_UMASK)  # as a plain mkdir would make it, not mkdtemp's 0700
     try:
         yield tmp
     except BaseException:

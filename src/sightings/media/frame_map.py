@@ -12,7 +12,8 @@ How (see :mod:`sightings.media.sample`, whose GOP planner and decoder pool this 
 GOPs (keyframe to next keyframe); each GOP is one job for a flushed decoder, ``workers`` threads decode jobs in
 parallel (FFmpeg releases the GIL while decoding), results are merged in order. Unlike the sampler, damaged
 data does not stop the run: a packet the decoder rejects is skipped and counted (``decode_errors``), unreadable
-data at the end stops demuxing (``truncated``). Without packet timestamps or keyframes, with ``workers=1``, or
+data at the end stops demuxing (``truncated``), and so does a file whose data ends well before its header says
+(``truncated`` too). Without packet timestamps or keyframes, with ``workers=1``, or
 when the file has only one GOP, every packet goes through one decoder (FFmpeg frame threads) instead.
 
 ``reference_only``: the decoder skips frames no other frame refers to (FFmpeg ``skip_frame=nonref``; in H.264/HEVC
@@ -132,8 +133,16 @@ class _TolerantReader(GopReader):
             log.warning("%s: demuxing stopped (%s)", self.path, err)
             self.truncated = True
 
-    def check_complete(self) -> None:  # a short file is not an error here: we map what is there
-        return
+    def check_complete(self) -> None:
+        """A file that ends well before its header says is mapped as far as it goes and marked ``truncated``
+        (said in a warning), not refused as the sampler refuses it."""
+        if self.truncated:
+            return
+        try:
+            GopReader.check_complete(self)
+        except MediaError as err:
+            log.warning("%s", err)
+            self.truncated = True
 
 
 def _time(frame: VideoFrame, reader: GopReader) -> float | None:
@@ -248,6 +257,7 @@ def _map_serial(
     for packet in reader.packets():
         if packet.size:
             take(_decode(reader, cc, packet))
+    reader.check_complete()
     take(_decode(reader, cc, None))
 
 

@@ -19,7 +19,9 @@ def write_plots(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    folder.mkdir(parents=True, exist_ok=True)
+    from sightings.core.atomic import make_output_dir
+
+    make_output_dir(folder)
     written = []
     meta = {"Software": "sightings"}
     for name, (y, pred, _buckets) in test_preds.items():

@@ -188,7 +188,9 @@ def write_content_run(
 ) -> Path:
     """A content run folder in the documented format (``manifest.json`` + ``<module>.npz``)."""
     folder = store / platform_id / video_id / run_id
-    folder.mkdir(parents=True, exist_ok=True)
+    from sightings.core.atomic import make_output_dir
+
+    make_output_dir(folder)
     modules: dict[str, Any] = {}
     for name, arrays in outputs.items():
         np.savez(folder / f"{name}.npz", **arrays)  # type: ignore[arg-type]
@@ -327,7 +329,9 @@ def make_synthetic_set(
         write_content_run(
             store, "yt", vid, "20260101T000000Z-synthetc", outputs, duration_s=latent["duration_s"], fps=latent["fps"]
         )
-    root.mkdir(parents=True, exist_ok=True)
+    from sightings.core.atomic import make_output_dir
+
+    make_output_dir(root)
     paths = {name: root / f"{name}.csv" for name in ("snapshots", "videos", "channels")}
     _write_csv(paths["snapshots"], ["platform_id", "video_id", "snapshot_at", "views", "likes", "comments"], snap_rows)
     _write_csv(
