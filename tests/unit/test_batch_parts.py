@@ -177,3 +177,17 @@ def test_summary_counts_each_video_once_by_its_latest_line(tmp_path: Path) -> No
     log.close()
     lines, torn = read_state(tmp_path)
     assert torn == 1 and lines[-1]["video"] == "d"
+
+
+def test_a_file_url_to_a_missing_file_is_not_found_not_network_trouble(tmp_path: Path) -> None:
+    from sightings.core.protocols import BatchItem
+    from sightings.runner.jobs import local_source
+
+    missing = BatchItem(f"file://{tmp_path / 'nope.mp4'}", "yt", "f2")
+    with pytest.raises(NotFoundError, match="no such file") as err, local_source(missing):
+        pass
+    assert classify_error(err.value)[0] == "not-found"  # skipped, never retried as a network error
+    present = tmp_path / "v.mp4"
+    present.write_bytes(b"data")
+    with local_source(BatchItem(f"file://{present}", "yt", "f3")) as path:
+        assert path.read_bytes() == b"data"

@@ -75,7 +75,8 @@ def _validate(model: type[BaseModel], options: Mapping[str, Any], job: str) -> A
 def local_source(item: BatchItem) -> Iterator[Path]:
     """A local path for the item's video: the path itself, or an http(s)/file URL fetched to a temporary file.
 
-    HTTP 404/410 is a :class:`NotFoundError` (permanent); other network failures stay ``URLError`` (retried).
+    HTTP 404/410 and a ``file://`` URL to a missing file are a :class:`NotFoundError` (permanent); other network
+    failures stay ``URLError`` (retried).
     """
     if "://" not in item.source:
         yield Path(item.source)
@@ -95,6 +96,12 @@ def local_source(item: BatchItem) -> Iterator[Path]:
                 raise NotFoundError(f"HTTP {exc.code}", where=item.source) from None
             if 400 <= exc.code < 500:
                 raise InputError(f"HTTP {exc.code} {exc.reason}", where=item.source) from None
+            raise
+        except urllib.error.URLError as exc:  # a file:// URL to a missing file is no network trouble: not retried
+            if isinstance(exc.reason, FileNotFoundError):
+                raise NotFoundError("no such file", where=item.source) from None
+            if isinstance(exc.reason, IsADirectoryError | PermissionError):
+                raise InputError(f"cannot read: {exc.reason.strerror}", where=item.source) from None
             raise
         except ValueError as exc:
             raise InputError(f"bad URL: {exc}", where=item.source) from None
