@@ -36,6 +36,13 @@ def test_cli_round_trip(tmp_path: Path) -> None:
          "--videos", str(data / "videos.csv"), "--out", str(tmp_path / "ds2.parquet")],
     )  # fmt: skip
     assert table.exit_code == 0 and "missing_channel" in table.stdout and "120 rows" in table.stdout
+    wrong_store = runner.invoke(  # content runs not where --store says: said, and no empty table written
+        app,
+        ["popularity", "dataset", "--store", str(data), "--snapshots", str(data / "snapshots.csv"),
+         "--videos", str(data / "videos.csv"), "--out", str(tmp_path / "empty.parquet")],
+    )  # fmt: skip
+    assert wrong_store.exit_code == 2 and "no usable rows (dropped_no_content_run 120)" in wrong_store.stderr
+    assert not (tmp_path / "empty.parquet").exists()
     config = tmp_path / "training.yaml"
     config.write_text("dataset: ds.parquet\nout: artifacts\nseed: 3\nplots: false\nmetrics: [views, likes]\n")
     r = runner.invoke(app, ["popularity", "train", "--config", str(config), "--run-id", "r1"])

@@ -287,11 +287,17 @@ def test_batch_job_content(clip: Path, tmp_path: Path) -> None:
     spec = resolve_job("content", {"modules": ["cut_detection", "video_pacing"]})
     assert spec.config["modules"] == {"cut_detection": "1", "video_pacing": "1"}
     job = JOBS.create("content", modules=["cut_detection", "video_pacing"])
-    out = tmp_path / "item"
-    out.mkdir()
+    out = tmp_path / "runs" / "content" / "yt" / "c9" / spec.config_hash[:16]  # where the batch runner puts it
+    out.mkdir(parents=True)
+    (out / "manifest.json").write_text('{"job": "content"}', encoding="utf-8")  # the batch's own manifest
     result = job.run(BatchItem(str(clip), "yt", "c9"), out)
     assert result.steps == {"cut_detection": True, "video_pacing": True}
     assert (out / "content" / "manifest.json").is_file()  # the item folder is already per video: no nesting
+    # the popularity dataset builder finds it with --store OUT/runs/content (not the batch's manifest beside it)
+    from sightings.solutions.popularity.dataset import find_content_run, read_content_run
+
+    found = find_content_run(tmp_path / "runs" / "content", "yt", "c9")
+    assert found == out / "content" and read_content_run(found) is not None
     from sightings.core.errors import ConfigError
 
     with pytest.raises(ConfigError):

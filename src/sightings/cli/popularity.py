@@ -30,7 +30,9 @@ def _print_counts(counts: dict[str, int]) -> None:
 def dataset(
     *,
     store: Path = typer.Option(
-        ..., "--store", help="Result store of content runs (<store>/<platform>/<video>/<run>/)."
+        ...,
+        "--store",
+        help="Result store of content runs (<store>/<platform>/<video>/<run>/), or a batch's OUT/runs/content.",
     ),
     snapshots: Path = typer.Option(
         ..., "--snapshots", help="Snapshots CSV/Parquet: platform_id, video_id, snapshot_at, views, likes, comments."
@@ -66,6 +68,15 @@ def dataset(
     result = build_dataset(
         DatasetInputs(store, snapshots, videos, channels, extra), DatasetOptions(tolerance_h=tolerance_h, snap_h=snap_h)
     )
+    if result.n_rows == 0:  # nothing to train on: say why rather than write an empty table
+        from sightings.core.errors import InputError
+
+        dropped = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if k.startswith("dropped") and v)
+        raise InputError(
+            f"no usable rows ({dropped or 'no snapshots'}); nothing written",
+            where=out,
+            hint="content runs are looked for as --store/<platform>/<video>/<run>/ (a batch: --store OUT/runs/content)",
+        )
     path, side = write_dataset(result, out)
     summary = {
         "dataset": str(path),

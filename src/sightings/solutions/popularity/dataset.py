@@ -127,12 +127,28 @@ def canonical_json(obj: Any) -> str:
 
 
 def find_content_run(store: Path, platform_id: str, video_id: str) -> Path | None:
-    """The newest run folder (last in sort order) of a video that holds a manifest.json, or None."""
+    """The newest content run of a video, or None. ``store`` is a result store (``<store>/<platform>/<video>/
+    <run_id>/manifest.json``, from ``sightings content run``) or a batch's ``<out>/runs/content`` (``…/<video>/
+    <config hash>/content/manifest.json``, from ``sightings batch run --job content``); newest = the latest
+    ``run_id`` (it starts with the run's UTC time)."""
     folder = store / platform_id / video_id
     if not folder.is_dir():
         return None
-    runs = sorted(p for p in folder.iterdir() if p.is_dir() and (p / "manifest.json").is_file())
-    return runs[-1] if runs else None
+    runs: list[tuple[str, Path]] = []
+    for p in folder.iterdir():
+        run = p / "content" if (p / "content" / "manifest.json").is_file() else p
+        if p.is_dir() and (run / "manifest.json").is_file():
+            runs.append((_run_id(run), run))
+    return max(runs)[1] if runs else None
+
+
+def _run_id(run: Path) -> str:
+    """The run id a content run's manifest names (its folder's name when unreadable: then it is refused later)."""
+    try:
+        value = json.loads((run / "manifest.json").read_text(encoding="utf-8")).get("run_id")
+    except (OSError, ValueError, AttributeError):
+        value = None
+    return str(value) if value else run.name
 
 
 def _iso(value: Any) -> str | None:
