@@ -150,10 +150,26 @@ def test_switching_rerank_off_gives_uncalibrated_answers_until_recalibrated(
         pred = fast.predict(encode(animal(1, noise=8, shift=2)), species="lion")
     assert "fitted for 'two-stage' scores" in caplog.text
     assert pred.matches and pred.matches[0]["calibrated"] is False
+    # no calibration for this score: nothing accepted, no confidence, and the sentence says why (not "97 %")
+    assert pred.status == "unknown" and pred.individual_id is None and pred.confidence is None
+    assert pred.best_candidate == "L1" and pred.message.startswith("Not calibrated yet: the closest is L1 (score ")
+    assert "not a probability" in pred.message and "sightings wildlife calibrate lion" in pred.message
     fast.calibrate("lion")  # refits for the cosine score of the fast path
     pred = fast.predict(encode(animal(1, noise=8, shift=2)), species="lion")
-    assert pred.matches[0]["calibrated"] is True
+    assert pred.matches[0]["calibrated"] is True and pred.status == "accepted" and pred.confidence is not None
     fast.close()
+
+
+def test_a_calibration_that_cannot_reach_the_precision_target_says_so() -> None:
+    from sightings.solutions.wildlife.species import SpeciesCalibration
+
+    base = {"gallery_images": 10, "identities": 3, "ood_threshold": None, "nn_distance_median": None, "pairs": 9,
+            "positives": 3, "review_pairs": 0, "calibrated": True, "open_set_threshold": 0.92,
+            "baseline_confidence": 0.5}  # fmt: skip
+    missed = SpeciesCalibration(**base, precision_target=0.95, target_reached=False)
+    assert missed.warning is not None and missed.warning.startswith("no confidence threshold reaches 95% precision")
+    assert SpeciesCalibration(**base, precision_target=0.95, target_reached=True).warning is None
+    assert SpeciesCalibration(**base).warning is None  # a gate.json written before the field existed
 
 
 def test_reindex_after_a_rerank_size_change(

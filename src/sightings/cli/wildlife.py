@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from sightings.cli.common import console, echo_json, new_typer, track_progress
+from sightings.cli.common import console, echo_json, err_console, new_typer, track_progress
 
 __all__ = ["app"]
 
@@ -68,6 +68,8 @@ def enrol(
             "pairs": cal.pairs,
             "open_set_threshold": cal.open_set_threshold,
             "ood_threshold": cal.ood_threshold,
+            "target_reached": cal.target_reached,
+            "warning": cal.warning,
         }
     service.close()
     if json_out:
@@ -81,6 +83,8 @@ def enrol(
         console.print(f"  refused {item['error']}")
     if calibrate:
         console.print(f"calibration: {summary['calibration']}")
+        if cal.warning:
+            err_console.print(f"warning: {species}: {cal.warning}")
 
 
 @app.command("calibrate")
@@ -94,14 +98,18 @@ def calibrate(
     from sightings.solutions.wildlife.service import WildlifeService
 
     service = WildlifeService()
-    cal = asdict(service.calibrate(species))
+    fitted = service.calibrate(species)
     service.close()
+    cal = {**asdict(fitted), "warning": fitted.warning}
     cal.pop("baseline_projection", None)
     if json_out:
         echo_json(cal)
     else:
         for key, value in cal.items():
-            console.print(f"{key}: {value}")
+            if key != "warning":
+                console.print(f"{key}: {value}")
+        if fitted.warning:
+            err_console.print(f"warning: {species}: {fitted.warning}")
 
 
 @app.command("reindex")

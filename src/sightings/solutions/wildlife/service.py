@@ -452,10 +452,12 @@ class WildlifeService:
                 found = self.analyse(source, species=species, k=k, filename=filename, keep=store)
         gate, matches = found.gate, found.matches
         status, individual, best, confidence = "rejected", None, None, None
+        calibrated = bool(matches) and bool(matches[0]["calibrated"])
         if gate.passed:
             best = matches[0]["individual_id"] if matches else None
-            confidence = matches[0]["confidence"] if matches else 0.0
-            status = "unknown" if found.unknown or not matches else "accepted"
+            # a raw score is no probability: without a calibration nothing is accepted and no confidence is given
+            confidence = (matches[0]["confidence"] if calibrated else None) if matches else 0.0
+            status = "unknown" if found.unknown or not matches or not calibrated else "accepted"
             individual = None if status == "unknown" else best
         pid = new_prediction_id()
         record = PredictionRecord(
@@ -464,7 +466,11 @@ class WildlifeService:
             status=status,
             created_at=datetime.now(UTC),
             reason=gate.reason,
-            message=gate.message if not gate.passed else _answer_sentence(status, best, confidence),
+            message=gate.message
+            if not gate.passed
+            else _answer_sentence(status, best, confidence)
+            if calibrated or not matches
+            else _uncalibrated_sentence(species, best, matches[0]["confidence"]),
             individual_id=individual,
             best_candidate=best,
             confidence=confidence,
@@ -599,6 +605,13 @@ def _encode_query(image: npt.NDArray[np.uint8]) -> bytes | None:
 
     ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
     return encoded.tobytes() if ok else None
+
+
+def _uncalibrated_sentence(species: str, best: str | None, score: float) -> str:
+    return (
+        f"Not calibrated yet: the closest is {best} (score {score:.2f}, not a probability), and nothing is accepted "
+        f"until `sightings wildlife calibrate {species}` has run (it needs photos of two or more individuals)."
+    )
 
 
 def _answer_sentence(status: str, best: str | None, confidence: float | None) -> str:

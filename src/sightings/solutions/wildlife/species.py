@@ -104,6 +104,20 @@ class SpeciesCalibration:
     resemblance_threshold: float | None = None  # the gate's resemblance shortcut (wildlife.resemblance)
     resemblance_model: str | None = None  # its embedder's signature (model, checksum, input size)
     resemblance_images: int | None = None  # gallery photos in resemblance.npy (a seeded sample of a big gallery)
+    precision_target: float | None = None  # what the open-set threshold was chosen for
+    target_reached: bool | None = None  # False: no threshold reaches it, so no prediction is accepted
+
+    @property
+    def warning(self) -> str | None:
+        """One line for the user when calibration leaves the species accepting nothing, else None."""
+        if self.target_reached is not False:
+            return None
+        target = self.precision_target or 0.95
+        return (
+            f"no confidence threshold reaches {target:.0%} precision on this gallery, so no prediction will be "
+            "accepted: each answer is 'unknown' with its closest candidates. Add photos (several per individual), "
+            "or confirm and correct predictions (sightings wildlife review), then calibrate again"
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -284,6 +298,7 @@ class SpeciesIndex:
         labels += [bool(y) for _, y in review_pairs]
         calibrated = 0 < sum(labels) < len(labels)
         threshold = baseline_conf = None
+        reached: bool | None = None
         cal_file = self.folder / "calibration.json"
         if calibrated:
             cal = fit_calibrator(scores, labels, embedder=self.embedder_name, score_kind=self.score_kind)
@@ -292,6 +307,7 @@ class SpeciesIndex:
                 choice = choose_threshold(probs, best_correct, target_precision=target_precision)
                 cal = cal.with_threshold(choice)
                 threshold = choice.threshold
+                reached = choice.achieved
                 baseline_conf = float(np.mean(probs))
             cal.save(cal_file)
         else:
@@ -314,6 +330,8 @@ class SpeciesIndex:
             resemblance_threshold=resemblance_threshold,
             resemblance_model=resemblance.signature if resemblance_threshold is not None and resemblance else None,
             resemblance_images=resemblance_images,
+            precision_target=target_precision if reached is not None else None,
+            target_reached=reached,
         )
         atomic_write_bytes(self.folder / "gate.json", result.to_json().encode())
         self.reload_calibration()
