@@ -265,7 +265,6 @@ class SpeciesIndex:
         """Fit confidence, open-set threshold, OOD threshold and the drift baseline on ``entries`` (embedding id,
         individual id) of the gallery, plus ``review_pairs`` (score, same individual) from reviewer decisions;
         with ``resemblance``, also the gate's resemblance shortcut (:mod:`.resemblance`)."""
-        from sightings.identity.calibration import choose_threshold, fit_calibrator
         from sightings.media.images import load_image
 
         self._compact_gallery()
@@ -297,21 +296,9 @@ class SpeciesIndex:
         scores += [s for s, _ in review_pairs]
         labels += [bool(y) for _, y in review_pairs]
         calibrated = 0 < sum(labels) < len(labels)
-        threshold = baseline_conf = None
-        reached: bool | None = None
-        cal_file = self.folder / "calibration.json"
-        if calibrated:
-            cal = fit_calibrator(scores, labels, embedder=self.embedder_name, score_kind=self.score_kind)
-            if best_scores:
-                probs = cal.predict(best_scores)
-                choice = choose_threshold(probs, best_correct, target_precision=target_precision)
-                cal = cal.with_threshold(choice)
-                threshold = choice.threshold
-                reached = choice.achieved
-                baseline_conf = float(np.mean(probs))
-            cal.save(cal_file)
-        else:
-            cal_file.unlink(missing_ok=True)
+        threshold, baseline_conf, reached = self._fit_confidence(
+            scores, labels, best_scores, best_correct, target_precision=target_precision, calibrated=calibrated
+        )
         sample = project(vectors[np.random.default_rng(seed).permutation(n)[:BASELINE_SAMPLE]]) if n else None
         resemblance_threshold, resemblance_images = self._fit_resemblance(images, resemblance, seed)
         result = SpeciesCalibration(
@@ -336,6 +323,34 @@ class SpeciesIndex:
         atomic_write_bytes(self.folder / "gate.json", result.to_json().encode())
         self.reload_calibration()
         return result
+
+    def _fit_confidence(
+        self,
+        scores: Sequence[float],
+        labels: Sequence[bool],
+        best_scores: Sequence[float],
+        best_correct: Sequence[bool],
+        *,
+        target_precision: float,
+        calibrated: bool,
+    ) -> tuple[float | None, float | None, bool | None]:
+        """Fit and save ``calibration.json`` (removed when the pairs cannot be calibrated): (open-set threshold,
+        mean best-candidate confidence, whether the threshold reaches ``target_precision``), None where unknown."""
+        from sightings.identity.calibration import choose_threshold, fit_calibrator
+
+        cal_file = self.folder / "calibration.json"
+        if not calibrated:
+            cal_file.unlink(missing_ok=True)
+            return None, None, None
+        cal = fit_calibrator(scores, labels, embedder=self.embedder_name, score_kind=self.score_kind)
+        threshold = baseline_conf = reached = None
+        if best_scores:
+            probs = cal.predict(best_scores)
+            choice = choose_threshold(probs, best_correct, target_precision=target_precision)
+            cal = cal.with_threshold(choice)
+            threshold, reached, baseline_conf = choice.threshold, choice.achieved, float(np.mean(probs))
+        cal.save(cal_file)
+        return threshold, baseline_conf, reached
 
     def _fit_resemblance(
         self, images: Sequence[Any], resemblance: ResemblanceEmbedder | None, seed: int
