@@ -70,6 +70,14 @@ def test_enrol_predict_review_and_nothing_half_written(tmp_path: Path) -> None:
         service.predict(encode(animal(1)), species="orca")
     cal = service.calibrate("lion")
     assert cal.review_pairs >= 1
+    # a photo the gate rejected as too dark is not enrolled by a review either (enrolment refuses it too)
+    dark = service.predict(encode(np.full((200, 200, 3), 5, np.uint8)), species="lion")
+    assert dark.status == "rejected" and dark.reason == "too_dark"
+    count = service.catalog.count_sightings()
+    with pytest.raises(InputError, match="too dark"):
+        service.review(dark.id, "correct", individual="L0")
+    assert service.catalog.count_sightings() == count and dark.id not in service.store.latest_reviews()
+    assert service.review(dark.id, "reject").agreed  # the reviewer agrees it is unusable
     service.close()
 
 

@@ -551,7 +551,9 @@ class WildlifeService:
         note: str | None = None,
     ) -> ReviewRecord:
         """``confirm`` (the top candidate, or ``individual``), ``correct`` (to ``individual``, created if new) or
-        ``reject`` (not usable). Confirmed/corrected photos are enrolled; every decision is in the audit log."""
+        ``reject`` (not usable). Confirmed/corrected photos are enrolled; every decision is in the audit log. A
+        photo the gate rejected is enrolled only if it passes enrolment's quality check (else InputError, nothing
+        recorded: ``reject`` it, or enrol a better photo)."""
         pred = self.store.get_prediction(check_name(prediction_id, "prediction"))
         if decision not in ("confirm", "correct", "reject"):
             raise InputError(f"must be confirm, correct or reject, got {decision!r}", where="decision")
@@ -571,11 +573,13 @@ class WildlifeService:
         with self._write:
             enrolled: EnrolOutcome | None = None
             if final is not None:
+                # a photo the gate turned away goes through enrolment's quality check (too dark, small, blurry
+                # photos are refused there too); one that passed the gate was checked already
                 enrolled = self.enrol(
                     self.query_image_path(pred.id),
                     species=pred.species,
                     individual=final,
-                    check_quality=False,
+                    check_quality=pred.status == "rejected",
                     media_uri=f"prediction:{pred.id}",
                 )
             try:
