@@ -93,6 +93,7 @@ def test_cli_enrol_predict_drift_export(tmp_path: Path, monkeypatch: pytest.Monk
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(encode(animal(ident, noise=4 + 3 * k, shift=4 * k)))
     (photos / "Lion0" / "notes.txt").write_text("not a photo")
+    (photos / "Lion1" / "dark.png").write_bytes(encode(np.full((200, 200, 3), 5, np.uint8)))  # refused: too dark
     runner = CliRunner()
     r = runner.invoke(
         app,
@@ -102,6 +103,8 @@ def test_cli_enrol_predict_drift_export(tmp_path: Path, monkeypatch: pytest.Monk
     summary = json.loads(r.stdout)
     assert summary["added"] + summary["near_duplicates"] == 9 and summary["added"] >= 6, summary
     assert summary["individuals"] == 3 and summary["calibration"]["calibrated"]
+    dark = next(r for r in summary["refused"] if r["image"].endswith("dark.png"))
+    assert dark["error"].startswith(f"{photos / 'Lion1' / 'dark.png'}: ")  # named by its file
     query = tmp_path / "q.png"
     query.write_bytes(encode(animal(2, noise=8, shift=2)))
     bad = tmp_path / "bad.jpg"
@@ -110,8 +113,10 @@ def test_cli_enrol_predict_drift_export(tmp_path: Path, monkeypatch: pytest.Monk
     assert r.exit_code == 2, r.output
     rows = json.loads(r.stdout)
     assert rows[0]["individual_id"] == "Lion2" and "bad.jpg" in rows[1]["error"]
+    r = runner.invoke(app, ["wildlife", "predict", str(query), "--species", "lion"])
+    assert r.exit_code == 0 and "prediction " in r.stdout  # the id `wildlife review` takes, without --json
     r = runner.invoke(app, ["wildlife", "drift", "--json"])
-    assert r.exit_code == 0 and json.loads(r.stdout)[0]["recent"] == 1
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["recent"] == 2  # the two answers for q.png
     out_csv, out_dwc = tmp_path / "p.csv", tmp_path / "dwc.csv"
     r = runner.invoke(app, ["wildlife", "export", "--csv", str(out_csv), "--dwc", str(out_dwc)])
     assert r.exit_code == 0, r.output

@@ -140,3 +140,10 @@ def test_darwin_core_rows_machine_and_human_observations() -> None:
     assert rows[0]["eventDate"] == "2025-01-01T00:00:00Z" and rows[1]["identifiedBy"] == "ana"
     text = to_csv(DWC_COLUMNS, rows)
     assert text.splitlines()[0] == ",".join(DWC_COLUMNS) and len(text.splitlines()) == 3
+    assert rows[1]["identificationRemarks"] == "correct of a sightings prediction (model said unknown)"
+    from dataclasses import replace
+
+    rejected = replace(_pred(3, "rejected"), reason="no_animal")  # the gate was wrong: a reviewer named the lion
+    reviews["p3"] = ReviewRecord("p3", "correct", False, individual_id="Bibi", reviewer="ana")
+    row = next(r for r in dwc_rows([rejected], reviews, species) if r["organismID"] == "Bibi")
+    assert row["identificationRemarks"] == "correct of a sightings prediction (model said rejected: no_animal)"

@@ -48,8 +48,9 @@ def enrol(
     for path, individual in track_progress(pairs, f"enrolling {species}", len(pairs), quiet=quiet):
         try:
             outcome = service.enrol(path, species=species, individual=individual, check_quality=quality)
-        except InputError as err:
-            refused.append({"image": str(path), "error": str(err)})
+        except InputError as err:  # named by the file: quality refusals do not name it themselves
+            text = str(err)
+            refused.append({"image": str(path), "error": text if str(path) in text else f"{path}: {text}"})
             continue
         added += outcome.added
         duplicates += not outcome.added
@@ -177,6 +178,8 @@ def predict(
     else:
         for row in out:
             console.print(f"{row['image']}: {row.get('status', 'error')} — {row.get('message') or row.get('error')}")
+            if "prediction_id" in row:  # what `sightings wildlife review` takes
+                console.print(f"  prediction {row['prediction_id']}", highlight=False)
     if failed:
         raise typer.Exit(2)
 

@@ -112,7 +112,8 @@ def dwc_rows(
                 continue
             organism, basis = review.individual_id, "HumanObservation"
             identified_by, identified = review.reviewer or "reviewer", review.created_at
-            remarks = f"{review.decision} of a sightings prediction (model said {p.individual_id or 'unknown'})"
+            said = p.individual_id or (f"rejected: {p.reason}" if p.status == "rejected" else "unknown")
+            remarks = f"{review.decision} of a sightings prediction (model said {said})"
         elif p.status == "accepted" and p.individual_id:
             organism, basis = p.individual_id, "MachineObservation"
             identified_by, identified = "sightings photo-ID", p.created_at
