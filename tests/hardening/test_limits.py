@@ -191,3 +191,19 @@ def test_zip_member_limits_are_the_shared_batch_rules() -> None:
         read_zip(zipped({f"{i}.jpg": b"x" for i in range(3)}), where="z", max_files=2, max_bytes=10_000)
     with pytest.raises(TooLargeError, match="zip bomb"):
         read_zip(zipped({"a.jpg": b"\0" * 5_000_000}), where="z", max_files=2, max_bytes=100_000_000)
+
+
+def test_every_4xx_has_the_same_error_shape(pets_api: Any) -> None:
+    """FastAPI's own checks and HTTP exceptions answer {"error": one line, "type": ...} as ours do (``detail`` kept
+    for clients that read FastAPI's)."""
+    client, write = pets_api.client, pets_api.headers("write")
+    missing = client.post("/v1/pets/sightings", data={"camera_id": "c"}, headers=write)  # no crop, lat, lon, seen_at
+    body = missing.json()
+    assert missing.status_code == 422 and body["type"] == "RequestValidationError"
+    assert body["error"].startswith("crop: Field required (and ") and isinstance(body["detail"], list)
+    bad_range = client.get("/v1/pets/lost/x/matches", params={"limit": 0}, headers=write)
+    assert bad_range.status_code == 422 and bad_range.json()["error"].startswith("limit: ")
+    no_key = client.post("/v1/pets/posts", data={"text": "Пропал кот"})
+    assert no_key.status_code == 401 and no_key.json()["type"] == "HTTPException" and no_key.json()["error"]
+    nowhere = client.get("/v1/no/such/route")
+    assert nowhere.status_code == 404 and nowhere.json()["error"] == "Not Found"

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
@@ -101,6 +102,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _sightings_error(_: Request, exc: SightingsError) -> JSONResponse:
         body = ErrorResponse(error=str(exc), type=type(exc).__name__)
         return JSONResponse(status_code=exc.http_status, content=body.model_dump())
+
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's own checks (a missing form field, a number out of range) in the same shape as ours, one line
+        in ``error``; FastAPI's list stays in ``detail`` for clients that read it."""
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header", "form"))
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else str(first.get("msg", "invalid"))
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        content = {"error": message + more, "type": "RequestValidationError", "detail": jsonable_encoder(errors)}
+        return JSONResponse(status_code=422, content=content)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Errors raised as HTTP exceptions (a missing API key, an unknown route) in the same shape too."""
+        content = {"error": str(exc.detail), "type": "HTTPException", "detail": exc.detail}
+        return JSONResponse(status_code=exc.status_code, content=content, headers=getattr(exc, "headers", None))
 
     @app.get("/health", response_model=HealthResponse, tags=["service"])
     def health() -> HealthResponse:
