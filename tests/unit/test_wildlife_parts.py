@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -96,6 +97,10 @@ def test_drift_levels() -> None:
     shifted = [_pred(i, "rejected" if i % 2 else "accepted", 0.5, (rng.normal(size=8) + 2).tolist()) for i in range(60)]
     report = drift_report("lion", shifted, baseline_projection=baseline, baseline_confidence=0.9)
     assert report.level == "alert" and report.levels["psi"] == "alert" and report.levels["rejection_rate"] == "alert"
+    # rejected photos count among the recent answers (they used to drop out of the count once the KS test ran)
+    rejected_no_proj = [replace(p, projection=None) if p.status == "rejected" else p for p in shifted]
+    counted = drift_report("lion", rejected_no_proj, baseline_projection=baseline, baseline_confidence=0.9)
+    assert counted.ks_max is not None and counted.recent == 60 and counted.rejection_rate == 0.5
     few = drift_report("lion", shifted[:5], baseline_projection=baseline)
     assert few.level == "ok" and "too few" in few.notes[-1]
 
@@ -141,8 +146,6 @@ def test_darwin_core_rows_machine_and_human_observations() -> None:
     text = to_csv(DWC_COLUMNS, rows)
     assert text.splitlines()[0] == ",".join(DWC_COLUMNS) and len(text.splitlines()) == 3
     assert rows[1]["identificationRemarks"] == "correct of a sightings prediction (model said unknown)"
-    from dataclasses import replace
-
     rejected = replace(_pred(3, "rejected"), reason="no_animal")  # the gate was wrong: a reviewer named the lion
     reviews["p3"] = ReviewRecord("p3", "correct", False, individual_id="Bibi", reviewer="ana")
     row = next(r for r in dwc_rows([rejected], reviews, species) if r["organismID"] == "Bibi")

@@ -113,8 +113,8 @@ def drift_report(
         psi_mean = float(np.mean([psi(base[:, j], projections[:, j], bins) for j in range(dims)]))
         if len(projections) >= 30:
             ks_max = max(ks_statistic(base[:, j], projections[:, j]) for j in range(dims))
-            n, m = len(projections), len(base)
-            scale = np.sqrt((n + m) / (n * m))
+            n_recent, n_base = len(projections), len(base)  # not ``n``: that stays the number of recent answers
+            scale = np.sqrt((n_recent + n_base) / (n_recent * n_base))
             warn, alert = (np.sqrt(-0.5 * np.log(a / dims / 2)) * scale for a in KS_ALPHA)
             ks_level = "alert" if ks_max >= alert else "warn" if ks_max >= warn else "ok"
     elif not base.size:
