@@ -121,6 +121,8 @@ def test_cli_enrol_predict_drift_export(tmp_path: Path, monkeypatch: pytest.Monk
     r = runner.invoke(app, ["wildlife", "export", "--csv", str(out_csv), "--dwc", str(out_dwc)])
     assert r.exit_code == 0, r.output
     assert "Lion2" in out_csv.read_text() and "Panthera leo" in out_dwc.read_text()
+    r = runner.invoke(app, ["wildlife", "export", "--csv", str(tmp_path / "w.csv"), "--species", "whale"])
+    assert r.exit_code == 4 and not (tmp_path / "w.csv").exists()  # an unknown species is no empty file
     r = runner.invoke(app, ["wildlife", "enrol", str(tmp_path / "none"), "--species", "lion"])
     assert r.exit_code == 4 and "no such file or folder" in r.output
 

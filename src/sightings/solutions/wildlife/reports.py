@@ -34,15 +34,22 @@ class WildlifeReports:
             window=window,
         )
 
+    def _known(self, species: str | None) -> None:
+        """An unknown species is a NotFoundError (404 / exit 4), as everywhere else, not an empty export."""
+        if species is not None:
+            self.service.species(species)
+
     def export_csv(self, species: str | None = None) -> str:
         from sightings.solutions.wildlife.export import predictions_csv
 
+        self._known(species)
         store = self.service.store
         return predictions_csv(store.list_predictions(species=species), store.latest_reviews())
 
     def export_dwc(self, species: str | None = None, *, media_base_url: str = "") -> str:
         from sightings.solutions.wildlife.export import DWC_COLUMNS, dwc_rows, to_csv
 
+        self._known(species)
         store = self.service.store
         names = {s.name: s for s in store.list_species()}
         rows = dwc_rows(
