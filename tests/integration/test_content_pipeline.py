@@ -99,6 +99,13 @@ def test_validator_accepts_then_catches_broken_runs(run_dir: Path, tmp_path: Pat
     assert not report.ok
     assert "NaN/inf" in messages and "dtype float64" in messages and "required key missing" in messages
     assert "above the range maximum" in messages
+    (broken / "tempo.npz").write_bytes(b"garbage")  # not a zip at all
+    report = validate_run(broken)
+    assert any("tempo" in str(i) and "not an NPZ file (damaged, or another format)" in str(i) for i in report.errors)
+    from sightings.solutions.content.timeline import run_summary
+
+    shown = run_summary(broken)["modules"]["tempo"]  # `content show` says it too, rather than "ok" and no values
+    assert shown.startswith("ok in the manifest, but not an NPZ file")
 
 
 def _clip_without_audio(path: Path, **kwargs: object) -> Path:
