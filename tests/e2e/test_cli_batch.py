@@ -70,9 +70,7 @@ def _kill_resume_and_check(tmp_path: Path, n: int, kill_after: int, sleep_s: flo
         latest = [r for r in lines if r["video_id"] == vid][-1]
         assert latest["status"] == "skipped" and latest["error"]["kind"] == "corrupt-media", latest
         assert f"{vid}.mp4" in latest["error"]["message"]
-        assert not (out / "runs" / "fake" / PLATFORM / vid).exists() or not any(
-            (out / "runs" / "fake" / PLATFORM / vid).iterdir()
-        )
+        assert not (out / "runs" / "fake" / PLATFORM / vid).exists()  # no empty folder left behind
     retried = {r["video_id"] for r in lines if r["status"] == "retrying"}
     assert retried <= set(vs.transient)
     assert not [p for p in out.rglob("*") if ".partial" in p.name]
@@ -137,6 +135,9 @@ def test_status_and_exit_code_when_some_videos_fail(tmp_path: Path) -> None:
     assert counts["failed"] == 1 and counts["skipped"] == 1 and counts["done"] == 3
     table = runner.invoke(app, ["batch", "status", str(out)])
     assert table.exit_code == 0 and "step probe" in table.output
+    assert sorted(p.name for p in (out / "runs" / "fake").glob("*/*")) == ["v000", "v002", "v003"]  # no empty ones
+    typo = runner.invoke(app, ["batch", "status", str(out), "--job", "fakee"])
+    assert typo.exit_code == 4 and "no 'fakee' job has run here (jobs: fake)" in typo.output
 
 
 @pytest.mark.parametrize(

@@ -157,6 +157,9 @@ def status(
     if progress is None and not lines:
         raise NotFoundError("no batch has run in this folder (no progress.json or state.jsonl)", where=out)
     last_job = progress.get("job") if progress else None
+    ran = sorted({str(r.get("job")) for r in lines if r.get("job")} | ({str(last_job)} if last_job else set()))
+    if job is not None and job not in ran:  # a typo would read as an empty batch
+        raise NotFoundError(f"no {job!r} job has run here (jobs: {', '.join(ran) or 'none'})", where=out)
     config_hash = progress.get("config_hash") if progress and (job is None or job == last_job) else None
     chosen_job = None if all_configs else (job or last_job)
     total = progress.get("total") if progress and not all_configs and chosen_job == last_job else None

@@ -77,9 +77,10 @@ def dedup(
 
     def show(path: Path) -> str:
         try:
-            return path.relative_to(folder).as_posix()
+            shown = path.relative_to(folder).as_posix()
         except ValueError:
             return str(path)
+        return str(path) if shown == "." else shown  # a single file given: its own name, not "."
 
     if result.groups:
         table = Table(title=f"near-duplicates in {folder} ({method}, distance ≤ {max_distance})")

@@ -144,6 +144,18 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _remove_empty_parents(work: Path, out: Path) -> None:
+    """The video's (and platform's, job's) folders that a failed or skipped attempt leaves empty, up to ``out``:
+    a skipped video leaves nothing behind (another worker may be filling one of them: rmdir only empties)."""
+    for folder in work.parents:
+        if folder == out or out not in folder.parents:
+            return
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (another run of this video, or a sibling): keep it and everything above
+            return
+
+
 def run_attempt(task: AttemptTask) -> AttemptReport:
     """Run one attempt; publish the run folder on success; classify any failure."""
     started_at = utc_now()
@@ -193,9 +205,11 @@ def run_attempt(task: AttemptTask) -> AttemptReport:
         )
     except (KeyboardInterrupt, SystemExit):
         shutil.rmtree(work, ignore_errors=True)
+        _remove_empty_parents(work, Path(task.out))
         raise
     except BaseException as exc:
         shutil.rmtree(work, ignore_errors=True)
+        _remove_empty_parents(work, Path(task.out))
         kind, category = classify_error(exc)
         message = str(exc) or type(exc).__name__
         if kind == "error":
