@@ -144,16 +144,12 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _remove_empty_parents(work: Path, out: Path) -> None:
-    """The video's (and platform's, job's) folders that a failed or skipped attempt leaves empty, up to ``out``:
-    a skipped video leaves nothing behind (another worker may be filling one of them: rmdir only empties)."""
-    for folder in work.parents:
-        if folder == out or out not in folder.parents:
-            return
-        try:
-            folder.rmdir()
-        except OSError:  # not empty (another run of this video, or a sibling): keep it and everything above
-            return
+def _remove_empty_video_folder(work: Path) -> None:
+    """The video's folder (``runs/<job>/<platform>/<video>``) when a failed or skipped attempt leaves it empty: a
+    skipped video leaves nothing behind. Only the video's own folder: one video's attempts never run at once, while
+    the folders above may be filled by other workers right now."""
+    with contextlib.suppress(OSError):  # not empty: another config's run of this video is there
+        work.parent.rmdir()
 
 
 def run_attempt(task: AttemptTask) -> AttemptReport:
@@ -205,11 +201,11 @@ def run_attempt(task: AttemptTask) -> AttemptReport:
         )
     except (KeyboardInterrupt, SystemExit):
         shutil.rmtree(work, ignore_errors=True)
-        _remove_empty_parents(work, Path(task.out))
+        _remove_empty_video_folder(work)
         raise
     except BaseException as exc:
         shutil.rmtree(work, ignore_errors=True)
-        _remove_empty_parents(work, Path(task.out))
+        _remove_empty_video_folder(work)
         kind, category = classify_error(exc)
         message = str(exc) or type(exc).__name__
         if kind == "error":
