@@ -36,6 +36,7 @@ def test_name_with_offset_and_utc() -> None:
         ("shop_cam_20260301-093000+3.mp4", r"bad time zone '\+3'"),
         ("shop_cam_20260301-093000MSK.mp4", "bad time zone 'MSK'"),
         ("shop_cam_20260301-093000+1500.mp4", "out of range"),
+        ("shop_cam_20260301-093000+0360.mp4", "has 60 minutes"),
         ("shop_cam_20261301-093000Z.mp4", "bad date/time"),
         ("recording.mp4", "does not match"),
     ],

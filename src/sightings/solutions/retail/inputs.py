@@ -90,7 +90,9 @@ def _parse_zone(text: str, *, where: Path) -> timezone:
 def utc_offset(sign: str, hours: int, minutes: int) -> timezone:
     """The fixed UTC offset ``sign`` (``"+"``/``"-"``) ``hours``:``minutes``. ValueError past the offsets clocks use
     (UTC-14:00 … UTC+14:00) or for minutes over 59: file names and ``archive.time_zone`` are read the same way."""
-    if not 0 <= minutes < 60 or hours < 0 or hours > 14 or (hours == 14 and minutes):
+    if not 0 <= minutes < 60:
+        raise ValueError(f"has {minutes} minutes (at most 59)")
+    if hours < 0 or hours > 14 or (hours == 14 and minutes):
         raise ValueError("is out of range (UTC-14:00 … UTC+14:00)")
     offset = timedelta(hours=hours, minutes=minutes)
     return timezone(-offset if sign == "-" else offset)
