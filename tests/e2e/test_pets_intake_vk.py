@@ -263,3 +263,12 @@ def test_cli_listen_takes_a_new_post_in_as_it_appears(
     assert result.exit_code == 0, result.output
     assert "VK group 17: 1 post(s): added 1" in result.stdout
     assert world["service"].store.find_post("vk", "-17_1").kind == "found"
+
+
+def test_an_unreachable_vk_is_named_by_its_address() -> None:
+    from sightings.core.errors import BackendUnavailableError
+    from sightings.solutions.pets.feeds.vk import VkApiClient
+
+    vk = VkApiClient("token", api_base="http://127.0.0.1:9", rps_delay_s=0.0)
+    with pytest.raises(BackendUnavailableError, match=r"VK wall.get: cannot reach VK at http://127.0.0.1:9: "):
+        vk.call("wall.get", owner_id=-1)

@@ -109,6 +109,7 @@ class VkApiClient:
         from jconfig.memory import MemoryConfig
 
         self.session = vk_session(api_base)
+        self.api_base = (api_base or VK_API_HOSTS[1]).rstrip("/")  # named when it cannot be reached
         self.api = vk_api.VkApi(token=token, session=self.session, api_version=version, config=MemoryConfig)
         self.api.RPS_DELAY = rps_delay_s
         self.api.error_handlers.pop(6, None)
@@ -155,7 +156,7 @@ class VkApiClient:
                 raise BackendUnavailableError(f"VK answered HTTP {status}", where=f"VK {method}") from None
             except requests.RequestException as exc:
                 raise BackendUnavailableError(
-                    f"cannot reach VK: {exc.__class__.__name__}", where=f"VK {method}"
+                    f"cannot reach VK at {self.api_base}: {exc.__class__.__name__}", where=f"VK {method}"
                 ) from None
             except VkApiError as exc:  # captcha and the like: not something a worker can answer
                 raise BackendError(f"VK refused the call: {exc.__class__.__name__}", where=f"VK {method}") from None
