@@ -264,7 +264,7 @@ def test_cli_run_cuts_show_validate(clip: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0 and "valid" in res.output
     (run / "loudness.npz").write_bytes(b"not a zip")
     res = runner.invoke(app, ["content", "validate", str(run)])
-    assert res.exit_code == 1 and "unreadable NPZ" in res.output
+    assert res.exit_code == 1 and "loudness: not an NPZ file (damaged, or another format)" in res.output
     res = runner.invoke(
         app,
         [
