@@ -150,34 +150,47 @@ class _Poster:
     def close(self, timeout: float = 30.0) -> None:
         """Send what is queued (up to ``timeout`` seconds), then stop."""
         deadline = time.monotonic() + timeout
-        while not self._queue.empty() and time.monotonic() < deadline and self._thread.is_alive():
-            time.sleep(0.02)
+        self.drain(deadline)
         self._stopping.set()
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)
         self._thread.join(max(0.1, deadline - time.monotonic()))
 
+    def drain(self, deadline: float | None) -> bool:
+        """Wait until every queued crop has been judged and sent (or not) — True — or ``deadline`` (monotonic
+        seconds) passed — False."""
+        while self._queue.unfinished_tasks and self._thread.is_alive():
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def _run(self) -> None:
         while True:
             item = self._queue.get()
-            if item is None:
-                return
-            worker, best, queued_at = item
-            # near-duplicates are judged here, in send order, against crops that reached the engine: one that
-            # could not be sent does not make the next crop of the same animal a duplicate
-            code = worker.sent.code(best.crop)
-            if worker.sent.is_duplicate(best, code):
-                worker.duplicates_skipped += 1
-                continue
-            matches = self._send(worker, best) if self.fatal is None else None
-            if matches is None:
-                continue
-            worker.sent.remember(best, code)
-            record = SentSighting(worker.camera.id, best, matches, queued_at, time.monotonic())
-            worker.sightings_sent += 1
-            self.sent.append(record)
-            if self.on_sent is not None:
-                self.on_sent(record)
+            try:
+                if item is None:
+                    return
+                self._handle(*item)
+            finally:
+                self._queue.task_done()
+
+    def _handle(self, worker: CameraWorker, best: WindowBest, queued_at: float) -> None:
+        # near-duplicates are judged here, in send order, against crops that reached the engine: one that could
+        # not be sent does not make the next crop of the same animal a duplicate
+        code = worker.sent.code(best.crop)
+        if worker.sent.is_duplicate(best, code):
+            worker.duplicates_skipped += 1
+            return
+        matches = self._send(worker, best) if self.fatal is None else None
+        if matches is None:
+            return
+        worker.sent.remember(best, code)
+        record = SentSighting(worker.camera.id, best, matches, queued_at, time.monotonic())
+        worker.sightings_sent += 1
+        self.sent.append(record)
+        if self.on_sent is not None:
+            self.on_sent(record)
 
     def _send(self, worker: CameraWorker, best: WindowBest) -> int | None:
         for attempt in range(self.retries + 1):
@@ -390,8 +403,8 @@ class Watcher:
         return self.poster.fatal
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until every camera has finished (True), ``timeout`` seconds passed (False) or the engine refused
-        the API key (:attr:`fatal`; True)."""
+        """Wait until every camera has finished and the poster has dealt with what they queued (True),
+        ``timeout`` seconds passed (False) or the engine refused the API key (:attr:`fatal`; True)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         for worker in self.workers:
             while not worker.join(0.2):
@@ -399,7 +412,7 @@ class Watcher:
                     return True
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
-        return True
+        return self.poster.drain(deadline)  # the crops the cameras queued: judged and sent (counts final)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop reading, close the open windows, send what is queued (up to ``timeout`` s), stop the status server."""
