@@ -78,6 +78,26 @@ def test_enrol_predict_review_and_nothing_half_written(tmp_path: Path) -> None:
         service.review(dark.id, "correct", individual="L0")
     assert service.catalog.count_sightings() == count and dark.id not in service.store.latest_reviews()
     assert service.review(dark.id, "reject").agreed  # the reviewer agrees it is unusable
+
+    # reviewed again and again: the latest decision counts, and the photo sits under one individual at most
+    again = service.predict(encode(animal(2, noise=8, shift=2)), species="lion")
+    lion = service.species("lion")
+
+    def enrolled_from_it() -> list[str | None]:
+        return [
+            s.identity_id
+            for s in service.catalog.find_sightings(species="lion")
+            if s.media_uri == f"prediction:{again.id}"
+        ]
+
+    first = service.review(again.id, "correct", individual="L0")
+    assert enrolled_from_it() == ["L0"]
+    moved = service.review(again.id, "correct", individual="L1")
+    assert enrolled_from_it() == ["L1"] and first.embedding_id not in lion.matcher.gallery.ids()
+    same = service.review(again.id, "confirm", individual="L1")  # the same individual: kept, not enrolled twice
+    assert same.embedding_id == moved.embedding_id and enrolled_from_it() == ["L1"]
+    service.review(again.id, "reject")
+    assert enrolled_from_it() == [] and moved.embedding_id not in lion.matcher.gallery.ids()
     service.close()
 
 

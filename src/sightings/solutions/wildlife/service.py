@@ -19,7 +19,7 @@ import functools
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -541,6 +541,18 @@ class WildlifeService:
         return path
 
     # ------------------------------------------------------------------ review
+    def _added_by_review(self, prediction_id: str, embedding_ids: Sequence[str | None]) -> list[str]:
+        """Of ``embedding_ids``, those a review of this prediction added to the gallery (not a near-duplicate it
+        found already there: that photo belongs to its own enrolment)."""
+        out = []
+        for eid in dict.fromkeys(e for e in embedding_ids if e):
+            try:
+                if self.catalog.get_sighting(eid).media_uri == f"prediction:{prediction_id}":
+                    out.append(eid)
+            except NotFoundError:
+                continue  # already gone
+        return out
+
     def review(
         self,
         prediction_id: str,
@@ -571,8 +583,13 @@ class WildlifeService:
         agreed = (final == pred.individual_id) if decision != "reject" else pred.status == "rejected"
         score = next((m.get("score") for m in pred.matches if m.get("individual_id") == final), None)
         with self._write:
+            # the latest decision about a photo is the one that counts: a photo already enrolled by an earlier
+            # review of it stays when this one names the same individual, and leaves the gallery otherwise
+            earlier = self.store.reviews(prediction_id=pred.id)
+            kept = earlier[-1].embedding_id if earlier and earlier[-1].individual_id == final else None
+            stale = self._added_by_review(pred.id, [r.embedding_id for r in earlier if r.embedding_id != kept])
             enrolled: EnrolOutcome | None = None
-            if final is not None:
+            if final is not None and kept is None:
                 # a photo the gate turned away goes through enrolment's quality check (too dark, small, blurry
                 # photos are refused there too); one that passed the gate was checked already
                 enrolled = self.enrol(
@@ -583,7 +600,7 @@ class WildlifeService:
                     media_uri=f"prediction:{pred.id}",
                 )
             try:
-                return self.store.add_review(
+                recorded = self.store.add_review(
                     ReviewRecord(
                         pred.id,
                         decision,
@@ -593,7 +610,7 @@ class WildlifeService:
                         score=score,
                         reviewer=reviewer,
                         note=note,
-                        embedding_id=enrolled.embedding_id if enrolled else None,
+                        embedding_id=enrolled.embedding_id if enrolled else kept,
                     )
                 )
             except BaseException:
@@ -601,6 +618,10 @@ class WildlifeService:
                     self.species(pred.species).matcher.forget([enrolled.embedding_id])
                     self.catalog.delete_sightings([enrolled.embedding_id])
                 raise
+            if stale:  # after the audit row: a failure above leaves the earlier decision's enrolment in place
+                self.species(pred.species).matcher.forget(stale)
+                self.catalog.delete_sightings(stale)
+            return recorded
 
 
 def _encode_query(image: npt.NDArray[np.uint8]) -> bytes | None:
