@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,9 @@ def test_home_page_lists_endpoints(client: TestClient) -> None:
     r = client.get("/")
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
     assert "/health" in r.text and "<h1>sightings</h1>" in r.text
+    listed = set(re.findall(r"<tr><td><code>([^<]+)</code>", r.text))
+    assert {"/health", "/v1/predict-single", "/v1/pets/posts", "/v1/retail/days"} <= listed  # every router's
+    assert 'href="/wildlife"' in r.text and 'href="/retail"' in r.text
 
 
 def test_project_errors_map_to_status_codes(tmp_path: Path) -> None:

@@ -139,11 +139,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:
-        sections = [route for route in app.routes if getattr(route, "tags", None)]
+        # from the OpenAPI document: included routers are not flat in app.routes with every FastAPI version
+        endpoints = {
+            (path, ", ".join(sorted({t for op in item.values() if isinstance(op, dict) for t in op.get("tags", [])})))
+            for path, item in app.openapi().get("paths", {}).items()
+        }
         return TEMPLATES.TemplateResponse(
-            request,
-            "home.html",
-            {"version": __version__, "endpoints": sorted({(r.path, ", ".join(r.tags)) for r in sections})},  # type: ignore[attr-defined]
+            request, "home.html", {"version": __version__, "endpoints": sorted(e for e in endpoints if e[1])}
         )
 
     from sightings.api.wildlife import mount as mount_wildlife
