@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Photos and video → sightings → identities, matches, events, metrics and features.",
         lifespan=_lifespan,
+        docs_url=None,  # FastAPI's pages load from a CDN: sightings.api.docs_page serves them offline
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.start_hooks = []
@@ -148,6 +150,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request, "home.html", {"version": __version__, "endpoints": sorted(e for e in endpoints if e[1])}
         )
 
+    from sightings.api.docs_page import mount as mount_docs
+
+    mount_docs(app)
     from sightings.api.wildlife import mount as mount_wildlife
 
     mount_wildlife(app)
