@@ -232,3 +232,16 @@ def test_two_cameras_sharing_every_receipt_get_a_note() -> None:
         cameras={"cam1": {**ZONES["cam1"], "registers": ["till-1"]}, "cam2": {**ZONES["cam1"], "registers": ["t2"]}}
     )
     assert _shared_checkout_notes(plan, split, any_receipts=True) == ()
+
+
+def test_counts_without_rows_are_zero_not_missing() -> None:
+    """A video whose customers met no seller: 0 served, not "no data" (and an accuracy comparison keeps it)."""
+    only_customers = [{"seller_id": "", "name": "customers", "value": 3.0}]
+    store = summarise(only_customers)[""]
+    assert (store["served_customers"], store["interactions"], store["interaction_ratio"]) == (0.0, 0.0, 0.0)
+    assert "purchases" not in store and "revenue" not in store  # no receipts in its time: unknown, not 0
+    with_receipt = [*only_customers, {"seller_id": "", "name": "unjoined_receipts", "value": 1.0},
+                    {"seller_id": "cam1/x/track-1", "name": "interactions", "value": 1.0}]  # fmt: skip
+    summary = summarise(with_receipt)
+    assert summary[""]["purchases"] == 0.0 and summary[""]["revenue_with_consultation"] == 0.0
+    assert summary["cam1/x/track-1"]["revenue"] == 0.0 and summary["cam1/x/track-1"]["served_customers"] == 0.0

@@ -99,14 +99,38 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
+ACTIVITY_COUNTS = ("customers", "served_customers", "interactions", "successful_interactions", "interaction_seconds")
+"""Counted whenever a video was analysed: none of them is 0 by leaving a row out (rows are written per event)."""
+PURCHASE_COUNTS = (
+    "purchases",
+    "revenue",
+    "purchases_with_consultation",
+    "revenue_with_consultation",
+    "purchases_without_consultation",
+    "revenue_without_consultation",
+    "unjoined_receipts",
+)
+"""Counted when receipts fell in the analysed time (a purchase or an unjoined receipt says so); else unknown."""
+SELLER_COUNTS = ("served_customers", "interactions", "successful_interactions", "interaction_seconds")
+
+
 def summarise(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Metric rows (``seller_id``, ``name``, ``value``) summed per seller id, with the derived ratios added."""
+    """Metric rows (``seller_id``, ``name``, ``value``) summed per seller id, with the derived ratios added.
+
+    Counts with no rows are 0, not missing (a missing one reads as "no data" on the dashboard and drops out of an
+    accuracy comparison): the activity counts always, the purchase counts when there were receipts to join."""
     totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in rows:
         totals[str(row["seller_id"])][str(row["name"])] += float(row["value"])
     out: dict[str, dict[str, Any]] = {}
     store_customers = totals[""]["customers"] if "" in totals else 0.0
+    with_receipts = "" in totals and any(name in totals[""] for name in ("purchases", "unjoined_receipts"))
     for seller, t in sorted(totals.items()):
+        zeros = (*ACTIVITY_COUNTS, *(PURCHASE_COUNTS if with_receipts else ())) if seller == "" else SELLER_COUNTS
+        for name in zeros:
+            t[name] += 0.0
+        if seller and with_receipts:
+            t["revenue"] += 0.0
         summary: dict[str, Any] = dict(sorted(t.items()))
         summary["success_rate"] = _ratio(t["successful_interactions"], t["interactions"])
         summary["avg_interaction_s"] = _ratio(t["interaction_seconds"], t["interactions"])
