@@ -170,7 +170,11 @@ def _print_report(report: Any, dataset: Path) -> None:
             f"{r.threshold:.3f}",
             f"P(same) chosen on calibration for {r.threshold_target_precision:.0%} precision{note}",
         ),
-        ("precision @ threshold", f"{r.precision_at_threshold:.3f}", "accepted top-1 answers that are right"),
+        (
+            "precision @ threshold",
+            f"{r.precision_at_threshold:.3f}" if r.accepted_at_threshold else "— (none accepted)",
+            f"of the {r.accepted_at_threshold} accepted top-1 answers, those that are right",
+        ),
         ("recall @ threshold", f"{r.recall_at_threshold:.3f}", "known queries answered with their own identity"),
         ("unknown accepted", f"{r.unknown_accepted_at_threshold:.3f}", f"of {rep['unknown_queries']} open-set queries"),
         ("open-set TPR @ 95% P", f"{r.open_set_tpr_at_95_precision:.3f}", "best threshold on the report part (oracle)"),

@@ -162,6 +162,7 @@ class ReidReport:
     threshold_target_precision: float
     threshold_achieved_on_calibration: bool
     precision_at_threshold: float
+    accepted_at_threshold: int  # top-1 answers accepted at the threshold (0: precision is vacuous, shown as none)
     recall_at_threshold: float  # open-set TPR: known queries accepted with their own identity / known queries
     unknown_accepted_at_threshold: float  # fraction of unknown queries wrongly given an identity
     open_set_tpr_at_95_precision: float
@@ -249,7 +250,7 @@ def evaluate_reid(
     ece, bins = expected_calibration_error(calibrator.predict(pair_scores), pair_labels)
     top, correct = top1_decisions(sim, q_ids, g_ids)
     prob_top = calibrator.predict(top)
-    precision, recall, _ = precision_recall_at(prob_top, correct, rep_part.num_known, choice.threshold)
+    precision, recall, n_accepted = precision_recall_at(prob_top, correct, rep_part.num_known, choice.threshold)
     unknown_accepted = float((prob_top[rep_part.unknown] >= choice.threshold).mean()) if rep_part.num_unknown else 0.0
     return ReidReport(
         embedder=embedder,
@@ -262,6 +263,7 @@ def evaluate_reid(
         threshold_target_precision=target_precision,
         threshold_achieved_on_calibration=choice.achieved,
         precision_at_threshold=precision,
+        accepted_at_threshold=n_accepted,
         recall_at_threshold=recall,
         unknown_accepted_at_threshold=unknown_accepted,
         open_set_tpr_at_95_precision=tpr_at_precision(top, correct, rep_part.num_known, 0.95),
