@@ -37,7 +37,8 @@ def test_custom_scorer_plugs_in(folder: Path) -> None:
     assert report.closed.rank1 == 1.0 and report.closed.map == 1.0
     assert report.threshold_achieved_on_calibration
     assert report.precision_at_threshold == 1.0 and report.recall_at_threshold == 1.0
-    assert report.accepted_at_threshold > 0 and report.to_dict()["accepted_at_threshold"] == report.accepted_at_threshold
+    assert report.accepted_at_threshold > 0
+    assert report.to_dict()["accepted_at_threshold"] == report.accepted_at_threshold
     assert report.unknown_accepted_at_threshold == 0.0 and report.open_set_tpr_at_95_precision == 1.0
     assert report.ece < 0.05 and report.calibrator["score_kind"] == "oracle"
     assert len(calls) >= 2  # calibration episode(s) + the report part
