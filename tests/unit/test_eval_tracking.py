@@ -265,3 +265,28 @@ def test_cli_notes_an_empty_prediction_file(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "has no rows" in res.stderr
     assert json.loads(res.stdout)["num_misses"] == 2
+
+
+def test_cli_scores_a_strided_run_on_its_own_frames(tmp_path: Path) -> None:
+    """`track --stride 5` writes frames 1, 6, 11, …: scored against every ground-truth frame, 4 in 5 would be
+    misses. The spacing is read from the predictions (said in a note); --stride 1 scores every frame."""
+    gt = write_mot(tmp_path / "gt.txt", _track(1, range(1, 21)))
+    pred = write_mot(tmp_path / "pred.txt", _track(1, range(1, 21, 5)))
+    res = CliRunner().invoke(app, ["tracking", "--gt", str(gt), "--pred", str(pred), "--json"])
+    assert res.exit_code == 0, res.output
+    assert "predictions lie on one frame in 5 (frames 1, 6, …)" in res.stderr
+    assert json.loads(res.stdout)["mota"] == pytest.approx(1.0)
+    every = CliRunner().invoke(app, ["tracking", "--gt", str(gt), "--pred", str(pred), "--stride", "1", "--json"])
+    assert json.loads(every.stdout)["mota"] == pytest.approx(0.2) and "one frame in" not in every.stderr
+    dense = write_mot(tmp_path / "dense.txt", _track(1, range(1, 21)))
+    plain = CliRunner().invoke(app, ["tracking", "--gt", str(gt), "--pred", str(dense), "--json"])
+    assert "one frame in" not in plain.stderr and json.loads(plain.stdout)["mota"] == pytest.approx(1.0)
+
+
+def test_frame_spacing() -> None:
+    from sightings.evaluate.tracking import frame_spacing
+
+    assert frame_spacing(MotData.from_rows(_track(1, range(3, 40, 6)))) == 6
+    assert frame_spacing(MotData.from_rows(_track(1, [1, 6, 12]))) == 1  # not one grid
+    assert frame_spacing(MotData.from_rows(_track(1, [1, 11]))) == 1  # too few frames to tell
+    assert frame_spacing(MotData.empty()) == 1

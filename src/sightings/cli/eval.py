@@ -43,21 +43,40 @@ def _read(path: Path) -> MotData:
 
 @app.command("tracking")
 def tracking_cmd(
+    *,
     gt: Path = typer.Option(..., "--gt", help=_GT_HELP),
     pred: Path = typer.Option(..., "--pred", help="Tracker output, MOT Challenge format (frame,id,x,y,w,h,score,…)."),
     iou: float = typer.Option(0.5, "--iou", help="IoU a match needs for MOTA/IDF1 (HOTA averages 0.05…0.95)."),
     keep_zero_marked: bool = typer.Option(
         False, "--keep-zero-marked", help="Keep ground-truth rows with conf 0 (dropped by default, as MOT tools do)."
     ),
+    stride: int | None = typer.Option(
+        None,
+        "--stride",
+        min=1,
+        help="Score the ground truth only on every N-th frame, from the predictions' first (a `track --stride N` "
+        "run). Default: the predictions' own frame spacing, said in a note; 1 = every frame.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """HOTA, DetA, AssA, LocA (TrackEval) and MOTA, MOTP, IDF1, ID switches … (py-motmetrics) of one sequence."""
     from sightings.core.errors import InputError
-    from sightings.evaluate.tracking import evaluate_tracking
+    from sightings.evaluate.tracking import evaluate_tracking, frame_spacing
 
     if not 0.0 < iou <= 1.0:
         raise InputError(f"must be in (0, 1], got {iou:g}", where="--iou")
     gt_data, pred_data = _read(gt), _read(pred)
+    step = stride if stride is not None else frame_spacing(pred_data)
+    if step > 1 and not pred_data.is_empty:
+        first = int(pred_data.frame.min())
+        kept = (gt_data.frame - first) % step == 0
+        if stride is None:
+            typer.echo(
+                f"note: predictions lie on one frame in {step} (frames {first}, {first + step}, …); the ground truth "
+                f"is scored on those frames ({int(kept.sum())} of {len(gt_data)} boxes). --stride 1 scores every frame",
+                err=True,
+            )
+        gt_data = gt_data.select(kept)
     if not gt_data.is_empty and not pred_data.is_empty and int(pred_data.frame.max()) > int(gt_data.frame.max()):
         typer.echo(
             f"note: predictions run to frame {int(pred_data.frame.max())} but ground truth stops at frame "

@@ -314,3 +314,12 @@ def evaluate_tracking(
         num_gt_ignored=num_ignored,
         iou_threshold=float(iou_threshold),
     )
+
+
+def frame_spacing(data: MotData) -> int:
+    """The step between the frames ``data`` has boxes on, when they all lie on one grid (a tracker run at a stride:
+    frames 1, 6, 11, …), else 1: the greatest common divisor of the gaps between its distinct frames."""
+    frames = data.frames()
+    if len(frames) < 3:  # two frames say nothing about a grid
+        return 1
+    return max(1, int(np.gcd.reduce(np.diff(frames))))
