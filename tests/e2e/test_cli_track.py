@@ -120,3 +120,16 @@ def test_backward_check_can_be_turned_off(app: typer.Typer, video: Path, tmp_pat
         assert res.exit_code == 0, res.output
         summary = json.loads(res.stdout)
         assert summary["backward_check"] is expected and summary["tracks"] == 1
+
+
+def test_detector_options_and_tiles_only_where_the_detector_takes_them(
+    app: typer.Typer, video: Path, tmp_path: Path
+) -> None:
+    base = ["track", str(video), "--detector", "square", "--out", str(tmp_path / "o")]
+    tiles = runner.invoke(app, [*base, "--tiles", "3y3"])  # the square detector (like centernet) takes no tiles
+    assert tiles.exit_code == 2 and "the square detector takes no tiles" in tiles.output
+    assert runner.invoke(app, [*base, "--tiles", "none", "--json"]).exit_code == 0
+    option = runner.invoke(app, [*base, "--detector-option", "model_name=my-yolo"])  # passed on, and checked there
+    assert option.exit_code == 3 and "model_name" in option.output, option.output
+    bad = runner.invoke(app, [*base, "--detector-option", "model_name"])
+    assert bad.exit_code == 2 and "--detector-option: expected KEY=VALUE" in bad.output

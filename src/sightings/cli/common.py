@@ -21,7 +21,16 @@ from typer.core import TyperGroup
 
 from sightings.core.errors import SightingsError
 
-__all__ = ["SightingsGroup", "console", "echo_json", "err_console", "new_progress", "new_typer", "track_progress"]
+__all__ = [
+    "SightingsGroup",
+    "console",
+    "echo_json",
+    "err_console",
+    "key_value_options",
+    "new_progress",
+    "new_typer",
+    "track_progress",
+]
 
 T = TypeVar("T")
 
@@ -52,6 +61,22 @@ def new_typer(help_text: str, **kwargs: Any) -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
         **kwargs,
     )
+
+
+def key_value_options(values: list[str], flag: str) -> dict[str, Any]:
+    """``KEY=VALUE`` items of a repeatable option as a dict, each value read as YAML (``3`` a number, ``true`` a
+    bool, ``a,b`` a string); an item without ``=`` is an InputError naming ``flag``."""
+    import yaml
+
+    from sightings.core.errors import InputError
+
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"expected KEY=VALUE, got {item!r}", where=flag)
+        out[key.strip()] = yaml.safe_load(raw) if raw else ""
+    return out
 
 
 def echo_json(obj: Any) -> None:

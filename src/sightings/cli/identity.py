@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import typer
 
-from sightings.cli.common import console, echo_json, new_typer, track_progress
+from sightings.cli.common import console, echo_json, key_value_options, new_typer, track_progress
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -28,20 +28,6 @@ app = new_typer("Identity engine: fit metric heads on labelled crops (more comma
 
 _DATASET_HELP = "A folder per identity, a folder with labels.csv, or a CSV (image,identity[,split])."
 _SET_HELP = "Embedder option KEY=VALUE (repeatable), e.g. --set head=heads/lions-lda."
-
-
-def _options(values: list[str], flag: str = "--set") -> dict[str, Any]:
-    import yaml
-
-    from sightings.core.errors import InputError
-
-    out: dict[str, Any] = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"expected KEY=VALUE, got {item!r}", where=flag)
-        out[key.strip()] = yaml.safe_load(raw) if raw else ""
-    return out
 
 
 def _features(
@@ -119,8 +105,8 @@ def eval_reid(
     _check_fraction(target_precision, "--target-precision")
     if rerank_top < 0:
         raise InputError(f"must be >= 0, got {rerank_top}", where="--rerank-top")
-    options = _options(set_)
-    rerank_options = _options(rerank_set, "--rerank-set")
+    options = key_value_options(set_, "--set")
+    rerank_options = key_value_options(rerank_set, "--rerank-set")
     local_matcher = None
     if rerank is not None:
         from sightings.core.registry import LOCAL_MATCHERS
@@ -224,7 +210,7 @@ def fit_head_cmd(
         raise InputError(f"must be one of {', '.join(HEAD_METHODS)}, got {method!r}", where="--method")
     if embedder == "projected":
         raise InputError("fit a head on a base embedder, not on 'projected'", where="--embedder")
-    options = _options(set_)
+    options = key_value_options(set_, "--set")
     data = load_reid_dataset(dataset)
     split = split_reid(data, seed=seed)
     features, _, _ = _features(data, embedder, options, quiet=quiet or json_out)

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from sightings.cli.common import console, echo_json, track_progress
+from sightings.cli.common import console, echo_json, key_value_options, track_progress
 from sightings.core.types import Frame
 from sightings.vision.pipeline import DEFAULT_DETECTOR, DEFAULT_TRACKER
 from sightings.vision.track.linking import DEFAULT_LINK_S
@@ -42,11 +42,18 @@ def track(
     threshold: float | None = typer.Option(
         None, "--threshold", min=0.0, max=1.0, help="Detector score threshold (default: the detector's own)."
     ),
-    tiles: str = typer.Option(
-        "2x2,2x3",
+    tiles: str | None = typer.Option(
+        None,
         "--tiles",
-        help="Also detect on overlapping tiles (small, distant people) where the detector supports it (ssd-oidv4): "
-        "grids like 2x2,2x3 (default, most accurate: 11 model runs a frame), one grid like 2x2 (5 runs), or none.",
+        help="Also detect on overlapping tiles (small, distant people), for a detector that tiles (ssd-oidv4): grids "
+        "like 2x2,2x3 (its default, most accurate: 11 model runs a frame), one grid like 2x2 (5 runs), or none. "
+        "The default detector (centernet) runs on the whole frame and takes no tiles.",
+    ),
+    detector_option: list[str] = typer.Option(
+        [],
+        "--detector-option",
+        help="A detector option KEY=VALUE (repeatable), e.g. model_name=my-yolo for yolo-onnx (the model imported "
+        "with `sightings models import`).",
     ),
     interpolate_s: float = typer.Option(
         1.0,
@@ -103,13 +110,19 @@ def track(
     from sightings.core.registry import DETECTORS, TRACKERS
     from sightings.evaluate.mot_io import write_mot
     from sightings.vision.draw import render_track_preview
-    from sightings.vision.pipeline import tile_option, track_video
+    from sightings.vision.pipeline import accepts_option, tile_option, track_video
     from sightings.vision.track.linking import LinkOptions
     from sightings.vision.track_output import write_tracks_parquet
 
     DETECTORS.check(detector)  # unknown names fail before the video is opened
     TRACKERS.check(tracker)
-    detector_options = tile_option(detector, tiles) or None
+    tiled = accepts_option(detector, "tile")
+    if tiles is not None and not tiled and tiles.strip().lower() not in ("", "none", "off", "no"):
+        raise typer.BadParameter(f"the {detector} detector takes no tiles (ssd-oidv4 does)", param_hint="'--tiles'")
+    detector_options = {
+        **tile_option(detector, tiles if tiles is not None else "2x2,2x3"),
+        **key_value_options(detector_option, "--detector-option"),
+    } or None
 
     def show(frames: Iterator[Frame], total: int | None) -> Iterable[Frame]:
         return track_progress(frames, f"tracking {video.name}", total, quiet=quiet)
@@ -143,7 +156,7 @@ def track(
         "video": str(video),
         "detector": detector,
         "tracker": tracker,
-        "tiles": tiles if detector_options else "none",
+        "tiles": (detector_options or {}).get("tile", "none"),
         "interpolate_s": interpolate_s,
         "link_s": link_s,
         "link_embedder": link_embedder,

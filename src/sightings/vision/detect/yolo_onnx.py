@@ -66,12 +66,20 @@ def parse_names(text: str) -> list[str]:
 
 def _model_from_store(models_dir: Path, name: str | None) -> tuple[Path, Path | None]:
     from sightings.models.store import ModelStore
+    from sightings.vision.detect.centernet import MODEL_NAME as CENTERNET
 
     store = ModelStore(models_dir)
-    if name is None:
-        onnx_detectors = [m.name for m in store.list() if m.format == "onnx" and m.task == "detect"]
+    if name is None:  # CenterNet's model (a default install) is an ONNX detector too, but no YOLO: not a candidate
+        onnx_detectors = [
+            m.name for m in store.list() if m.format == "onnx" and m.task == "detect" and m.name != CENTERNET
+        ]
         if not onnx_detectors:
-            raise NotFoundError("no ONNX detection model is installed", where=models_dir, hint=_IMPORT_HINT)
+            raise NotFoundError(
+                "no YOLO ONNX detection model is installed"
+                + (f" ({CENTERNET} is the centernet detector's: --detector centernet)" if CENTERNET in store else ""),
+                where=models_dir,
+                hint=_IMPORT_HINT,
+            )
         if len(onnx_detectors) > 1:
             raise ConfigError(
                 f"several ONNX detection models are installed ({', '.join(onnx_detectors)}); choose one with "
