@@ -417,7 +417,7 @@ def test_yolo_bad_files_and_models_dir(tmp_path: Path) -> None:
     store.import_file(
         _tiny_yolo(tmp_path / "c.onnx", _v8_values(ROWS), names=NAMES), "centernet-mbv3-coco", task="detect"
     )
-    with pytest.raises(NotFoundError, match="no YOLO ONNX detection model .*--detector centernet"):
+    with pytest.raises(NotFoundError, match=r"no YOLO ONNX detection model .*--detector centernet"):
         _registry().create("yolo-onnx", models_dir=str(models))
     store.import_file(_tiny_yolo(tmp_path / "y.onnx", _v8_values(ROWS), names=NAMES), "yolo-tiny", task="detect")
     det = _registry().create("yolo-onnx", models_dir=str(models))
