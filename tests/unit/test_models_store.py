@@ -336,6 +336,16 @@ def test_cli_import_list_show_verify_remove(tmp_path: Path, tflite: Path) -> Non
     assert "already exists" in res.output
     res = runner.invoke(app, ["import", str(tflite), "--name", "u", "--task", "nonsense", *common])
     assert res.exit_code == InputError.exit_code
+    for bad, message in (  # refused at import, not found out when the model is used
+        (["--mean", "1,2", "--std", "1,1", "--normalisation", "mean/std"], "--mean: mean: 2 values for 3 channels"),
+        (["--mean", "1,2,3", "--std", "0,1,1", "--normalisation", "mean/std"], "std: every value must be above 0"),
+        (["--mean", "1,2,3", "--std", "1,1,1"], 'need normalisation "mean/std", got None'),
+        (["--mean", "1,2,3"], "mean and std go together"),
+    ):
+        res = runner.invoke(app, ["import", str(tflite), "--name", "m", "--task", "embed", *bad, *common])
+        assert res.exit_code == InputError.exit_code and message in res.output, res.output
+    ok = ["--mean", "1,2,3", "--std", "4,5,6", "--normalisation", "mean/std"]
+    assert runner.invoke(app, ["import", str(tflite), "--name", "m", "--task", "embed", *ok, *common]).exit_code == 0
     res = runner.invoke(app, ["remove", "t", *common])
     assert res.exit_code == 0
     res = runner.invoke(app, ["show", "t", *common])

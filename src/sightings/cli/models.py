@@ -194,7 +194,9 @@ def import_model(
         )
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise InputError(err["msg"], where=f"--{str(err['loc'][0]).replace('_', '-')}") from None
+        field = str(err["loc"][0]) if err["loc"] else "mean"  # the whole-input checks are about mean and std
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise InputError(message, where=f"--{field.replace('_', '-')}") from None
     manifest = _store(models_dir).import_file(
         file,
         name,

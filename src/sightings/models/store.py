@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sightings.core.atomic import atomic_dir
 from sightings.core.errors import InputError, IntegrityError, NotFoundError
@@ -87,6 +87,23 @@ class ModelInput(_Strict):
     resize: Literal["stretch", "letterbox", "crop", "any"] | None = Field(
         default=None, description="how an image of another shape is brought to width × height"
     )
+
+    @model_validator(mode="after")
+    def _mean_std(self) -> ModelInput:
+        """mean and std come together, one value per channel, std above 0, with normalisation "mean/std": a model
+        imported otherwise would load and then be fed wrongly scaled pixels."""
+        if self.mean is None and self.std is None:
+            return self
+        if self.mean is None or self.std is None:
+            raise ValueError("mean and std go together: give both")
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if len(values) != self.channels:
+                raise ValueError(f"{name}: {len(values)} values for {self.channels} channels")
+        if min(self.std) <= 0:
+            raise ValueError("std: every value must be above 0")
+        if self.normalisation != "mean/std":
+            raise ValueError(f'mean and std need normalisation "mean/std", got {self.normalisation!r}')
+        return self
 
 
 class ModelLabels(_Strict):
