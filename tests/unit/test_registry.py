@@ -40,6 +40,11 @@ def test_bad_options_are_a_config_error() -> None:
         EXECUTORS.create("inline", workers=3)
     with pytest.raises(ConfigError, match="workers must be >= 1"):
         EXECUTORS.create("local", workers=0)
+    from sightings.core.registry import EMBEDDERS
+
+    # a required option left out is said by name (it read as Python's "missing 1 required positional argument")
+    with pytest.raises(ConfigError, match=r"^embedder: embedder 'projected' needs the option head$"):
+        EMBEDDERS.create("projected")
 
 
 def _square(x: int) -> int:

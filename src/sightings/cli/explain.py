@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from sightings.cli.common import console, echo_json
+from sightings.cli.common import console, echo_json, key_value_options
 from sightings.core.errors import InputError
 
 __all__ = ["explain"]
@@ -22,6 +22,9 @@ def explain(
     *,
     out: Path = typer.Option(..., "--out", "-o", help="PNG to write (correspondences + occlusion heatmap)."),
     embedder: str = typer.Option("color-texture", "--embedder", help="Embedder registry name for the heatmap."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Embedder option KEY=VALUE (repeatable), e.g. --set model_name=osnet for --embedder onnx."
+    ),
     matcher: str = typer.Option("rootsift", "--matcher", help="Local-feature matcher registry name."),
     grid: int = typer.Option(8, "--grid", min=1, max=64, help="Occlusion grid cells per side."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
@@ -33,7 +36,7 @@ def explain(
     from sightings.media.images import load_image
     from sightings.vision.explain import explain_pair, write_png
 
-    emb = EMBEDDERS.create(embedder)
+    emb = EMBEDDERS.create(embedder, **key_value_options(set_, "--set"))
     local = LOCAL_MATCHERS.create(matcher)
     query_image = load_image(query)
     match_image = load_image(match)

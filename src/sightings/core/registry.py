@@ -175,6 +175,18 @@ class Registry(Generic[T]):
                     f"bad options {unknown} for {self.kind} {name!r}; it takes: {', '.join(sorted(takes)) or 'none'}",
                     where=self.kind,
                 )
+            required = [
+                k
+                for k, p in params.items()
+                if p.default is inspect.Parameter.empty
+                and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+                and k not in options
+            ]
+            if required:
+                raise ConfigError(
+                    f"{self.kind} {name!r} needs the option {', '.join(required)}",
+                    where=self.kind,
+                )
         try:
             return factory(**options)
         except TypeError as exc:
