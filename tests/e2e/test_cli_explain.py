@@ -44,6 +44,9 @@ def test_explain_writes_a_png_and_a_json_summary(pair: tuple[Path, Path], tmp_pa
         app, ["explain", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "b.png"), "--embedder", "fake"]
     )
     assert plain.exit_code == 0 and "verified inliers" in plain.stdout
+    options = ["explain", str(pair[0]), str(pair[1]), "-o", str(tmp_path / "c.png"), "--embedder", "fake"]
+    passed_on = runner.invoke(app, [*options, "--set", "no_such=1"])  # reaches the embedder, which says what it takes
+    assert passed_on.exit_code == 3 and "bad options ['no_such'] for embedder 'fake'" in passed_on.output
 
 
 def test_unreadable_image_is_one_line_and_exit_2(pair: tuple[Path, Path], tmp_path: Path) -> None:
