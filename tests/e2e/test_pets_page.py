@@ -231,6 +231,14 @@ def test_phone_layout_has_no_horizontal_scroll_and_big_touch_targets(
     assert phone.locator("#matches tbody tr").count() == len(SIGHTINGS)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"horizontal scrolling at phone width ({width} px)"
+    for lang in ("ru", "en"):  # the language link is whole, not clipped at the edge, on both pages
+        phone.goto(f"{server}/pets/lost/{lost_id}?lang={lang}")
+        _wait_loaded(phone)
+        link = phone.evaluate(
+            "(() => { const a = document.querySelector('a.lang'); "
+            "return [a.scrollWidth, a.clientWidth, document.documentElement.scrollWidth]; })()"
+        )
+        assert link[0] <= link[1] and link[2] <= 390, (lang, link)
     for selector in ("#apply", "#reset", "#district", "#max_km", "#since", "#sort", "button.show"):
         box = phone.locator(selector).first.bounding_box()
         assert box is not None and box["height"] >= 44, (selector, box)
