@@ -54,6 +54,10 @@ def _fill(warehouse: Any) -> None:
     )
     alerts = [Alert(START + timedelta(minutes=50), "frozen", "critical", 120.0, "frozen picture for 2.0 min")]
     write_analysis(warehouse, analysis, config=cfg, alerts=alerts)
+    # another store, a day earlier: choosing shop1 must not offer its camera or its day
+    other = VideoFile(Path("shop2_cam7_20260228-093000+0300.mp4"), "shop2", "cam7", START - timedelta(days=1))
+    few = [(1, pt(t, 300, 50)) for t in range(0, 600, 10)]
+    write_analysis(warehouse, analyse_points(few, video=other, duration_s=600, step_s=10.0, config=cfg), config=cfg)
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +99,21 @@ def test_dashboard_shows_sellers_chart_and_alerts(
     page.wait_for_function("document.querySelector('#chart svg rect.bar.customers').dataset.value === '0'")
     page.select_option("#camera", "cam1")
     page.wait_for_function("document.body.dataset.ready === '1'")
-    assert "1 videos" in page.locator("#status").inner_text()
+    assert "videos 1" in page.locator("#status").inner_text()
     assert not errors, errors
     print(f"screenshot in {shots}")
+
+
+def test_choosing_a_store_narrows_the_camera_and_day_lists(server: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{server}/retail")
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=20000)
+    options = "(sel) => [...document.querySelectorAll(sel + ' option')].map((o) => o.value)"
+    assert page.evaluate(options, "#camera") == ["", "cam1", "cam7"]
+    assert page.evaluate(options, "#day") == ["2026-03-01", "2026-02-28"]
+    page.select_option("#store", "shop1")
+    page.wait_for_function("document.querySelectorAll('#camera option').length === 2", timeout=10000)
+    assert page.evaluate(options, "#camera") == ["", "cam1"] and page.evaluate(options, "#day") == ["2026-03-01"]
+    page.select_option("#store", "shop2")
+    page.wait_for_function("document.querySelector('#day').value === '2026-02-28'", timeout=10000)
+    assert page.evaluate(options, "#camera") == ["", "cam7"]

@@ -178,9 +178,9 @@ def page_strings(t: Any) -> dict[str, Any]:
         "not_bought": t.gettext("no"),
         "no_video": t.gettext("No processed video yet: run `sightings retail run` first."),
         "loading": t.gettext("loading…"),
-        "day_status": t.gettext("{day}: {runs} videos, {sellers} sellers, {interactions} interactions"),
+        "day_status": t.gettext("{day}: videos {runs}, sellers {sellers}, interactions {interactions}"),
         "could_not_load": t.gettext("could not load: {error}"),
-        "day_option": t.gettext("{day} ({runs} videos)"),
+        "day_option": t.gettext("{day} (videos: {runs})"),
     }
 
 

@@ -190,18 +190,34 @@ async function loadDay() {
   document.body.dataset.ready = "1";
 }
 
+// the camera and day lists of the chosen store (all stores when none): choices that would show nothing are not offered
+async function fillForStore() {
+  const store = $("#store").value;
+  const [opts, days] = await Promise.all([api("filters", { store }), api("days", { store })]);
+  const camera = $("#camera").value;
+  const day = $("#day").value;
+  fillSelect($("#camera"), opts.cameras.map((c) => [c, c]));
+  if (opts.cameras.includes(camera)) $("#camera").value = camera;
+  fillSelect($("#day"), days.days.map((d) => [d.day, say(S.day_option, { day: d.day, runs: d.runs })]), false);
+  if (days.days.some((d) => d.day === day)) $("#day").value = day;
+  return opts;
+}
+
 async function init() {
   try {
-    const [opts, days] = await Promise.all([api("filters"), api("days")]);
+    const opts = await fillForStore();
     fillSelect($("#store"), opts.stores.map((s) => [s, s]));
-    fillSelect($("#camera"), opts.cameras.map((c) => [c, c]));
-    fillSelect($("#day"), days.days.map((d) => [d.day, say(S.day_option, { day: d.day, runs: d.runs })]), false);
   } catch (err) {
     setStatus(say(S.could_not_load, { error: err.message }), true);
     document.body.dataset.ready = "1";
     return;
   }
-  for (const id of ["#day", "#store", "#camera"]) $(id).addEventListener("change", loadDay);
+  $("#store").addEventListener("change", () =>
+    fillForStore()
+      .then(loadDay)
+      .catch((err) => setStatus(say(S.could_not_load, { error: err.message }), true)),
+  );
+  for (const id of ["#day", "#camera"]) $(id).addEventListener("change", loadDay);
   $("#seller").addEventListener("change", () => loadChart().catch((err) => setStatus(err.message, true)));
   await loadDay();
 }
