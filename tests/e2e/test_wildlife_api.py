@@ -77,6 +77,25 @@ def test_rejections_carry_a_reason_code_and_a_sentence(api: Any) -> None:
     assert body["reason"] == "out_of_distribution" and "lion photos in the gallery" in body["message"]
 
 
+def test_sentences_in_the_pages_language(api: Any) -> None:
+    """?lang=ru says each answer again from the Russian catalogue (the /wildlife page asks in its own language);
+    the stored sentence, and the default answer, stay English."""
+    client, _ = api
+    dark = encode(np.full((120, 120, 3), 8, np.uint8))
+    ru = client.post(
+        "/v1/predict-single", params={"lang": "ru"}, files={"file": ("d.png", dark)}, data={"species": "lion"}
+    ).json()
+    assert ru["message"] == "Фото слишком тёмное, отметин не видно (яркость 8 из 255, нужно 35)."
+    again = client.get(f"/v1/predictions/{ru['id']}").json()
+    assert again["message"].startswith("The photo is too dark")
+    known = client.post(
+        "/v1/predict-single", params={"lang": "ru"}, files={"file": ("k.png", _photo(2))}, data={"species": "lion"}
+    ).json()
+    assert known["status"] == "accepted" and known["message"].startswith("Скорее всего, это L2 (уверенность ")
+    english = client.get(f"/v1/predictions/{known['id']}", params={"lang": "en"}).json()["message"]
+    assert english == client.get(f"/v1/predictions/{known['id']}").json()["message"]  # said again = as stored
+
+
 def test_png_and_webp_accepted_heic_refused_with_415(api: Any) -> None:
     client, _ = api
     assert _predict(client, encode(animal(3, noise=8), "PNG"), "a.png").json()["individual_id"] == "L3"

@@ -189,6 +189,9 @@ def test_switching_rerank_off_gives_uncalibrated_answers_until_recalibrated(
     assert pred.status == "unknown" and pred.individual_id is None and pred.confidence is None
     assert pred.best_candidate == "L1" and pred.message.startswith("Not calibrated yet: the closest is L1 (score ")
     assert "not a probability" in pred.message and "sightings wildlife calibrate lion" in pred.message
+    from sightings.solutions.wildlife.service import prediction_message
+
+    assert prediction_message(pred, lambda text: text) == pred.message  # said again from the record: the same
     fast.calibrate("lion")  # refits for the cosine score of the fast path
     pred = fast.predict(encode(animal(1, noise=8, shift=2)), species="lion")
     assert pred.matches[0]["calibrated"] is True and pred.status == "accepted" and pred.confidence is not None

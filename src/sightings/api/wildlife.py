@@ -145,7 +145,30 @@ def predict_key(request: Request, x_api_key: Annotated[str | None, Header()] = N
 
 
 # ---------------------------------------------------------------------- conversions
-def prediction_out(p: Any) -> PredictionResponse:
+Lang = Annotated[
+    str | None,
+    Query(max_length=16, description="language of `message` (ru, en; the page's): default, as stored (English)"),
+]
+
+
+def _translate(lang: str | None) -> Any:
+    """The catalogue's gettext for ``lang``, or None to keep each stored sentence as it is."""
+    if not lang:
+        return None
+    from sightings.i18n import translator
+
+    return translator(lang).gettext
+
+
+def prediction_out(p: Any, translate: Any = None) -> PredictionResponse:
+    """The API's view of a stored prediction; ``translate`` (a catalogue's gettext) says its sentence again in that
+    language."""
+    if translate is not None:
+        from sightings.solutions.wildlife.service import prediction_message
+
+        message = prediction_message(p, translate)
+    else:
+        message = p.message or ""
     matches = [
         MatchOut(
             rank=i,
@@ -165,7 +188,7 @@ def prediction_out(p: Any) -> PredictionResponse:
         species=p.species,
         status=p.status,
         reason=p.reason,
-        message=p.message or "",
+        message=message,
         individual_id=p.individual_id,
         best_candidate=p.best_candidate,
         confidence=p.confidence,
@@ -262,6 +285,7 @@ def predict_single(
     k: Annotated[int | None, Form(ge=1, le=50, description="candidates to return")] = None,
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
+    lang: Lang = None,
 ) -> PredictionResponse:
     """Gate, then who is this: top-k individuals with calibrated confidence (stored in the sinks)."""
     settings = _settings(request)
@@ -273,7 +297,7 @@ def predict_single(
         request,
         where="POST /v1/predict-single",
     )
-    return prediction_out(prediction)
+    return prediction_out(prediction, _translate(lang))
 
 
 @router.post("/predict-batch", dependencies=[Depends(predict_key)], response_class=StreamingResponse)
@@ -283,6 +307,7 @@ def predict_batch(
     files: Annotated[list[UploadFile], File(description="photos, or one .zip of photos")],
     species: Annotated[str, Form(description="species gallery to search")],
     k: Annotated[int | None, Form(ge=1, le=50)] = None,
+    lang: Lang = None,
 ) -> StreamingResponse:
     """Many photos (or a zip): one NDJSON line per image as it is done; a bad image fails alone.
     The whole batch is refused (4xx, nothing stored) when empty, too large, or a zip is unsafe."""
@@ -305,6 +330,7 @@ def predict_batch(
         else:
             items.append(BatchItem(name, data))
     items = check_batch(items, max_files=config.max_batch_files)
+    translate = _translate(lang)
 
     def line(i: int, item: BatchItem) -> str:
         try:
@@ -317,7 +343,7 @@ def predict_batch(
                 index=i,
                 filename=item.name,
                 ok=True,
-                prediction=prediction_out(pred),
+                prediction=prediction_out(pred, translate),
                 error=None,
                 type=None,
                 status_code=None,
@@ -349,8 +375,8 @@ def predict_batch(
 
 
 @router.get("/predictions/{prediction_id}", response_model=PredictionResponse)
-def get_prediction(request: Request, prediction_id: str) -> PredictionResponse:
-    return prediction_out(get_service(request).store.get_prediction(prediction_id))
+def get_prediction(request: Request, prediction_id: str, lang: Lang = None) -> PredictionResponse:
+    return prediction_out(get_service(request).store.get_prediction(prediction_id), _translate(lang))
 
 
 @router.get("/predictions/{prediction_id}/photo", response_class=FileResponse)
@@ -448,6 +474,15 @@ def page_strings(t: Any) -> dict[str, str]:
         "identifying": t.gettext("identifying {n} photo(s)…"),
         "done": t.gettext("done: {n} result(s)"),
         "failed": t.gettext("failed: {error}"),
+        "gallery_photo": t.gettext("gallery photo of {id}"),
+        # the gate's reason codes, short, for a rejected photo's title
+        "reason_too_small": t.gettext("too small"),
+        "reason_too_dark": t.gettext("too dark"),
+        "reason_too_bright": t.gettext("too bright"),
+        "reason_too_blurry": t.gettext("too blurry"),
+        "reason_no_animal": t.gettext("no animal"),
+        "reason_out_of_distribution": t.gettext("unlike the gallery"),
+        "reason_not_target_species": t.gettext("another species"),
     }
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DOMAIN",
     "LOCALES_DIR",
+    "N_",
     "Translator",
     "available_languages",
     "extract_messages",
@@ -44,6 +45,12 @@ __all__ = [
 DOMAIN = "sightings"
 LOCALES_DIR = Path(__file__).parent / "locales"
 _LOCK = threading.Lock()
+
+
+def N_(message: str) -> str:  # noqa: N802  # the gettext convention's name, which extraction looks for
+    """Mark ``message`` for the catalogues without translating it here: a template kept in a table and translated
+    where it is shown (``t.gettext(template).format(...)``)."""
+    return message
 
 
 def available_languages() -> tuple[str, ...]:

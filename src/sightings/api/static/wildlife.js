@@ -4,6 +4,8 @@
 const $ = (sel, root = document) => root.querySelector(sel);
 // the page's sentences, from the message catalogue (the server renders them in the page's language)
 const S = JSON.parse($("#page-strings").textContent);
+// the answers' sentences in the page's language too (the API says them again from the catalogue)
+const LANG = new URLSearchParams({ lang: document.documentElement.lang || "en" }).toString();
 const fmt = (text, vars) => text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
 const keyInput = $("#apikey");
 keyInput.value = localStorage.getItem("sightings-api-key") || "";
@@ -60,7 +62,7 @@ function render(line) {
   $(".message", card).textContent = p.message;
   if (p.status === "rejected") {
     card.classList.add("rejection");
-    $(".title", card).textContent = fmt(S.rejected, { reason: p.reason.replaceAll("_", " ") });
+    $(".title", card).textContent = fmt(S.rejected, { reason: S[`reason_${p.reason}`] || p.reason.replaceAll("_", " ") });
     card.dataset.reason = p.reason;
     for (const el of [".gauge", ".topk", ".confirm"]) $(el, card).remove();
   } else {
@@ -70,7 +72,7 @@ function render(line) {
     for (const m of p.matches) {
       const li = document.createElement("li");
       const img = document.createElement("img");
-      img.src = m.thumbnail_url; img.alt = `gallery photo of ${m.individual_id}`; img.loading = "lazy";
+      img.src = m.thumbnail_url; img.alt = fmt(S.gallery_photo, { id: m.individual_id }); img.loading = "lazy";
       li.append(img, document.createTextNode(`${m.rank + 1}. ${m.individual_id} · ${Math.round(m.confidence * 100)}%`));
       list.append(li);
     }
@@ -111,7 +113,7 @@ function wireReview(card, p) {
 async function predictSingle(file, species) {
   const form = new FormData();
   form.append("file", file); form.append("species", species);
-  const resp = await fetch("/v1/predict-single", { method: "POST", body: form, headers: headers() });
+  const resp = await fetch(`/v1/predict-single?${LANG}`, { method: "POST", body: form, headers: headers() });
   if (!resp.ok) return { index: 0, filename: file.name, ok: false, error: await errorText(resp) };
   return { index: 0, filename: file.name, ok: true, prediction: await resp.json() };
 }
@@ -120,7 +122,7 @@ async function predictBatch(files, species, onLine) {
   const form = new FormData();
   for (const f of files) form.append("files", f);
   form.append("species", species);
-  const resp = await fetch("/v1/predict-batch", { method: "POST", body: form, headers: headers() });
+  const resp = await fetch(`/v1/predict-batch?${LANG}`, { method: "POST", body: form, headers: headers() });
   if (!resp.ok) { onLine({ index: 0, filename: "batch", ok: false, error: await errorText(resp) }); return; }
   const reader = resp.body.getReader();
   const decoder = new TextDecoder();

@@ -17,7 +17,7 @@ shorter side ≥ 58 px) — see docs/wildlife.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,31 +25,44 @@ import numpy as np
 import numpy.typing as npt
 
 from sightings.core.errors import ConfigError
+from sightings.i18n import N_
 from sightings.vision.image_quality import laplacian_variance
 
 __all__ = ["REASONS", "GateCheck", "GateResult", "GateSettings", "image_quality_checks", "sentence"]
 
 REASONS: dict[str, str] = {
-    "too_small": "The photo is too small ({value:.0f} px on its short side; at least {threshold:.0f} px is needed).",
-    "too_dark": "The photo is too dark to see the markings (brightness {value:.0f} of 255, needs {threshold:.0f}).",
-    "too_bright": "The photo is over-exposed (brightness {value:.0f} of 255, at most {threshold:.0f}).",
-    "too_blurry": "The photo is too blurry (sharpness {value:.0f}, needs {threshold:.0f}): focus on the animal.",
-    "no_animal": "No animal was found in the photo (best detector score {value:.2f}, needs {threshold:.2f}).",
-    "out_of_distribution": (
+    "too_small": N_(
+        "The photo is too small ({value:.0f} px on its short side; at least {threshold:.0f} px is needed)."
+    ),
+    "too_dark": N_("The photo is too dark to see the markings (brightness {value:.0f} of 255, needs {threshold:.0f})."),
+    "too_bright": N_("The photo is over-exposed (brightness {value:.0f} of 255, at most {threshold:.0f})."),
+    "too_blurry": N_("The photo is too blurry (sharpness {value:.0f}, needs {threshold:.0f}): focus on the animal."),
+    "no_animal": N_("No animal was found in the photo (best detector score {value:.2f}, needs {threshold:.2f})."),
+    "out_of_distribution": N_(
         "This does not look like the {species} photos in the gallery "
         "(distance {value:.3f} to the closest, the limit is {threshold:.3f})."
     ),
-    "not_target_species": "The photo looks more like {detail} than a {species} (zero-shot check).",
+    "not_target_species": N_("The photo looks more like {detail} than a {species} (zero-shot check)."),
 }
-"""Reason code → the sentence shown to a person (``str.format`` fields: value, threshold, species, detail)."""
+"""Reason code → the sentence shown to a person (``str.format`` fields: value, threshold, species, detail); marked
+for the catalogues, translated where shown (:func:`sentence` with ``translate``)."""
 
 
-def sentence(code: str, *, value: float = 0.0, threshold: float = 0.0, species: str = "", detail: str = "") -> str:
-    """The human sentence of a reason code."""
+def sentence(
+    code: str,
+    *,
+    value: float = 0.0,
+    threshold: float = 0.0,
+    species: str = "",
+    detail: str = "",
+    translate: Callable[[str], str] | None = None,
+) -> str:
+    """The human sentence of a reason code (in a page's language with ``translate``, its catalogue's gettext)."""
     template = REASONS.get(code)
     if template is None:
         raise ConfigError(f"unknown gate reason {code!r}; known: {', '.join(REASONS)}", where="gate")
-    return template.format(value=value, threshold=threshold, species=species or "target", detail=detail)
+    text = translate(template) if translate is not None else template
+    return text.format(value=value, threshold=threshold, species=species or "target", detail=detail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,16 +35,19 @@ from sightings.core.errors import ConfigError, InputError, NotFoundError, Sighti
 from sightings.core.replicas import ReplicaPool
 from sightings.core.threads import InstancePool
 from sightings.core.types import Place
+from sightings.i18n import N_
 from sightings.identity.catalog.records import IdentityRecord, SightingRecord
 from sightings.identity.consistency import crash_point
 from sightings.media.images import ImageSource, load_image, read_exif, read_image
 from sightings.solutions.wildlife.gate import (
+    REASONS,
     GateCheck,
     GateResult,
     GateSettings,
     animal_check,
     distribution_check,
     image_quality_checks,
+    sentence,
 )
 from sightings.solutions.wildlife.reports import WildlifeReports
 from sightings.solutions.wildlife.resemblance import ResemblanceEmbedder, load_resemblance_embedder
@@ -632,16 +635,50 @@ def _encode_query(image: npt.NDArray[np.uint8]) -> bytes | None:
     return encoded.tobytes() if ok else None
 
 
-def _uncalibrated_sentence(species: str, best: str | None, score: float) -> str:
-    return (
-        f"Not calibrated yet: the closest is {best} (score {score:.2f}, not a probability), and nothing is accepted "
-        f"until `sightings wildlife calibrate {species}` has run (it needs photos of two or more individuals)."
-    )
+_UNCALIBRATED = N_(
+    "Not calibrated yet: the closest is {best} (score {score:.2f}, not a probability), and nothing is accepted until "
+    "`sightings wildlife calibrate {species}` has run (it needs photos of two or more individuals)."
+)
+_ACCEPTED = N_("Most likely {best} (confidence {confidence:.0%}).")
+_NOTHING_ENROLLED = N_("No enrolled individual to compare with: this may be a new individual.")
+_NEW_INDIVIDUAL = N_("New individual? The closest is {best}, but not close enough (confidence {confidence:.0%}).")
 
 
-def _answer_sentence(status: str, best: str | None, confidence: float | None) -> str:
+def _same(text: str) -> str:
+    return text
+
+
+def _uncalibrated_sentence(
+    species: str, best: str | None, score: float, translate: Callable[[str], str] = _same
+) -> str:
+    return translate(_UNCALIBRATED).format(best=best, score=score, species=species)
+
+
+def _answer_sentence(
+    status: str, best: str | None, confidence: float | None, translate: Callable[[str], str] = _same
+) -> str:
     if status == "accepted":
-        return f"Most likely {best} (confidence {confidence or 0.0:.0%})."
+        return translate(_ACCEPTED).format(best=best, confidence=confidence or 0.0)
     if best is None:
-        return "No enrolled individual to compare with: this may be a new individual."
-    return f"New individual? The closest is {best}, but not close enough (confidence {confidence or 0.0:.0%})."
+        return translate(_NOTHING_ENROLLED)
+    return translate(_NEW_INDIVIDUAL).format(best=best, confidence=confidence or 0.0)
+
+
+def prediction_message(p: PredictionRecord, translate: Callable[[str], str]) -> str:
+    """The stored prediction's sentence again, in another language (``translate``: a catalogue's gettext): from its
+    status, gate checks and matches, the way :meth:`WildlifeService.predict` wrote it in English."""
+    if p.status == "rejected":
+        failed = next((g for g in p.gate if not g.get("passed", True)), None)
+        if failed is None or failed.get("code") not in REASONS:
+            return p.message or ""
+        return sentence(
+            str(failed["code"]),
+            value=float(failed.get("value") or 0.0),
+            threshold=float(failed.get("threshold") or 0.0),
+            species=p.species,
+            detail=str(failed.get("detail") or ""),
+            translate=translate,
+        )
+    if p.matches and not p.matches[0].get("calibrated", False):
+        return _uncalibrated_sentence(p.species, p.best_candidate, float(p.matches[0]["confidence"]), translate)
+    return _answer_sentence(p.status, p.best_candidate, p.confidence, translate)
