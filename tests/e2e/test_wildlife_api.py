@@ -102,7 +102,9 @@ def test_png_and_webp_accepted_heic_refused_with_415(api: Any) -> None:
     assert _predict(client, encode(animal(3, noise=8), "WEBP", lossless=True), "a.webp").status_code == 200
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
     r = _predict(client, heic, "a.heic")
-    assert r.status_code == 415 and "heif images are not supported" in r.json()["error"]
+    assert r.status_code == 415 and "heif images are not supported (supported: bmp, gif, jpeg" in r.json()["error"]
+    text = _predict(client, b"just some notes, not a picture", "a.jpg")
+    assert text.status_code == 422 and text.json()["error"] == "a.jpg: not an image (unrecognised content)"
 
 
 def test_truncated_jpeg_is_422_and_nothing_is_stored(api: Any) -> None:

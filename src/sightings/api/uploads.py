@@ -48,11 +48,14 @@ def check_image_upload(data: bytes, *, where: str, accept: Collection[str] | Non
     from sightings.media.images import SUPPORTED_IMAGE_TYPES
 
     kind = sniff_upload(data, where=where)
-    if kind in (SUPPORTED_IMAGE_TYPES if accept is None else accept):
+    accepted = SUPPORTED_IMAGE_TYPES if accept is None else accept
+    if kind in accepted:
         return kind
     if kind not in ("zip", "video", "unknown"):
-        raise UnsupportedMediaError(f"{kind} images are not supported", where=where)
-    raise MediaError(f"not an image (the bytes look like {kind}; the declared type is not trusted)", where=where)
+        supported = ", ".join(sorted(accepted))
+        raise UnsupportedMediaError(f"{kind} images are not supported (supported: {supported})", where=where)
+    what = "unrecognised content" if kind == "unknown" else f"it is a {kind}, whatever its name or declared type"
+    raise MediaError(f"not an image ({what})", where=where)
 
 
 def read_upload(upload: UploadFile, limit: int, *, image: bool = False) -> bytes:
