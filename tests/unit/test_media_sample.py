@@ -344,6 +344,10 @@ def test_write_samples_refuses_then_overwrites(videos: dict[str, Path], tmp_path
     assert (out / "old.txt").exists()
     write_samples(videos["mjpeg"], out, stride=25, overwrite=True, progress=False)
     assert sorted(p.name for p in out.iterdir()) == ["frame_000000.jpg", "frame_000025.jpg", "metadata.json"]
+    late = tmp_path / "late"  # a start past the end: said, not an empty folder
+    with pytest.raises(InputError, match=r"100 s is past the end of the video \(\d"):
+        write_samples(videos["mjpeg"], late, stride=25, start_s=100, progress=False)
+    assert not late.exists()
 
 
 def _no_partial_output(parent: Path, out: Path) -> None:

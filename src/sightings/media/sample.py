@@ -230,6 +230,8 @@ def write_samples(
         raise InputError(f"must be an integer in [1, 100], got {jpeg_quality!r}", where="jpeg_quality")
     validate_sampling(fps, stride, start_s, end_s)
     info = probe(path)
+    if start_s > 0 and info.duration_s is not None and start_s >= info.duration_s:  # an empty folder says nothing
+        raise InputError(f"{start_s:g} s is past the end of the video ({info.duration_s:.1f} s)", where="start_s")
     total = expected_sample_count(info, fps=fps, stride=stride, start_s=start_s, end_s=end_s)
     from PIL import Image
 
