@@ -339,7 +339,7 @@ def test_cli_import_list_show_verify_remove(tmp_path: Path, tflite: Path) -> Non
     for bad, message in (  # refused at import, not found out when the model is used
         (["--mean", "1,2", "--std", "1,1", "--normalisation", "mean/std"], "--mean: mean: 2 values for 3 channels"),
         (["--mean", "1,2,3", "--std", "0,1,1", "--normalisation", "mean/std"], "std: every value must be above 0"),
-        (["--mean", "1,2,3", "--std", "1,1,1"], 'need normalisation "mean/std", got None'),
+        (["--mean", "1,2,3", "--std", "1,1,1", "--normalisation", "[0,1]"], "not '[0,1]'"),
         (["--mean", "1,2,3"], "mean and std go together"),
     ):
         res = runner.invoke(app, ["import", str(tflite), "--name", "m", "--task", "embed", *bad, *common])

@@ -90,8 +90,8 @@ class ModelInput(_Strict):
 
     @model_validator(mode="after")
     def _mean_std(self) -> ModelInput:
-        """mean and std come together, one value per channel, std above 0, with normalisation "mean/std": a model
-        imported otherwise would load and then be fed wrongly scaled pixels."""
+        """mean and std come together, one value per channel, std above 0, and not with another normalisation: a
+        model imported otherwise would load and then be fed wrongly scaled pixels."""
         if self.mean is None and self.std is None:
             return self
         if self.mean is None or self.std is None:
@@ -101,8 +101,8 @@ class ModelInput(_Strict):
                 raise ValueError(f"{name}: {len(values)} values for {self.channels} channels")
         if min(self.std) <= 0:
             raise ValueError("std: every value must be above 0")
-        if self.normalisation != "mean/std":
-            raise ValueError(f'mean and std need normalisation "mean/std", got {self.normalisation!r}')
+        if self.normalisation not in (None, "mean/std"):  # mean/std are what a loader then applies, not the range
+            raise ValueError(f'mean and std go with normalisation "mean/std" (or none), not {self.normalisation!r}')
         return self
 
 
