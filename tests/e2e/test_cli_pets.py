@@ -92,6 +92,10 @@ def test_add_found_and_lost_then_matches_and_show(tmp_path: Path) -> None:
     match_id = page["matches"][0]["match_id"]
     narrow = runner.invoke(cli_app, ["pets", "matches", post_id], env={"COLUMNS": "80"})
     assert narrow.exit_code == 0 and match_id in narrow.stdout  # the id `pets feedback` takes, whole
+    confidence = f"confidence {page['matches'][0]['confidence']:.2f}"
+    assert confidence in narrow.stdout and "…" not in narrow.stdout  # and nothing else squeezed away
+    wide = runner.invoke(cli_app, ["pets", "matches", post_id], env={"COLUMNS": "160"})
+    assert wide.exit_code == 0 and "confidence" in wide.stdout and "┃" in wide.stdout and match_id in wide.stdout
     r = _run("pets", "feedback", match_id, "mine")
     assert r.exit_code == 0 and "mine" in r.stdout
     r = _run("pets", "calibrate", "--json")

@@ -22,6 +22,10 @@ from sightings.cli.common import console, echo_json, new_typer
 
 __all__ = ["app"]
 
+
+WIDE_TABLE = 120
+"""Terminal columns the matches table needs (a 32-character id and seven columns); narrower: one block a match."""
+
 app = new_typer("Pets lost & found: add posts, lost↔found matches, feedback.")
 
 
@@ -134,23 +138,33 @@ def matches(
         return
     from rich.table import Table
 
-    table = Table(title=f"matches of lost post {post_id} (sure at confidence >= {threshold:.2f})")
-    # the match id is what `pets feedback` takes: never cut short, whatever the terminal's width
-    table.add_column("match", no_wrap=True, min_width=max((len(v.match_id) for v in views), default=5))
-    for col in ("kind", "confidence", "sure", "seen", "km", "district", "place"):
-        table.add_column(col)
-    for v in views:
-        km = "" if v.distance_from_home_km is None else f"{v.distance_from_home_km:.1f}"
-        table.add_row(
-            v.match_id,
+    title = f"matches of lost post {post_id} (sure at confidence >= {threshold:.2f})"
+    rows = [
+        (
+            v.match_id,  # what `pets feedback` takes: never cut short, whatever the terminal's width
             v.target_kind,
             f"{v.confidence:.2f}",
             "yes" if v.sure else "",
             v.seen_at.isoformat(timespec="minutes"),
-            km,
+            "" if v.distance_from_home_km is None else f"{v.distance_from_home_km:.1f}",
             v.district or "",
             v.place or "",
         )
+        for v in views
+    ]
+    if console.width < WIDE_TABLE:  # a narrow terminal: one block per match, nothing squeezed to "1.…"
+        console.print(title, highlight=False)
+        for match_id, kind, confidence, sure, seen, km, area, place in rows:
+            console.print(f"{match_id}  {kind}  confidence {confidence}{'  sure' if sure else ''}", highlight=False)
+            where = ", ".join(x for x in (f"{km} km" if km else "", area, place) if x)
+            console.print(f"    seen {seen}" + (f"  {where}" if where else ""), highlight=False)
+        return
+    table = Table(title=title)
+    table.add_column("match", no_wrap=True, min_width=max((len(v.match_id) for v in views), default=5))
+    for col in ("kind", "confidence", "sure", "seen", "km", "district", "place"):
+        table.add_column(col, no_wrap=col in ("kind", "confidence", "seen"))
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
