@@ -129,6 +129,8 @@ def test_detector_options_and_tiles_only_where_the_detector_takes_them(
     tiles = runner.invoke(app, [*base, "--tiles", "3y3"])  # the square detector (like centernet) takes no tiles
     assert tiles.exit_code == 2 and "the square detector takes no tiles" in tiles.output
     assert runner.invoke(app, [*base, "--tiles", "none", "--json"]).exit_code == 0
+    ssd = runner.invoke(app, ["track", str(video), "--detector", "ssd-oidv4", "--tiles", "3y3", "--out", str(tmp_path)])
+    assert ssd.exit_code == 2 and "expected grids like 2x2,2x3 or none, got '3y3'" in ssd.output
     option = runner.invoke(app, [*base, "--detector-option", "model_name=my-yolo"])  # passed on, and checked there
     assert option.exit_code == 3 and "model_name" in option.output, option.output
     bad = runner.invoke(app, [*base, "--detector-option", "model_name"])

@@ -58,6 +58,7 @@ def test_upload_many_photos_shows_cards_and_review_works(
     assert known.locator(".evidence").is_visible()
     dark = cards.nth(1)
     assert dark.get_attribute("data-reason") == "too_dark" and "too dark" in dark.locator(".message").inner_text()
+    assert dark.locator(".review").count() == 0  # a too dark photo cannot be enrolled: no button that must fail
     assert "broken.jpg" in cards.nth(2).locator(".message").inner_text()
     page.screenshot(path=str(shots / "wildlife-desktop.png"), full_page=True)
 

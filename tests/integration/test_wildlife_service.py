@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,8 @@ def test_cli_enrol_predict_drift_export(tmp_path: Path, monkeypatch: pytest.Monk
     assert rows[0]["individual_id"] == "Lion2" and "bad.jpg" in rows[1]["error"]
     r = runner.invoke(app, ["wildlife", "predict", str(query), "--species", "lion"])
     assert r.exit_code == 0 and "prediction " in r.stdout  # the id `wildlife review` takes, without --json
+    text = runner.invoke(app, ["wildlife", "drift"]).stdout
+    assert "lion: " in text and re.search(r"\d\.\d{4,}", text) is None  # rounded for a person
     r = runner.invoke(app, ["wildlife", "drift", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)[0]["recent"] == 2  # the two answers for q.png
     out_csv, out_dwc = tmp_path / "p.csv", tmp_path / "dwc.csv"

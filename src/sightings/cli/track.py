@@ -6,6 +6,7 @@ group prints one line and exits with their code); bad flag combinations are type
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -117,8 +118,11 @@ def track(
     DETECTORS.check(detector)  # unknown names fail before the video is opened
     TRACKERS.check(tracker)
     tiled = accepts_option(detector, "tile")
-    if tiles is not None and not tiled and tiles.strip().lower() not in ("", "none", "off", "no"):
+    whole_frame = tiles is None or tiles.strip().lower() in ("", "none", "off", "no")
+    if not whole_frame and not tiled:
         raise typer.BadParameter(f"the {detector} detector takes no tiles (ssd-oidv4 does)", param_hint="'--tiles'")
+    if not whole_frame and not re.fullmatch(r"\d+x\d+(,\d+x\d+)*", (tiles or "").strip()):
+        raise typer.BadParameter(f"expected grids like 2x2,2x3 or none, got {tiles!r}", param_hint="'--tiles'")
     detector_options = {
         **tile_option(detector, tiles if tiles is not None else "2x2,2x3"),
         **key_value_options(detector_option, "--detector-option"),

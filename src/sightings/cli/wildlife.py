@@ -219,9 +219,15 @@ def drift(
         echo_json(reports)
     else:
         for r in reports:
+
+            def num(value: float | None) -> str:
+                return "–" if value is None else f"{value:.3f}"
+
             console.print(
-                f"{r['species']}: {r['level']} (recent {r['recent']}, rejection {r['rejection_rate']}, "
-                f"confidence drop {r['confidence_drop']}, PSI {r['psi_mean']}, KS {r['ks_max']}) {' '.join(r['notes'])}"
+                f"{r['species']}: {r['level']} (recent {r['recent']}, rejection {num(r['rejection_rate'])}, "
+                f"confidence drop {num(r['confidence_drop'])}, PSI {num(r['psi_mean'])}, KS {num(r['ks_max'])}) "
+                f"{' '.join(r['notes'])}",
+                highlight=False,
             )
     if any(r["level"] == "alert" for r in reports):
         raise typer.Exit(1)

@@ -6,6 +6,7 @@ const $ = (sel, root = document) => root.querySelector(sel);
 const S = JSON.parse($("#page-strings").textContent);
 // the answers' sentences in the page's language too (the API says them again from the catalogue)
 const LANG = new URLSearchParams({ lang: document.documentElement.lang || "en" }).toString();
+const QUALITY_REASONS = new Set(["too_small", "too_dark", "too_bright", "too_blurry"]);
 const fmt = (text, vars) => text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
 const keyInput = $("#apikey");
 keyInput.value = localStorage.getItem("sightings-api-key") || "";
@@ -65,6 +66,9 @@ function render(line) {
     $(".title", card).textContent = fmt(S.rejected, { reason: S[`reason_${p.reason}`] || p.reason.replaceAll("_", " ") });
     card.dataset.reason = p.reason;
     for (const el of [".gauge", ".topk", ".confirm"]) $(el, card).remove();
+    // a photo too small, dark, bright or blurry cannot be enrolled, so nothing to correct it to: only the gate's
+    // judgement of the content (no animal, unlike the gallery, another species) can be overruled by a reviewer
+    if (QUALITY_REASONS.has(p.reason)) $(".review", card).remove();
   } else {
     $(".title", card).textContent = p.status === "accepted" ? p.individual_id : S.new_individual;
     gauge(card, p.confidence, p.status !== "accepted");
@@ -83,7 +87,7 @@ function render(line) {
     }
     if (!p.best_candidate) $(".confirm", card).remove();
   }
-  wireReview(card, p);
+  if ($(".review", card)) wireReview(card, p);
   return card;
 }
 
