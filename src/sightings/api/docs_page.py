@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from sightings.core.errors import BackendUnavailableError
+from sightings.api.static_files import vendor_package
 
 __all__ = ["mount", "swagger_ui_dir"]
 
@@ -30,13 +30,10 @@ router = APIRouter(include_in_schema=False)
 
 def swagger_ui_dir() -> Path:
     """Swagger UI's files as the ``swagger-ui-py`` package installed them."""
-    try:
-        import swagger_ui
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            "the API reference page needs Swagger UI", where="swagger-ui-py", hint="pip install swagger-ui-py"
-        ) from exc
-    return Path(swagger_ui.__file__).parent / "static"
+    swagger_ui = vendor_package(
+        "swagger_ui", needed_for="the API reference page needs Swagger UI", install="swagger-ui-py"
+    )
+    return Path(str(swagger_ui.__file__)).parent / "static"
 
 
 @router.get("/docs")

@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from sightings.api.static_files import add_static_route
-from sightings.core.errors import BackendUnavailableError, NotFoundError
+from sightings.api.static_files import add_static_route, vendor_package
+from sightings.core.errors import NotFoundError
 
 __all__ = ["leaflet_dir", "mount", "page_strings"]
 
@@ -27,12 +27,7 @@ pages = APIRouter(include_in_schema=False)
 
 def leaflet_dir() -> Path:
     """Leaflet's files as the ``xstatic-leaflet`` package installed them."""
-    try:
-        from xstatic.pkg import leaflet
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            "the map needs Leaflet", where="xstatic-leaflet", hint="pip install 'sightings[pets]'"
-        ) from exc
+    leaflet = vendor_package("xstatic.pkg.leaflet", needed_for="the map needs Leaflet", install="'sightings[pets]'")
     return Path(leaflet.BASE_DIR)
 
 

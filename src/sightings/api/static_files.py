@@ -1,17 +1,22 @@
-"""The pages' own script and style files, served by the app (no CDN): one route per page, a fixed list of names.
+"""The pages' own script and style files, served by the app (no CDN): one route per page, a fixed list of names;
+and the third-party files the pages use, from the PyPI packages that ship them (:func:`vendor_package`).
 
 add_static_route(pages, "/wildlife/static", ["wildlife.js", "wildlife.css"])
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
-__all__ = ["STATIC_DIR", "add_static_route"]
+from sightings.core.errors import BackendUnavailableError
+
+__all__ = ["STATIC_DIR", "add_static_route", "vendor_package"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -30,3 +35,12 @@ def add_static_route(router: APIRouter, prefix: str, names: Iterable[str]) -> No
         return Response((STATIC_DIR / name).read_text(encoding="utf-8"), media_type=MEDIA_TYPES[Path(name).suffix])
 
     router.add_api_route(f"{prefix}/{{name}}", static_file, methods=["GET"], include_in_schema=False)
+
+
+def vendor_package(module: str, *, needed_for: str, install: str) -> ModuleType:
+    """The installed package whose files a page serves (Leaflet, Swagger UI), or a BackendUnavailableError saying
+    what needs it and how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise BackendUnavailableError(needed_for, where=module, hint=f"pip install {install}") from exc
