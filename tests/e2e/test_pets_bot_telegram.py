@@ -191,3 +191,54 @@ def test_cli_telegram_bot_with_a_dead_token_is_one_line_exit_3(
         "error: pets.bots.telegram_token: Telegram rejected the token (401 Unauthorized)"
     )
     assert "dead-token-cli" not in result.output
+
+
+def test_cli_telegram_bot_with_a_malformed_token_is_one_line_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from sightings.cli import app
+    from sightings.core import config
+
+    monkeypatch.setenv("SIGHTINGS_PETS__BOTS__TELEGRAM_TOKEN", "garbage")
+    monkeypatch.setenv("SIGHTINGS_PETS__BOTS__STATE_DIR", str(tmp_path))
+    config.set_config_file(None)
+    result = CliRunner().invoke(app, ["pets", "telegram-bot"])
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: pets.bots.telegram_token: not a Telegram bot token (expected 123456:ABC…)"
+    )
+
+
+def test_sigterm_stops_the_bot_as_ctrl_c_does(tmp_path: Path) -> None:
+    """systemd and `docker stop` send SIGTERM: the bot stops polling and exits 0 (it used to die mid-message)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    fake = FakeTelegram(token=TOKEN)  # its own: the module's bot polls the shared one
+    with LocalServer(fake.app) as tg:
+        env = {
+            **os.environ,
+            "SIGHTINGS_PETS__BOTS__TELEGRAM_TOKEN": TOKEN,
+            "SIGHTINGS_PETS__BOTS__TELEGRAM_API_BASE": tg.url,
+            "SIGHTINGS_PETS__BOTS__STATE_DIR": str(tmp_path),
+            "SIGHTINGS_PETS__BOTS__API_URL": "http://127.0.0.1:9",  # never reached: nobody writes
+        }
+        command = [sys.executable, "-m", "sightings", "pets", "telegram-bot", "--polling-timeout", "1"]
+        proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            # the token check, then the dispatcher's own getMe: polling has begun
+            while len(fake.calls_of("getMe")) < 2 and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.2)
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, err
+    assert err.strip().splitlines()[-1] == "stopped" and "Polling stopped" in err

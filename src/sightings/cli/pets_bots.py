@@ -160,8 +160,9 @@ def vk_listen(
 def telegram_bot(
     polling_timeout: int = typer.Option(10, "--polling-timeout", min=1, max=50, help="getUpdates wait, seconds."),
 ) -> None:
-    """Run the Telegram bot (long polling) until interrupted."""
+    """Run the Telegram bot (long polling) until interrupted (Ctrl-C or SIGTERM: the message in hand is finished)."""
     import asyncio
+    import signal
 
     from sightings.core.config import get_settings
     from sightings.solutions.pets.bots.telegram_bot import PetsTelegramBot
@@ -170,9 +171,19 @@ def telegram_bot(
     _logging()
     settings = get_settings()
     client = PetsClient.from_settings(settings)
+
+    async def until_signalled(bot: PetsTelegramBot) -> None:
+        # SIGTERM (systemd, docker stop) stops it as Ctrl-C does: polling ends, the message in hand is finished
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await bot.run(stop)
+
     try:
         bot = PetsTelegramBot.from_settings(settings, client, polling_timeout_s=polling_timeout)
-        asyncio.run(bot.run())
+        asyncio.run(until_signalled(bot))
+        err_console.print("stopped")
     except KeyboardInterrupt:
         err_console.print("stopped")
     finally:

@@ -426,7 +426,14 @@ class PetsTelegramBot:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Check the token, then poll for updates until ``stop`` is set; albums still waiting are taken in."""
-        bot = self.create_bot()
+        from aiogram.utils.token import TokenValidationError
+
+        try:
+            bot = self.create_bot()
+        except TokenValidationError:  # not even shaped like one (digits:letters): said without aiogram's traceback
+            raise ConfigError(
+                "not a Telegram bot token (expected 123456:ABC…)", where="pets.bots.telegram_token"
+            ) from None
         try:
             me = await bot.get_me()
         except TelegramUnauthorizedError:
