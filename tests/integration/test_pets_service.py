@@ -261,6 +261,12 @@ def test_feedback_is_stored_and_recalibrates_once_there_is_enough(
         service.add_feedback(matches[0].id, "maybe")
     for m in matches:
         service.add_feedback(m.id, "mine" if m.sure else "not_mine", note="test")
+    first = matches[0]
+    tapped = service.add_feedback(first.id, "mine" if first.sure else "not_mine", note="test")  # a double tap
+    assert len(service.store.feedback(first.id)) == 1 and tapped.id == service.store.feedback(first.id)[0].id
+    service.add_feedback(first.id, "not_mine" if first.sure else "mine", note="test")  # a change of mind is kept
+    service.add_feedback(first.id, "mine" if first.sure else "not_mine", note="test")  # and back
+    assert len(service.store.feedback(first.id)) == 3
     summary = service.calibrate()
     assert summary["source"] == "prior" and summary["needed_per_class"] == 10  # too few answers yet
     monkeypatch.setattr("sightings.solutions.pets.matching.MIN_FEEDBACK_PER_CLASS", 2)

@@ -504,10 +504,15 @@ class PetsService:
     def add_feedback(
         self, match_id: str, verdict: str, *, note: str | None = None, author: str | None = None
     ) -> FeedbackRecord:
-        """An owner's "mine" / "not_mine" about a match (kept; used by :meth:`calibrate`)."""
+        """An owner's "mine" / "not_mine" about a match (kept; used by :meth:`calibrate`). The same answer again
+        from the same author (a double tap on a bot's button) is the stored one, not a second row."""
         if verdict not in VERDICTS:
             raise InputError(f"must be one of {', '.join(VERDICTS)}, got {verdict!r}", where="verdict")
-        return self.store.add_feedback(FeedbackRecord(match_id, verdict, note=note, author=author))
+        with self._write:
+            theirs = [f for f in self.store.feedback(match_id) if f.author == author]
+            if theirs and theirs[-1].verdict == verdict and (note is None or theirs[-1].note == note):
+                return theirs[-1]
+            return self.store.add_feedback(FeedbackRecord(match_id, verdict, note=note, author=author))
 
     def calibrate(self) -> dict[str, Any]:
         """Refit P(same animal) on owners' answers once there are enough of each kind; else keep the prior."""
