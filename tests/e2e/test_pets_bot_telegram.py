@@ -193,6 +193,23 @@ def test_cli_telegram_bot_with_a_dead_token_is_one_line_exit_3(
     assert "dead-token-cli" not in result.output
 
 
+def test_a_photo_over_the_upload_limit_is_left_out_not_the_whole_post(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine refuses a body over its limit whole: the bot leaves the big photo out and says so, the post and
+    its text are kept (as the VK intake does)."""
+    fake, service = world["fake"], world["service"]
+    monkeypatch.setattr(world["bot"], "max_photo_bytes", 100_000)
+    big = b"\xff\xd8\xff\xe0" + bytes(200_000)
+    message = fake.send_document(
+        fake.user(5101, language_code="ru"), big, mime_type="image/jpeg", file_name="big.jpg", caption="Нашли собаку"
+    )
+    said = [_text(c) for c in _said(fake, 5101, 1)]
+    assert said == ["Сохранено: ваше объявление о находке.\n1 фотография не вошла в объявление."]
+    post = service.store.find_post("telegram", f"5101_{message['message_id']}")
+    assert post.kind == "found" and "no_photo" in post.flags
+
+
 def test_cli_telegram_bot_with_a_malformed_token_is_one_line_exit_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

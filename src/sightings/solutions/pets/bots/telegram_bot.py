@@ -39,6 +39,7 @@ from sightings.i18n import Translator, negotiate, translator
 from sightings.solutions.pets.bots import replies
 from sightings.solutions.pets.bots.telegram_runtime import BotThread, RetryAfterMiddleware
 from sightings.solutions.pets.client import MatchCard, PetsClient, RemotePost
+from sightings.solutions.pets.feeds import MAX_PHOTO_BYTES
 from sightings.solutions.pets.feeds.deliver import Delivery, deliver
 from sightings.solutions.pets.feeds.secrets import redact
 from sightings.solutions.pets.feeds.state import JsonState
@@ -74,6 +75,7 @@ class PetsTelegramBot:
         max_retry_wait_s: float = 60.0,
         max_photos: int = 20,
         polling_timeout_s: int = 10,
+        max_photo_bytes: int = MAX_PHOTO_BYTES,
     ) -> None:
         self.token = token
         self.client = client
@@ -81,6 +83,7 @@ class PetsTelegramBot:
         self.language = language
         self.notify_every_s = notify_every_s
         self.max_photos = max_photos
+        self.max_photo_bytes = max_photo_bytes  # a larger photo is left out (named), not a refused post
         self.polling_timeout_s = polling_timeout_s
         self.retry = RetryAfterMiddleware(max_retries, max_retry_wait_s)
         self.state = JsonState(Path(state_root) / "telegram.json")
@@ -106,6 +109,7 @@ class PetsTelegramBot:
             "max_retries": b.max_retries,
             "max_retry_wait_s": b.max_retry_wait_s,
             "max_photos": settings.pets.max_photos,
+            "max_photo_bytes": settings.server.max_upload_bytes,
         }
         return cls(str(token), client, state_dir(settings), **{**options, **kwargs})
 
@@ -209,7 +213,9 @@ class PetsTelegramBot:
 
     # ------------------------------------------------------------------ posts into the engine
     async def _deliver(self, bot: Bot, messages: list[Message], **fields: Any) -> Delivery:
-        draft, dropped = await telegram_draft(bot, messages, max_photos=self.max_photos, **fields)
+        draft, dropped = await telegram_draft(
+            bot, messages, max_photos=self.max_photos, max_photo_bytes=self.max_photo_bytes, **fields
+        )
         return await asyncio.to_thread(deliver, self.client, draft, max_photos=self.max_photos, dropped=dropped)
 
     async def _answer_post(self, bot: Bot, message: Message, delivery: Delivery) -> None:

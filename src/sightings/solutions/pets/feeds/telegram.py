@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from sightings.solutions.pets.feeds import MAX_PHOTO_BYTES
 from sightings.solutions.pets.posts import PostDraft
 
 __all__ = ["AlbumCollector", "photo_file_id", "telegram_draft", "telegram_source_id"]
@@ -54,6 +55,7 @@ async def telegram_draft(
     messages: Sequence[Any],
     *,
     max_photos: int,
+    max_photo_bytes: int = MAX_PHOTO_BYTES,
     file_ids: Sequence[str] | None = None,
     kind: str | None = None,
     text: str | None = None,
@@ -76,11 +78,16 @@ async def telegram_draft(
             dropped.append(f"{name} (over the {max_photos}-photo limit)")
             continue
         try:
-            photos.append(await _download(bot, file_id))
-            names.append(name)
+            data = await _download(bot, file_id)
         except (TelegramAPIError, ClientError, OSError) as exc:
             log.warning("Telegram %s: photo %d not downloaded: %s", first.chat.id, index + 1, exc.__class__.__name__)
             dropped.append(f"{name} (download failed)")
+            continue
+        if len(data) > max_photo_bytes:  # the engine would refuse the whole post for it
+            dropped.append(f"{name} ({len(data) / 1e6:.0f} MB, over the {max_photo_bytes / 1e6:.0f} MB photo limit)")
+            continue
+        photos.append(data)
+        names.append(name)
     if text is None:
         text = next(
             (m.caption or m.text for m in sorted(messages, key=lambda m: m.message_id) if m.caption or m.text), ""

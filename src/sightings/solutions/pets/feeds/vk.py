@@ -36,6 +36,7 @@ from requests.adapters import HTTPAdapter
 
 from sightings.core.errors import BackendError, BackendUnavailableError, ConfigError, InputError
 from sightings.solutions.pets.client import PetsClient
+from sightings.solutions.pets.feeds import MAX_PHOTO_BYTES
 from sightings.solutions.pets.feeds.deliver import Delivery, deliver
 from sightings.solutions.pets.feeds.state import VkGroupState
 from sightings.solutions.pets.posts import PostDraft
@@ -57,7 +58,6 @@ VK_API_HOSTS = ("https://api.vk.ru/", "https://api.vk.com/")
 RETRY_CODES = {6: "too many requests per second", 9: "flood control", 10: "internal server error"}
 NO_ACCESS_CODES = (15, 18, 30, 203)  # access denied, deleted/banned, private profile, no access to the group
 SIZE_ORDER = "smxopqryzw"  # VK photo size letters from smallest to largest (when width/height are missing)
-MAX_PHOTO_BYTES = 25_000_000
 PULL_DEPTH_FACTOR = 20
 """a resumed pull walks back at most this many × ``max_posts`` posts looking for its resume point"""
 
