@@ -258,9 +258,12 @@ def test_cli_listen_takes_a_new_post_in_as_it_appears(
 
     publisher = threading.Thread(target=publish_when_listening, daemon=True)
     publisher.start()
-    result = CliRunner().invoke(app, ["pets", "vk-listen", "--group", "17", "--wait", "1", "--max-events", "1"])
+    args = ["pets", "vk-listen", "--group", "17", "--wait", "1", "--max-events", "1", "--duration", "120"]
+    result = CliRunner().invoke(app, args)
     publisher.join(5)
     assert result.exit_code == 0, result.output
+    # --max-events ended it: no timer is left to keep the process alive until --duration
+    assert not [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
     assert "VK group 17: 1 post(s): added 1" in result.stdout
     assert world["service"].store.find_post("vk", "-17_1").kind == "found"
 

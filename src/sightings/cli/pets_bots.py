@@ -131,8 +131,10 @@ def vk_listen(
     every = get_settings().pets.bots.notify_every_s
     client, vk, commenter, intake = _vk_parts(dry_run)
     stop = threading.Event()
-    if duration is not None:
-        threading.Timer(duration, stop.set).start()
+    timer = None if duration is None else threading.Timer(duration, stop.set)
+    if timer is not None:
+        timer.daemon = True  # --max-events may end the run first: the process must not wait out the duration
+        timer.start()
     last_sweep = [time.monotonic()]
 
     def sweep() -> None:
@@ -147,6 +149,8 @@ def vk_listen(
         err_console.print("stopped")
     finally:
         stop.set()
+        if timer is not None:
+            timer.cancel()
         client.close()
     statuses: dict[str, int] = {}
     for d in listener.deliveries:
