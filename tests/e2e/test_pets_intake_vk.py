@@ -275,3 +275,37 @@ def test_an_unreachable_vk_is_named_by_its_address() -> None:
     vk = VkApiClient("token", api_base="http://127.0.0.1:9", rps_delay_s=0.0)
     with pytest.raises(BackendUnavailableError, match=r"VK wall.get: cannot reach VK at http://127.0.0.1:9: "):
         vk.call("wall.get", owner_id=-1)
+
+
+def test_the_listener_waits_out_an_engine_restart(world: dict[str, Any], tmp_path: Path) -> None:
+    """The engine unreachable while a post comes in: the listener tries again (the VK client's back-off) instead of
+    exiting, and the post goes in once the engine answers."""
+    from sightings.core.errors import BackendUnavailableError
+    from sightings.solutions.pets.feeds.vk import VkLongPollListener
+
+    fake, service = world["fake"], world["service"]
+    intake = _intake(world, tmp_path)
+    real = intake.deliver_item
+    outage = [2]
+
+    def flaky(item: Any) -> Any:
+        if outage[0]:
+            outage[0] -= 1
+            raise BackendUnavailableError("cannot reach the pets engine", where="engine")
+        return real(item)
+
+    intake.deliver_item = flaky  # type: ignore[method-assign]
+    listener = VkLongPollListener(intake.vk, intake, 16, wait_s=1)
+    stop = threading.Event()
+    thread = threading.Thread(target=listener.run, args=(stop,), kwargs={"max_events": 1}, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if fake.calls_of("groups.getLongPollServer"):
+            break
+        threading.Event().wait(0.01)
+    fake.publish(16, "Потерялась кошка во дворе", photos=[photo_bytes(14, 0)])
+    thread.join(20)
+    stop.set()
+    assert not thread.is_alive() and outage == [0]
+    assert [d.status for d in listener.deliveries] == ["added"]
+    assert service.store.find_post("vk", "-16_1") is not None

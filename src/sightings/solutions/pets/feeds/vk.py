@@ -393,6 +393,23 @@ class VkLongPollListener:
         poll.key, poll.server, poll.url, poll.ts = server["key"], server["server"], server["server"], server["ts"]
         return poll
 
+    def _deliver_patiently(self, item: Mapping[str, Any], stop: threading.Event) -> Delivery:
+        """Deliver one post; while the engine is unreachable, wait (the VK client's back-off, growing) and try again,
+        for as long as the listener runs: a listener stays up through a restart of the engine. Stopped meanwhile,
+        the error goes up and the post is left to the next ``vk-pull`` (its since-id has not moved)."""
+        attempt = 0
+        while True:
+            try:
+                return self.intake.deliver_item(item)
+            except BackendUnavailableError as exc:
+                if stop.is_set():
+                    raise
+                wait = self.vk._backoff(attempt)
+                log.warning("pets engine unreachable (%s); trying again in %.1f s", exc, wait)
+                attempt += 1
+                if stop.wait(wait):
+                    raise
+
     def run(
         self,
         stop: threading.Event | None = None,
@@ -429,7 +446,7 @@ class VkLongPollListener:
                 raw = getattr(event, "raw", {}) or {}
                 if raw.get("type") not in self.EVENTS or not isinstance(raw.get("object"), Mapping):
                     continue
-                self.deliveries.append(self.intake.deliver_item(raw["object"]))
+                self.deliveries.append(self._deliver_patiently(raw["object"], stop))
                 handled += 1
             if on_idle is not None:
                 on_idle()
