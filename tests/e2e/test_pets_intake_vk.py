@@ -222,12 +222,13 @@ def test_vk_bot_comments_only_on_sure_matches_once_and_dry_run_only_logs(
     assert any("wall-16_2" in m and "хозяин ищет" in m and "https://vk.com/wall-16_1" in m for m in would)
 
     live = VkCommenter(intake.vk, world["client"], tmp_path, dry_run=False)
-    said = live.sweep()
-    assert [c.source_id for c in said] == ["-16_1"]
+    said = live.sweep()  # the dry run turned off: both comments the dry run logged go out, under each post
+    assert [c.source_id for c in said] == ["-16_1", "-16_2"]
     assert live.sweep() == []  # never twice for the same post and match
-    [comment] = fake.comments
-    assert comment["owner_id"] == "-16" and comment["post_id"] == "1" and comment["from_group"] == "16"
-    assert comment["message"].startswith("Возможно, этого питомца нашли: https://vk.com/wall-16_2 (уверенность")
+    under_lost, under_found = fake.comments
+    assert under_lost["owner_id"] == "-16" and under_lost["post_id"] == "1" and under_lost["from_group"] == "16"
+    assert under_lost["message"].startswith("Возможно, этого питомца нашли: https://vk.com/wall-16_2 (уверенность")
+    assert under_found["post_id"] == "2" and "https://vk.com/wall-16_1" in under_found["message"]
 
 
 def test_cli_listen_takes_a_new_post_in_as_it_appears(
@@ -295,17 +296,17 @@ def test_the_listener_waits_out_an_engine_restart(world: dict[str, Any], tmp_pat
         return real(item)
 
     intake.deliver_item = flaky  # type: ignore[method-assign]
-    listener = VkLongPollListener(intake.vk, intake, 16, wait_s=1)
+    listener = VkLongPollListener(intake.vk, intake, 18, wait_s=1)
     stop = threading.Event()
     thread = threading.Thread(target=listener.run, args=(stop,), kwargs={"max_events": 1}, daemon=True)
     thread.start()
     for _ in range(500):
-        if fake.calls_of("groups.getLongPollServer"):
+        if any(c.params.get("group_id") == "18" for c in fake.calls_of("groups.getLongPollServer")):
             break
         threading.Event().wait(0.01)
-    fake.publish(16, "Потерялась кошка во дворе", photos=[photo_bytes(14, 0)])
+    fake.publish(18, "Потерялась кошка во дворе", photos=[photo_bytes(41, 0)])
     thread.join(20)
     stop.set()
     assert not thread.is_alive() and outage == [0]
     assert [d.status for d in listener.deliveries] == ["added"]
-    assert service.store.find_post("vk", "-16_1") is not None
+    assert service.store.find_post("vk", "-18_1") is not None

@@ -102,6 +102,24 @@ class VkCommenter:
                 planned.append(PlannedComment(lost.source_id, match.id, text))
         return planned
 
+    def _plan_under_found(self, lost: RemotePost) -> list[PlannedComment]:
+        """The comments under the VK found posts of a watched lost post's sure matches: the other side of what
+        :meth:`_plan_for_found` says when a found post comes in, for a sweep (a dry run turned off posts them too)."""
+        if not lost.link:
+            return []
+        planned = []
+        for card in self.client.lost_matches(lost.id, sure_only=True).matches:
+            if not card.sure or card.target_kind != "post":
+                continue
+            try:
+                found = self.client.get_post(card.target_id)
+            except NotFoundError:
+                continue
+            if found.source == "vk":
+                text = replies.vk_comment_for_found(self.t, lost.link, card.confidence)
+                planned.append(PlannedComment(found.source_id, card.match_id, text))
+        return planned
+
     # ------------------------------------------------------------------ saying it once
     def _post(self, comment: PlannedComment) -> bool:
         """Post (or log, in a dry run) one comment unless it was already; True when it went out now."""
@@ -161,7 +179,8 @@ class VkCommenter:
             if post_id in gone:
                 continue
             try:
-                said += self._say(self._plan_for_lost(self.client.get_post(post_id)))
+                lost = self.client.get_post(post_id)
+                said += self._say(self._plan_for_lost(lost) + self._plan_under_found(lost))
             except NotFoundError:
                 gone.append(post_id)
         if gone:
