@@ -263,8 +263,11 @@ def test_cli_listen_takes_a_new_post_in_as_it_appears(
     result = CliRunner().invoke(app, args)
     publisher.join(5)
     assert result.exit_code == 0, result.output
-    # --max-events ended it: no timer is left to keep the process alive until --duration
-    assert not [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
+    # --max-events ended it: the --duration timer is cancelled (its thread ends at once), not left to run 120 s
+    timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+    for timer in timers:
+        timer.join(2)
+    assert not [t for t in timers if t.is_alive()]
     assert "VK group 17: 1 post(s): added 1" in result.stdout
     assert world["service"].store.find_post("vk", "-17_1").kind == "found"
 

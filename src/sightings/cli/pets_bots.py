@@ -12,6 +12,7 @@ comments under posts are a dry run (logged only) unless ``--no-dry-run`` or ``pe
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from dataclasses import asdict
@@ -131,6 +132,7 @@ def vk_listen(
     every = get_settings().pets.bots.notify_every_s
     client, vk, commenter, intake = _vk_parts(dry_run)
     stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # as Ctrl-C: the summary, then exit 0
     timer = None if duration is None else threading.Timer(duration, stop.set)
     if timer is not None:
         timer.daemon = True  # --max-events may end the run first: the process must not wait out the duration
@@ -149,6 +151,7 @@ def vk_listen(
         err_console.print("stopped")
     finally:
         stop.set()
+        signal.signal(signal.SIGTERM, previous)
         if timer is not None:
             timer.cancel()
         client.close()
@@ -166,7 +169,6 @@ def telegram_bot(
 ) -> None:
     """Run the Telegram bot (long polling) until interrupted (Ctrl-C or SIGTERM: the message in hand is finished)."""
     import asyncio
-    import signal
 
     from sightings.core.config import get_settings
     from sightings.solutions.pets.bots.telegram_bot import PetsTelegramBot
