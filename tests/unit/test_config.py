@@ -67,6 +67,13 @@ def test_missing_file_and_bad_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("SIGHTINGS_SERVER__PORT", "99999")
     with pytest.raises(ConfigError, match=r"env SIGHTINGS_SERVER__PORT: server\.port"):
         load_settings()
+    monkeypatch.delenv("SIGHTINGS_SERVER__PORT")
+    monkeypatch.setenv("SIGHTINGS_PETS__BOTS__API_URL", "notaurl")  # said by `config check`, not first by a bot
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value) == (
+        "env SIGHTINGS_PETS__BOTS__API_URL: pets.bots.api_url: expected an http(s)://host[:port] URL, got 'notaurl'"
+    )
 
 
 def test_get_settings_uses_chosen_file(tmp_path: Path) -> None:

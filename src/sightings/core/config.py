@@ -205,6 +205,20 @@ class PetsBotsSettings(_Section):
 
     api_url: str = Field("http://127.0.0.1:8000", description="base URL of the running engine API (`sightings serve`)")
     api_key: SecretStr | None = Field(None, description="X-API-Key sent to the engine (one of its pets.api_keys)")
+
+    @field_validator("api_url", "vk_api_base", "telegram_api_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """An http(s) URL with a host: a typo is said by `config check`, not first by a bot at run time."""
+        from urllib.parse import urlsplit
+
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s)://host[:port] URL, got {value!r}")
+        return value
+
     api_key_file: Path | None = Field(None, description="file holding the engine API key (instead of api_key)")
     vk_token: SecretStr | None = Field(None, description="VK access token (a group token for long poll and comments)")
     vk_token_file: Path | None = Field(None, description="file holding the VK token (instead of vk_token)")
@@ -470,7 +484,7 @@ def load_settings(
         if origin == "cli":
             where = f"--set {field}"
         extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{err['msg']}{extra}", where=where) from None
+        raise ConfigError(f"{str(err['msg']).removeprefix('Value error, ')}{extra}", where=where) from None
     full = _leaves(settings.model_dump(mode="json"))
     return LoadedSettings(
         settings=settings, values=full, sources={k: sources.get(k, "default") for k in full}, config_file=path
