@@ -3,6 +3,7 @@ SQLite databases run in WAL mode."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -100,10 +101,14 @@ def test_pets_repair_removes_orphans_and_readds_missing(pets_api: Any) -> None:
 
 
 def test_repair_command(tmp_path: Path) -> None:
+    import os
+
     from sightings.cli import app
 
+    data = Path(os.environ["SIGHTINGS_DATA_DIR"])
     result = CliRunner().invoke(app, ["repair", "--json"])
     assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [] and not (data / "wildlife").exists() and not (data / "pets").exists()
     bad = CliRunner().invoke(app, ["repair", "--solution", "retail"])
     assert bad.exit_code == 2
 

@@ -73,10 +73,17 @@ def repair(
 
     if solution not in ("all", "wildlife", "pets"):
         raise InputError(f"must be all, wildlife or pets, got {solution!r}", where="--solution")
+    from sightings.core.config import get_settings
+
+    settings = get_settings()
+
+    def in_use(name: str) -> bool:  # never create a solution's stores just to find them empty
+        return (settings.data_dir / name).exists() or getattr(settings, name).catalog_url is not None
+
     reports = []
-    if solution in ("all", "wildlife"):
+    if solution in ("all", "wildlife") and in_use("wildlife"):
         reports += _wildlife_reports()
-    if solution in ("all", "pets"):
+    if solution in ("all", "pets") and in_use("pets"):
         reports += _pets_reports()
     if json_out:
         echo_json([r.as_dict() for r in reports])
