@@ -77,3 +77,6 @@ def test_cli_bad_inputs(tmp_path: Path) -> None:
     cfg.write_text("dataset: d.parquet\nsplit: {train: 0.9}\nbogus: 1\n")
     r = runner.invoke(app, ["popularity", "train", "--config", str(cfg)])
     assert r.exit_code == 3 and "bogus" in r.stderr
+    cfg.write_text("dataset: d.parquet\n")
+    r = runner.invoke(app, ["popularity", "train", "--config", str(cfg), "--run-id", "../../escape"])
+    assert r.exit_code == 3 and "run_id" in r.stderr and not (tmp_path.parent / "escape").exists()

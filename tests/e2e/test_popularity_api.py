@@ -93,3 +93,35 @@ def test_openapi_lists_the_endpoint(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/v1/popularity/predict" in spec["paths"]
     assert json.dumps(spec).count("PredictionResponse") >= 1
+
+
+def test_non_finite_numbers_and_a_snapshot_before_publication_are_422(client: TestClient) -> None:
+    """NaN broke the error reply itself (a 500); Infinity was taken as "unknown"; a negative age was predicted on."""
+    base = '{"platform_id": "yt", "video_id": "v00004", "snapshot": {"snapshot_at": "2026-03-01T10:00:00Z", '
+    for value in ("NaN", "Infinity", "1e999"):
+        body = base + f'"views": {value}}}}}'
+        r = client.post("/v1/popularity/predict", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422, (value, r.text)
+        assert r.json()["error"].startswith("snapshot.views: ")
+    early = {
+        "platform_id": "yt",
+        "video_id": "v00004",
+        "snapshot": {"snapshot_at": "2026-03-01T10:00:00Z", "views": 10},
+        "video": {"published_at": "2026-03-05T00:00:00Z"},
+    }
+    r = client.post("/v1/popularity/predict", json=early)
+    assert r.status_code == 422 and "is before publication" in r.json()["error"]
+
+
+def test_the_default_model_is_the_newest_trained_not_the_last_by_name(tmp_path: Path) -> None:
+    import os
+
+    from sightings.api.popularity import _newest
+
+    for name, when in (("m1", 100), ("a-newer", 300), ("with space", 400), ("zz-older", 200)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.yaml").write_text("x", encoding="utf-8")
+        os.utime(tmp_path / name / "config.yaml", (when, when))
+    # trained last among names a request could give ("with space" is none): not "zz-older", the last by name
+    assert _newest(tmp_path, "config.yaml", "trained model", by_time=True) == "a-newer"
+    assert _newest(tmp_path, "config.yaml", "content run") == "zz-older"  # run ids begin with their UTC time

@@ -117,7 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header", "form"))
         message = f"{where}: {first.get('msg', 'invalid request')}" if where else str(first.get("msg", "invalid"))
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        content = {"error": message + more, "type": "RequestValidationError", "detail": jsonable_encoder(errors)}
+        # FastAPI's list without the inputs it quotes: a NaN or a huge body in there would break the reply itself
+        detail = [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in errors]
+        content = {"error": message + more, "type": "RequestValidationError", "detail": jsonable_encoder(detail)}
         return JSONResponse(status_code=422, content=content)
 
     @app.exception_handler(StarletteHTTPException)

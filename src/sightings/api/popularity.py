@@ -9,6 +9,7 @@ answer is the same deterministic JSON as ``sightings popularity predict``.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +30,7 @@ Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # Infinity is no count: 422, not "unknown"
 
 
 class SnapshotIn(_In):
@@ -106,11 +107,18 @@ def _inside(root: Path, *parts: str) -> Path:
     return path
 
 
-def _newest(folder: Path, marker: str, what: str) -> str:
-    runs = sorted(p.name for p in folder.iterdir() if (p / marker).is_file()) if folder.is_dir() else []
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def _newest(folder: Path, marker: str, what: str, *, by_time: bool = False) -> str:
+    """The newest folder holding ``marker`` whose name is a valid id (one a request could name too): by name for
+    content runs (their ids start with the UTC time), by ``marker``'s time for models (named as their trainer
+    chose)."""
+    runs = [p for p in folder.iterdir() if (p / marker).is_file() and _ID.fullmatch(p.name)] if folder.is_dir() else []
     if not runs:
         raise NotFoundError(f"no {what}", where=folder.name or "store")
-    return runs[-1]
+    newest = max(runs, key=lambda p: ((p / marker).stat().st_mtime, p.name) if by_time else (0.0, p.name))
+    return newest.name
 
 
 def _artifact(request: Request, model_dir: Path) -> Any:
@@ -146,7 +154,9 @@ def predict(body: PredictRequest, request: Request) -> Response:
         raise NotFoundError(
             "no such content run in the result store", where=f"{body.platform_id}/{body.video_id}/{run_id}"
         )
-    model_id = body.model or cfg.default_model or _newest(artifacts.resolve(), "config.yaml", "trained model")
+    model_id = (
+        body.model or cfg.default_model or _newest(artifacts.resolve(), "config.yaml", "trained model", by_time=True)
+    )
     model_dir = _inside(artifacts, model_id)
     if not (model_dir / "config.yaml").is_file():
         raise NotFoundError("no such trained model", where=f"model {model_id}")

@@ -66,6 +66,12 @@ def predict_run(
     """Predict every target of ``artifact`` for one content run (see the module docs)."""
     content = read_content_run(run_dir)
     info = video or VideoInfo(content.platform_id, content.video_id)
+    if snapshot1 is not None and info.published_at is not None and snapshot1.at < info.published_at:
+        # the dataset drops such videos (dropped_snapshot1_before_publish): no model saw a negative age
+        raise InputError(
+            f"the first snapshot ({snapshot1.at.isoformat()}) is before publication ({info.published_at.isoformat()})",
+            where=f"{content.platform_id}/{content.video_id}",
+        )
     row = build_feature_row(content, info, snapshot1, channel or ChannelLookup(False))
     x = artifact.encoder.encode_row(row)
     predictions: dict[str, dict[str, Any]] = {}

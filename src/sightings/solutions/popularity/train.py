@@ -78,7 +78,11 @@ class TrainingConfig(_Strict):
 
     dataset: str = Field(description="dataset Parquet from `sightings popularity dataset`")
     out: str = Field("artifacts", description="folder of training runs; the run goes to <out>/<run_id>/")
-    run_id: str | None = Field(None, description="run folder name (default: UTC time + config hash)")
+    run_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+        description="run folder name (default: UTC time + config hash); an id the API can name: letters, digits, . _ -",
+    )
     seed: int = Field(7, description="random seed of the backend")
     model: ModelConfig = Field(default_factory=ModelConfig)  # type: ignore[arg-type]
     metrics: list[str] = Field(default_factory=lambda: list(METRICS), description="count metrics to model")
