@@ -48,6 +48,8 @@ def test_revoked_key_is_refused_at_once(pets_api: Any) -> None:
     store.revoke(record.key_id)
     assert _post(pets_api, {"X-API-Key": plain}).status_code == 401
     assert [k.revoked_at is not None for k in store.list_keys() if k.key_id == record.key_id] == [True]
+    refused = store.audit_entries(key_id=record.key_id)[0]  # newest first: the refused write names its key
+    assert (refused.status, refused.role, refused.key_id) == (401, None, record.key_id)
 
 
 def test_keys_are_stored_hashed_with_a_salt_each(tmp_path: Path) -> None:

@@ -275,6 +275,9 @@ def authenticate(
     if given:
         principal = _legacy_principal(legacy, given, legacy_name) or store.verify(given)
     if principal is None:
+        parts = (given or "").split("_", 2)
+        if isinstance(audit, dict) and len(parts) == 3 and parts[0] == "sk" and parts[1]:
+            audit["claimed_key_id"] = parts[1][:32]  # a revoked or wrong key is audited by the id it claims
         raise HTTPException(401, "missing or wrong X-API-Key header", headers={"WWW-Authenticate": "X-API-Key"})
     if isinstance(audit, dict):
         audit["principal"] = principal

@@ -129,7 +129,7 @@ class SecurityMiddleware:
         client = scope.get("client")
         try:
             key_store(self.settings).audit(
-                key_id=principal.key_id if principal else None,
+                key_id=principal.key_id if principal else audit.get("claimed_key_id"),
                 role=principal.role if principal else None,
                 method=str(scope.get("method", "")),
                 path=str(scope.get("path", "")),

@@ -83,5 +83,5 @@ def audit(
         echo_json([asdict(e) for e in entries])
         return
     for e in entries:
-        who = f"{e.key_id} ({e.role})" if e.key_id else "no key"
+        who = (f"{e.key_id} ({e.role})" if e.role else f"{e.key_id} (refused)") if e.key_id else "no key"
         typer.echo(f"{e.at.isoformat(timespec='seconds')} {who} {e.method} {e.path} → {e.status}")
