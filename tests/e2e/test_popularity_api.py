@@ -125,3 +125,15 @@ def test_the_default_model_is_the_newest_trained_not_the_last_by_name(tmp_path: 
     # trained last among names a request could give ("with space" is none): not "zz-older", the last by name
     assert _newest(tmp_path, "config.yaml", "trained model", by_time=True) == "a-newer"
     assert _newest(tmp_path, "config.yaml", "content run") == "zz-older"  # run ids begin with their UTC time
+
+
+def test_a_broken_model_on_the_server_is_a_500_naming_its_id_not_a_path(served: Path, client: TestClient) -> None:
+    artifacts = served / "data" / "popularity" / "artifacts"
+    shutil.copytree(artifacts / "m1", artifacts / "broken")
+    try:
+        (artifacts / "broken" / "intervals.json").unlink()  # was a 404, as if the client had named a wrong model
+        r = client.post("/v1/popularity/predict", json={"platform_id": "yt", "video_id": "v00004", "model": "broken"})
+        assert r.status_code == 500 and r.json()["error"].startswith("popularity model: model 'broken' cannot be")
+        assert str(served) not in r.text
+    finally:
+        shutil.rmtree(artifacts / "broken")

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sightings.api.outages import HeldReadsRoute
 from sightings.core.config import Settings
-from sightings.core.errors import InputError, NotFoundError
+from sightings.core.errors import InputError, IntegrityError, NotFoundError
 
 __all__ = ["PredictRequest", "PredictionResponse", "mount"]
 
@@ -131,8 +131,16 @@ def _artifact(request: Request, model_dir: Path) -> Any:
     config = model_dir / "config.yaml"
     key = (str(model_dir), config.stat().st_mtime if config.is_file() else 0.0)
     if key not in cache:
+        try:
+            loaded = load_artifact(model_dir)
+        except (NotFoundError, InputError, IntegrityError) as exc:
+            # the model exists (its folder was found) but cannot be used: the server's fault, not the request's;
+            # named by its id only, never by the server's paths
+            raise IntegrityError(
+                f"model {model_dir.name!r} cannot be loaded: {exc.reason}", where="popularity model"
+            ) from None
         cache.clear()
-        cache[key] = load_artifact(model_dir)
+        cache[key] = loaded
     return cache[key]
 
 
