@@ -111,6 +111,11 @@ def test_non_finite_numbers_and_a_snapshot_before_publication_are_422(client: Te
     }
     r = client.post("/v1/popularity/predict", json=early)
     assert r.status_code == 422 and "is before publication" in r.json()["error"]
+    half = {**early, "snapshot": {"snapshot_at": "2026-03-01T10:00:00Z", "views": 1.5}, "video": {}}
+    r = client.post("/v1/popularity/predict", json=half)  # as the CLI's CSV reader says too
+    assert r.status_code == 422 and r.json()["error"] == "snapshot.views: a count must be a whole number, got 1.5"
+    whole = {**half, "snapshot": {"snapshot_at": "2026-03-01T10:00:00Z", "views": 12.0}}
+    assert client.post("/v1/popularity/predict", json=whole).status_code == 200
 
 
 def test_the_default_model_is_the_newest_trained_not_the_last_by_name(tmp_path: Path) -> None:

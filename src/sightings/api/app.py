@@ -115,7 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         errors = exc.errors()
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header", "form"))
-        message = f"{where}: {first.get('msg', 'invalid request')}" if where else str(first.get("msg", "invalid"))
+        reason = str(first.get("msg", "invalid request")).removeprefix("Value error, ")  # our validators' own words
+        message = f"{where}: {reason}" if where else reason
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         # FastAPI's list without the inputs it quotes: a NaN or a huge body in there would break the reply itself
         detail = [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in errors]

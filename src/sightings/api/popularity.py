@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from sightings.api.outages import HeldReadsRoute
 from sightings.core.config import Settings
@@ -33,6 +33,13 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # Infinity is no count: 422, not "unknown"
 
 
+def _whole(value: float | None) -> float | None:
+    """A count is a whole number (as the CLI's CSV reader says too): 1.5 views is a typo, not data."""
+    if value is not None and not float(value).is_integer():
+        raise ValueError(f"a count must be a whole number, got {value}")
+    return value
+
+
 class SnapshotIn(_In):
     """The video's first snapshot (counts at a time); features use nothing later."""
 
@@ -40,6 +47,8 @@ class SnapshotIn(_In):
     views: float | None = Field(None, ge=0, description="views at that time")
     likes: float | None = Field(None, ge=0, description="likes at that time")
     comments: float | None = Field(None, ge=0, description="comments at that time")
+
+    _counts = field_validator("views", "likes", "comments")(_whole)
 
 
 class VideoIn(_In):
@@ -57,6 +66,8 @@ class ChannelIn(_In):
 
     subscribers: float | None = Field(None, ge=0)
     total_videos: float | None = Field(None, ge=0)
+
+    _counts = field_validator("subscribers", "total_videos")(_whole)
     created_at: datetime | None = Field(None, description="channel creation time")
     as_of: datetime | None = Field(None, description="when the counts were read (none: taken as valid at any time)")
 
