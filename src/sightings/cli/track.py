@@ -111,17 +111,15 @@ def track(
     from sightings.core.registry import DETECTORS, TRACKERS
     from sightings.evaluate.mot_io import write_mot
     from sightings.vision.draw import render_track_preview
-    from sightings.vision.pipeline import accepts_option, tile_option, track_video
+    from sightings.vision.pipeline import accepts_option, tile_option, track_video, whole_frame
     from sightings.vision.track.linking import LinkOptions
     from sightings.vision.track_output import write_tracks_parquet
 
     DETECTORS.check(detector)  # unknown names fail before the video is opened
     TRACKERS.check(tracker)
-    tiled = accepts_option(detector, "tile")
-    whole_frame = tiles is None or tiles.strip().lower() in ("", "none", "off", "no")
-    if not whole_frame and not tiled:
+    if not whole_frame(tiles) and not accepts_option(detector, "tile"):
         raise typer.BadParameter(f"the {detector} detector takes no tiles (ssd-oidv4 does)", param_hint="'--tiles'")
-    if not whole_frame and not re.fullmatch(r"\d+x\d+(,\d+x\d+)*", (tiles or "").strip()):
+    if not whole_frame(tiles) and not re.fullmatch(r"\d+x\d+(,\d+x\d+)*", (tiles or "").strip()):
         raise typer.BadParameter(f"expected grids like 2x2,2x3 or none, got {tiles!r}", param_hint="'--tiles'")
     detector_options = {
         **tile_option(detector, tiles if tiles is not None else "2x2,2x3"),

@@ -43,6 +43,7 @@ __all__ = [
     "tile_option",
     "track_video",
     "tracker_accepts_option",
+    "whole_frame",
 ]
 
 FrameCallback = Callable[[Frame, Sequence[TrackedDetection]], None]
@@ -146,10 +147,15 @@ def tracker_accepts_option(tracker: str, option: str) -> bool:
     return _accepts(TRACKERS.resolve(tracker), option)
 
 
+def whole_frame(tiles: str | None) -> bool:
+    """Whether ``tiles`` asks for no tiling: ``None``, ``""``, ``"none"``, ``"off"`` or ``"no"``."""
+    return tiles is None or tiles.strip().lower() in ("", "none", "off", "no")
+
+
 def tile_option(detector: str, tiles: str | None) -> dict[str, str]:
     """``{"tile": tiles}`` when ``tiles`` names a tiling (``"2x2,2x3"``) and the registered ``detector`` tiles;
-    ``{}`` (the whole frame) for ``None``, ``""``, ``"none"``, ``"off"``, ``"no"`` or a detector without tiles."""
-    if tiles is None or tiles.strip().lower() in ("", "none", "off", "no") or not accepts_option(detector, "tile"):
+    ``{}`` (the whole frame) for :func:`whole_frame` values or a detector without tiles."""
+    if tiles is None or whole_frame(tiles) or not accepts_option(detector, "tile"):
         return {}
     return {"tile": tiles}
 
