@@ -10,6 +10,7 @@ one reader in the engine (solutions do not import each other).
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,7 @@ def load_module(
     if not path.is_file():
         raise NotFoundError(f"no output of module {name!r}", where=path)
     try:
-        with path.open("rb") as fh:  # an NPZ is a zip; anything else would be read as a pickle and say so
-            head = fh.read(4)
-        if head not in (b"PK\x03\x04", b"PK\x05\x06"):
+        if not zipfile.is_zipfile(path):  # an NPZ is a zip; numpy would read anything else as a pickle, and say so
             raise IntegrityError("not an NPZ file (damaged, or another format)", where=path)
         with np.load(path, allow_pickle=False) as npz:
             wanted = npz.files if keys is None else [k for k in npz.files if k in keys]
