@@ -469,11 +469,7 @@ class WildlifeService:
             status=status,
             created_at=datetime.now(UTC),
             reason=gate.reason,
-            message=gate.message
-            if not gate.passed
-            else _answer_sentence(status, best, confidence)
-            if calibrated or not matches
-            else _uncalibrated_sentence(species, best, matches[0]["confidence"]),
+            message=gate.message if not gate.passed else _answer_sentence(species, status, best, confidence, matches),
             individual_id=individual,
             best_candidate=best,
             confidence=confidence,
@@ -648,15 +644,18 @@ def _same(text: str) -> str:
     return text
 
 
-def _uncalibrated_sentence(
-    species: str, best: str | None, score: float, translate: Callable[[str], str] = _same
-) -> str:
-    return translate(_UNCALIBRATED).format(best=best, score=score, species=species)
-
-
 def _answer_sentence(
-    status: str, best: str | None, confidence: float | None, translate: Callable[[str], str] = _same
+    species: str,
+    status: str,
+    best: str | None,
+    confidence: float | None,
+    matches: Sequence[Mapping[str, Any]],
+    *,
+    translate: Callable[[str], str] = _same,
 ) -> str:
+    """The sentence of an answer the gate let through; without a calibration, the closest and its raw score."""
+    if matches and not matches[0].get("calibrated", False):
+        return translate(_UNCALIBRATED).format(best=best, score=float(matches[0]["confidence"]), species=species)
     if status == "accepted":
         return translate(_ACCEPTED).format(best=best, confidence=confidence or 0.0)
     if best is None:
@@ -679,6 +678,4 @@ def prediction_message(p: PredictionRecord, translate: Callable[[str], str]) -> 
             detail=str(failed.get("detail") or ""),
             translate=translate,
         )
-    if p.matches and not p.matches[0].get("calibrated", False):
-        return _uncalibrated_sentence(p.species, p.best_candidate, float(p.matches[0]["confidence"]), translate)
-    return _answer_sentence(p.status, p.best_candidate, p.confidence, translate)
+    return _answer_sentence(p.species, p.status, p.best_candidate, p.confidence, p.matches, translate=translate)
