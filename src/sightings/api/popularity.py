@@ -66,10 +66,10 @@ class ChannelIn(_In):
 
     subscribers: float | None = Field(None, ge=0)
     total_videos: float | None = Field(None, ge=0)
-
-    _counts = field_validator("subscribers", "total_videos")(_whole)
     created_at: datetime | None = Field(None, description="channel creation time")
     as_of: datetime | None = Field(None, description="when the counts were read (none: taken as valid at any time)")
+
+    _counts = field_validator("subscribers", "total_videos")(_whole)
 
 
 class PredictRequest(_In):
