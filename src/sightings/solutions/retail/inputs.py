@@ -56,9 +56,14 @@ class VideoFile:
         return self.started_at.date()
 
     @property
+    def recording(self) -> str:
+        """The recording within its store: camera and UTC start, e.g. ``cam1/20240302T060000Z``."""
+        return f"{self.camera}/{self.started_at.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+    @property
     def run_id(self) -> str:
         """The video's identity in the warehouse: re-running the same recording replaces its rows."""
-        return f"{self.store}/{self.camera}/{self.started_at.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+        return f"{self.store}/{self.recording}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,8 +147,8 @@ def analyse_points(
     roles = assign_roles(
         analysed, step_s=sub_step, options=config.roles, has_counter=zones.has("counter"), shifts=windows
     )
-    # unnamed sellers are per video (camera and UTC start, as in the run id): two videos' track 1 are two people
-    roles = replace(roles, video=f"{video.camera}/{video.started_at.astimezone(UTC):%Y%m%dT%H%M%SZ}")
+    # unnamed sellers are per recording (as in the run id): two videos' track 1 are two people
+    roles = replace(roles, video=video.recording)
     episodes = find_episodes(
         analysed,
         roles.sellers,
