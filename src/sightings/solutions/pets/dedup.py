@@ -118,8 +118,15 @@ class DuplicateIndex:
                 self._text_posts.append(post_id)
                 self._text_sigs.append(np.asarray(signature, np.uint64))
 
-    def _of_kind(self, posts: list[str], kind: str | None) -> npt.NDArray[np.bool_]:
-        return np.array([kind is None or self._kinds.get(p) == kind for p in posts], dtype=bool)
+    def _of_kind(
+        self, posts: Sequence[str], rows: Sequence[npt.NDArray[np.uint64]], kind: str | None
+    ) -> tuple[list[str], npt.NDArray[np.uint64]] | None:
+        """The posts of ``kind`` (all, when ``None``) and their rows stacked, or ``None`` when there are none;
+        the caller holds the lock."""
+        picked = [i for i, p in enumerate(posts) if kind is None or self._kinds.get(p) == kind]
+        if not picked:
+            return None
+        return [posts[i] for i in picked], np.stack([rows[i] for i in picked])
 
     def same_photo(self, phashes: Sequence[str], *, max_bits: int, kind: str | None = None) -> str | None:
         """The kept post (of ``kind``, when given) with a photo within ``max_bits`` of one of ``phashes`` (the
@@ -127,14 +134,10 @@ class DuplicateIndex:
         from sightings.media.hashing import hamming_distances
 
         with self._lock:
-            if not phashes or not self._photo_codes:
-                return None
-            posts = list(self._photo_posts)
-            keep = self._of_kind(posts, kind)
-            if not keep.any():
-                return None
-            codes = np.stack(self._photo_codes)[keep]
-            posts = [p for p, k in zip(posts, keep, strict=True) if k]
+            picked = self._of_kind(self._photo_posts, self._photo_codes, kind) if phashes else None
+        if picked is None:
+            return None
+        posts, codes = picked
         best: tuple[int, str] | None = None
         for h in phashes:
             query = _phash_words(h)
@@ -152,14 +155,10 @@ class DuplicateIndex:
         """The kept post (of ``kind``, when given) whose text is most alike (at least ``min_similarity``), or
         ``None``."""
         with self._lock:
-            if not signature or not self._text_sigs:
-                return None
-            posts = list(self._text_posts)
-            keep = self._of_kind(posts, kind)
-            if not keep.any():
-                return None
-            sigs = np.stack(self._text_sigs)[keep]
-            posts = [p for p, k in zip(posts, keep, strict=True) if k]
+            picked = self._of_kind(self._text_posts, self._text_sigs, kind) if signature else None
+        if picked is None:
+            return None
+        posts, sigs = picked
         similarity = (sigs == np.asarray(signature, np.uint64)[None, :]).mean(axis=1)
         i = int(np.argmax(similarity))
         return posts[i] if similarity[i] >= min_similarity else None
