@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sightings.core.threads import single_threaded_kernels
-from sightings.evaluate.datasets import pets09_files
+from sightings.evaluate.datasets import PETS09_MISSING, pets09_files
 from sightings.media.sample import sample_frames
 from sightings.vision.detect.postprocess import box_iou
 
@@ -164,7 +164,7 @@ def main() -> None:
     args = parser.parse_args()
     files = pets09_files()
     if files is None:
-        print("skipped: needs pets09/vtest.avi and gt_1_400.txt (make stage-data)")
+        print(f"skipped: {PETS09_MISSING}")
         return
     video, gt_path = files
     single_threaded_kernels()

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from sightings.evaluate.datasets import pets09_files
+from sightings.evaluate.datasets import PETS09_MISSING, pets09_files
 
 
 def roc_auc(same: np.ndarray, different: np.ndarray) -> float:
@@ -197,7 +197,7 @@ def main() -> None:
     args = parser.parse_args()
     files = pets09_files()
     if files is None:
-        print("skipped: no PETS09 video and ground truth (make stage-data, or SIGHTINGS_SHARED_DATA)")
+        print(f"skipped: {PETS09_MISSING}")
         return
     video, gt_file = files
     from sightings.vision.track.linking import appearance_distance

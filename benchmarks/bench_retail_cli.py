@@ -30,7 +30,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_retail_accuracy as accuracy
-from sightings.evaluate.datasets import pets09_files
+from sightings.evaluate.datasets import PETS09_MISSING, pets09_files
 
 START = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 NAME = "pets_pets_20261130-100000Z.mp4"
@@ -77,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     files = pets09_files()
     if files is None:
-        print("skipped: no PETS09 video and ground truth (make stage-data, or SIGHTINGS_SHARED_DATA)")
+        print(f"skipped: {PETS09_MISSING}")
         return
     video, gt = files
     root = args.out or Path(tempfile.mkdtemp(prefix="sightings-retail-cli-"))

@@ -43,6 +43,8 @@ def shared_file(relative: str) -> Path | None:
 
 PETS09 = ("pets09/vtest.avi", "pets09/gt_1_400.txt")
 """PETS09-S2L1's video and the ground truth of its frames 1-400 in the evaluation data."""
+PETS09_MISSING = f"no PETS09 video and ground truth ({' and '.join(PETS09)}; make stage-data, or SIGHTINGS_SHARED_DATA)"
+"""What a benchmark on PETS09 prints (after ``skipped:``) when :func:`pets09_files` finds none."""
 
 
 def pets09_files() -> tuple[Path, Path] | None:
