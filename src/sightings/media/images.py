@@ -221,7 +221,7 @@ def _read_bytes(source: ImageSource, *, max_bytes: int, where: str | None) -> tu
 
 def _open_checked(fp: BinaryIO, head: bytes, label: str, max_pixels: int) -> tuple[PILImage.Image, str]:
     """Open ``fp`` (header only) as the type sniffed from ``head``; refuse unsupported types and oversize headers."""
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     kind = sniff_image_type(head)
     if kind is None:
@@ -233,6 +233,8 @@ def _open_checked(fp: BinaryIO, head: bytes, label: str, max_pixels: int) -> tup
         im = Image.open(fp, formats=[_PIL_FORMAT[kind]])
     except Image.DecompressionBombError as err:
         raise TooLargeError(f"image too large to decode safely: {err}", where=label) from err
+    except UnidentifiedImageError as err:  # Pillow's words name its file object ("<_io.BytesIO object at 0x…>")
+        raise MediaError(f"corrupt {kind} image: its header cannot be read", where=label) from err
     except _DECODE_ERRORS as err:
         raise MediaError(f"corrupt {kind} image: {err}", where=label) from err
     width, height = im.size
