@@ -234,6 +234,26 @@ def test_enrol_refuses_all_photos_when_one_is_bad(api: Any) -> None:
     assert client.get("/v1/individuals/Half").status_code == 404, "nothing half-written"
 
 
+def test_enrol_refuses_all_photos_when_one_fails_the_quality_gate_or_the_ids(api: Any) -> None:
+    """The gate ran per photo while enrolling: the good photos before a dark one were enrolled, and a new species
+    named in the form was created, although the answer was a 422."""
+    client, service = api
+    gallery, species = service.species("lion").matcher.gallery.count(), service.store.list_species()
+    dark = encode(np.zeros((128, 128, 3), np.uint8))
+    files = [("files", ("g.png", encode(animal(51)))), ("files", ("dark.png", dark))]
+    r = client.post("/v1/individuals", files=files, data={"species": "lion", "individual_id": "Dim"}, headers=KEY)
+    assert r.status_code == 422 and r.json()["error"].startswith("dark.png: The photo is too dark"), r.text
+    assert client.get("/v1/individuals/Dim").status_code == 404, "nothing half-written"
+    for form in (
+        {"species": "zebra", "individual_id": "bad id", "scientific_name": "Equus quagga"},
+        {"species": "zebra", "individual_id": "L0", "scientific_name": "Equus quagga"},  # L0 is a lion
+    ):
+        r = client.post("/v1/individuals", files=[("files", ("z.png", encode(animal(52))))], data=form, headers=KEY)
+        assert r.status_code == 422 and r.json()["error"].startswith("individual: "), r.text
+    assert service.store.list_species() == species, "no species created by a refused enrolment"
+    assert service.species("lion").matcher.gallery.count() == gallery
+
+
 def test_review_confirm_and_correct_enrol_the_photo_and_log_the_decision(api: Any) -> None:
     client, service = api
     pred = _predict(client, _photo(4)).json()

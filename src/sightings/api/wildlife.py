@@ -235,16 +235,12 @@ def create_individual(
     ]
     if not blobs:
         raise InputError("send at least one photo", where="files")
-    from sightings.media.images import read_image
 
-    for name, data in blobs:  # decode all first: one bad photo refuses the request before anything is enrolled
-        read_image(
-            data,
-            max_bytes=settings.media.max_image_bytes,
-            max_pixels=settings.media.max_image_pixels,
-            max_side=64,
-            where=name,
-        )
+    def check_all() -> None:  # every photo first (ids, decoding, the quality gate): one bad photo refuses them all
+        for name, data in blobs:
+            service.check_enrol(data, species=form.species, individual=form.individual_id, where=name)
+
+    hold_through_outage(check_all, request, where="POST /v1/individuals")
     if form.scientific_name or form.vernacular_name:
         service.add_species(form.species, scientific_name=form.scientific_name, vernacular_name=form.vernacular_name)
     outcomes = [

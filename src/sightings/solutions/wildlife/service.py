@@ -108,6 +108,15 @@ class _Photo:
     upload_as_is: bool = False  # the upload is a JPEG that decodes to ``image`` as is (stored without re-encoding)
 
 
+def _same_species(record: IdentityRecord, species: str) -> None:
+    """An existing individual enrolled again must be enrolled under its own species."""
+    if record.species != species:
+        raise InputError(
+            f"individual {record.id!r} is a {record.species or 'non-wildlife'} record, not {species!r}",
+            where="individual",
+        )
+
+
 class WildlifeService:
     """The wildlife photo-ID service (thread-safe: writes are serialised, predictions run in parallel)."""
 
@@ -301,11 +310,37 @@ class WildlifeService:
                 attributes=attributes,
             )
             return
-        if record.species != species:
-            raise InputError(
-                f"individual {individual_id!r} is a {record.species or 'non-wildlife'} record, not {species!r}",
-                where="individual",
-            )
+        _same_species(record, species)
+
+    def check_enrol(
+        self,
+        source: ImageSource,
+        *,
+        species: str,
+        individual: str,
+        where: str | None = None,
+        check_quality: bool = True,
+    ) -> None:
+        """Raise what :meth:`enrol` would refuse this photo for (ids, an individual of another species, decoding, the
+        quality gate), writing nothing: a caller enrolling several photos checks them all before enrolling any."""
+        self._enrollable(source, species=species, individual=individual, where=where, check_quality=check_quality)
+        try:
+            record = self.catalog.get_identity(individual)
+        except NotFoundError:
+            return
+        _same_species(record, species)
+
+    def _enrollable(
+        self, source: ImageSource, *, species: str, individual: str, where: str | None, check_quality: bool
+    ) -> _Photo:
+        check_name(individual, "individual")
+        check_name(species, "species")
+        photo = self._decode(source, where)
+        if check_quality:
+            result = GateResult(image_quality_checks(photo.image, self.gate_settings), species)
+            if not result.passed:
+                raise InputError(result.message or "unusable photo", where=where or "photo")
+        return photo
 
     def enrol(
         self,
@@ -319,13 +354,9 @@ class WildlifeService:
         media_uri: str | None = None,
     ) -> EnrolOutcome:
         """Enrol one photo of ``individual`` (created if new); no retraining, findable at once."""
-        check_name(individual, "individual")
-        check_name(species, "species")
-        photo = self._decode(source, where)
-        if check_quality:
-            result = GateResult(image_quality_checks(photo.image, self.gate_settings), species)
-            if not result.passed:
-                raise InputError(result.message or "unusable photo", where=where or "photo")
+        photo = self._enrollable(
+            source, species=species, individual=individual, where=where, check_quality=check_quality
+        )
         with self._write:
             if species not in {s.name for s in self.store.list_species()}:
                 self.store.put_species(SpeciesRecord(species))
