@@ -24,3 +24,25 @@ def test_an_image_whose_header_cannot_be_read_is_named_without_python_internals(
     error = r.json()["error"]
     assert error.startswith("cat.jpg: corrupt ") and "0x" not in error and "_io." not in error, error
     assert pets_api.service.store.counts() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "request body: Field required"),
+        (b"null", "request body: Input should be a valid dictionary"),
+        (b"[1, 2]", "request body: Input should be a valid dictionary"),
+        (b'{"verdict": "mine",', "request body: not valid JSON at character 19: Expecting property name"),
+    ],
+    ids=["empty", "null", "array", "broken-json"],
+)
+def test_a_json_body_that_is_missing_or_not_an_object_is_said_to_be_the_body(
+    pets_api: Any, content: bytes, expected: str
+) -> None:
+    """The whole-body errors had no place in the line ("Field required"; "1: JSON decode error", the character
+    offset shown as if it were a field and the reason dropped)."""
+    headers = {**pets_api.headers("write"), "content-type": "application/json"}
+    r = pets_api.client.post("/v1/pets/matches/m1/feedback", content=content, headers=headers)
+    body = r.json()
+    assert r.status_code == 422 and body["type"] == "RequestValidationError", r.text
+    assert body["error"].startswith(expected), body["error"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -71,6 +72,22 @@ def _run_hook(hook: AppHook, app: FastAPI) -> None:
         log.warning("%s: %s", hook.__name__, err)
 
 
+def _validation_line(error: Mapping[str, Any]) -> str:
+    """One of FastAPI's validation errors as ``where: reason``; an error of the whole body (empty, not an object,
+    not JSON) is said to be in the request body, and invalid JSON says where and why."""
+    loc = tuple(error.get("loc", ()))
+    reason = str(error.get("msg", "invalid request")).removeprefix("Value error, ")  # our validators' own words
+    if error.get("type") == "json_invalid":  # loc is ("body", character offset)
+        at = f" at character {loc[1]}" if len(loc) > 1 else ""
+        why = (error.get("ctx") or {}).get("error")
+        reason = f"not valid JSON{at}" + (f": {why}" if why else "")
+        loc = loc[:1]
+    where = ".".join(str(p) for p in loc if p not in ("body", "query", "path", "header", "form"))
+    if not where and loc[:1] == ("body",):
+        where = "request body"
+    return f"{where}: {reason}" if where else reason
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app (uvicorn calls this as a factory).
 
@@ -113,10 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """FastAPI's own checks (a missing form field, a number out of range) in the same shape as ours, one line
         in ``error``; FastAPI's list stays in ``detail`` for clients that read it."""
         errors = exc.errors()
-        first = errors[0] if errors else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header", "form"))
-        reason = str(first.get("msg", "invalid request")).removeprefix("Value error, ")  # our validators' own words
-        message = f"{where}: {reason}" if where else reason
+        message = _validation_line(errors[0] if errors else {})
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         # FastAPI's list without the inputs it quotes: a NaN or a huge body in there would break the reply itself
         detail = [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in errors]
