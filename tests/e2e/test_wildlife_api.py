@@ -137,6 +137,34 @@ def test_upload_over_the_limit_is_413(tmp_path: Path) -> None:
         assert r.status_code == 413 and "limit" in r.json()["error"]
 
 
+def test_a_batch_image_over_the_upload_limit_fails_alone_with_413(tmp_path: Path) -> None:
+    """The batch route read each file up to the whole batch's limit: an image over ``server.max_upload_bytes``
+    was predicted (and stored) there, though refused on every other upload route."""
+    from sightings.solutions.wildlife.service import WildlifeService
+    from wildlife_factories import wildlife_settings
+
+    service = WildlifeService(wildlife_settings(tmp_path, **{"server.max_upload_bytes": 60_000}))
+    service.enrol(encode(animal(0)), species="lion", individual="L0", where="L0.png")
+    app = create_app(service.settings)
+    app.state.wildlife = service
+    small = encode(animal(0, noise=4), "JPEG")
+    big = small + b"\0" * 70_000  # a JPEG with trailing bytes still decodes
+    try:
+        with TestClient(app) as client:
+            files = [("files", ("big.jpg", big)), ("files", ("small.jpg", small))]
+            lines = _lines(client.post("/v1/predict-batch", files=files, data={"species": "lion"}))
+            zipped = {"files": ("b.zip", _zip({"big.jpg": big}))}
+            lines += _lines(client.post("/v1/predict-batch", files=zipped, data={"species": "lion"}))
+    finally:
+        service.close()
+    assert [(x["filename"], x["ok"], x["status_code"]) for x in lines] == [
+        ("big.jpg", False, 413),
+        ("small.jpg", True, None),
+        ("big.jpg", False, 413),
+    ]
+    assert lines[0]["error"] == "big.jpg: over the upload limit of 60000 bytes"
+
+
 def test_unknown_species_and_individual_are_404(api: Any) -> None:
     client, _ = api
     assert _predict(client, _photo(1), species="orca").status_code == 404

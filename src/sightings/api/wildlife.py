@@ -305,11 +305,13 @@ def predict_batch(
     k: Annotated[int | None, Form(ge=1, le=50)] = None,
     lang: Lang = None,
 ) -> StreamingResponse:
-    """Many photos (or a zip): one NDJSON line per image as it is done; a bad image fails alone.
-    The whole batch is refused (4xx, nothing stored) when empty, too large, or a zip is unsafe."""
+    """Many photos (or a zip): one NDJSON line per image as it is done; a bad image (one over
+    ``server.max_upload_bytes`` too) fails alone. The whole batch is refused (4xx, nothing stored) when empty, too
+    large, or a zip is unsafe."""
     from sightings.solutions.wildlife.intake import BatchItem, check_batch, read_zip
 
     config = _settings(request).wildlife
+    max_image_bytes = _settings(request).server.max_upload_bytes  # per image, as on every upload route
     _limit_body(request, config.max_batch_bytes)
     service = get_service(request)
     service.species(species)  # 404 before anything is read
@@ -330,6 +332,8 @@ def predict_batch(
 
     def line(i: int, item: BatchItem) -> str:
         try:
+            if len(item.data) > max_image_bytes:
+                raise TooLargeError(f"over the upload limit of {max_image_bytes} bytes", where=item.name)
             pred = hold_through_outage(
                 lambda: service.predict(item.data, species=species, k=k, filename=item.name, origin="batch"),
                 request,
