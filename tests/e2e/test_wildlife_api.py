@@ -282,6 +282,17 @@ def test_enrol_refuses_all_photos_when_one_fails_the_quality_gate_or_the_ids(api
     assert service.species("lion").matcher.gallery.count() == gallery
 
 
+@pytest.mark.parametrize("field", ["scientific_name", "vernacular_name"])
+def test_species_names_have_a_length_limit(api: Any, field: str) -> None:
+    """The other text fields of the form had one; these two were stored (and exported) at any length."""
+    client, service = api
+    before = service.store.list_species()
+    form = {"species": "lion", "individual_id": "L0", field: "x" * 257}
+    r = client.post("/v1/individuals", files=[("files", ("l.png", encode(animal(0))))], data=form, headers=KEY)
+    assert r.status_code == 422 and r.json()["error"].startswith(f"{field}: String should have at most 256"), r.text
+    assert service.store.list_species() == before
+
+
 def test_review_confirm_and_correct_enrol_the_photo_and_log_the_decision(api: Any) -> None:
     client, service = api
     pred = _predict(client, _photo(4)).json()

@@ -33,8 +33,10 @@ class IndividualForm(BaseModel):
     species: str = Field(description="species id, e.g. 'lion' (created on first use)", max_length=64)
     individual_id: str = Field(description="id of the individual, e.g. 'Ayo' (created if new)", max_length=64)
     label: str | None = Field(None, description="display name (default: the id)", max_length=256)
-    scientific_name: str | None = Field(None, description="species scientific name, e.g. 'Panthera leo'")
-    vernacular_name: str | None = Field(None, description="species common name, e.g. 'lion'")
+    scientific_name: str | None = Field(
+        None, description="species scientific name, e.g. 'Panthera leo'", max_length=256
+    )
+    vernacular_name: str | None = Field(None, description="species common name, e.g. 'lion'", max_length=256)
 
 
 class ReviewRequest(_Request):
