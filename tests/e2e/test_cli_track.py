@@ -135,3 +135,23 @@ def test_detector_options_and_tiles_only_where_the_detector_takes_them(
     assert option.exit_code == 3 and "model_name" in option.output, option.output
     bad = runner.invoke(app, [*base, "--detector-option", "model_name"])
     assert bad.exit_code == 2 and "--detector-option: expected KEY=VALUE" in bad.output
+
+
+def test_an_output_path_that_cannot_be_written_fails_before_tracking(
+    app: typer.Typer, video: Path, tmp_path: Path
+) -> None:
+    """`--out` or `--preview` under a file, or a `--preview` that is a folder: one line, exit 2, nothing written."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    (tmp_path / "taken.mp4").mkdir()
+    out = tmp_path / "o"
+    for flags, message in (
+        (["--out", str(blocker / "o")], "a part of the path is a file"),
+        (["--out", str(out), "--preview", str(blocker / "p.mp4")], "a part of the path is a file"),
+        (["--out", str(out), "--preview", str(blocker / "p.png")], "a part of the path is a file"),
+        (["--out", str(out), "--preview", str(tmp_path / "taken.mp4")], "is a folder"),
+    ):
+        res = runner.invoke(app, ["track", str(video), "--detector", "square", *flags])
+        assert res.exit_code == 2, res.output
+        assert message in res.output and "Traceback" not in res.output
+        assert not out.exists()

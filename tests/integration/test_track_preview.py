@@ -44,3 +44,13 @@ def test_a_bad_preview_name_is_an_input_error(tmp_path: Path) -> None:
     video = make_video(tmp_path / "v.mp4", seconds=0.4, gop=10)
     with pytest.raises(InputError, match=r"must end in \.mp4 or \.png"):
         render_track_preview(tmp_path / "p.gif", video, [])
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".png"])
+def test_a_preview_that_cannot_be_written_is_an_input_error_and_leaves_nothing(tmp_path: Path, suffix: str) -> None:
+    video = make_video(tmp_path / "v.mp4", seconds=0.4, gop=10)
+    target = tmp_path / f"taken{suffix}"
+    target.mkdir()  # a folder where the preview goes: the final rename fails
+    with pytest.raises(InputError, match="cannot write here: it is a folder"):
+        render_track_preview(target, video, _rows(range(0, 10), 1, 30.0))
+    assert not list(tmp_path.glob(".taken*"))

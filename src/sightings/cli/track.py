@@ -106,8 +106,11 @@ def track(
         raise typer.BadParameter("must end in .mp4 or .png", param_hint="'--preview'")
     if out.exists() and not out.is_dir():
         raise typer.BadParameter("exists and is not a folder", param_hint="'--out'")
+    if preview is not None and preview.is_dir():
+        raise typer.BadParameter("is a folder, expected a file name", param_hint="'--preview'")
     wanted = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
 
+    from sightings.core.atomic import check_output_parent, make_output_dir
     from sightings.core.registry import DETECTORS, TRACKERS
     from sightings.evaluate.mot_io import write_mot
     from sightings.vision.draw import render_track_preview
@@ -115,6 +118,9 @@ def track(
     from sightings.vision.track.linking import LinkOptions
     from sightings.vision.track_output import write_tracks_parquet
 
+    for target in (out, preview):  # an output path that cannot be written fails before the tracking, not after
+        if target is not None:
+            check_output_parent(target)
     DETECTORS.check(detector)  # unknown names fail before the video is opened
     TRACKERS.check(tracker)
     if not whole_frame(tiles) and not accepts_option(detector, "tile"):
@@ -145,8 +151,6 @@ def track(
         smooth_s=smooth_s,
         progress=show,
     )
-    from sightings.core.atomic import make_output_dir
-
     make_output_dir(out)
     mot_path = write_mot(out / "tracks.txt", result.to_mot())
     parquet_path = write_tracks_parquet(out / "tracks.parquet", result.to_columns())

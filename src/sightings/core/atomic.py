@@ -17,6 +17,7 @@ __all__ = [
     "atomic_dir",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_output_parent",
     "make_output_dir",
     "output_error",
 ]
@@ -44,6 +45,17 @@ def output_error(exc: OSError, target: Path) -> InputError:
     else:
         reason = f"cannot write here: {exc.strerror or exc}"
     return InputError(reason, where=target)
+
+
+def check_output_parent(path: str | os.PathLike[str]) -> None:
+    """Before long work: refuse ``path`` when a part of the path above it is a file, the :class:`InputError`
+    writing there later would give (nothing is created; other causes are left to the write itself)."""
+    target = Path(path)
+    for parent in target.absolute().parents:  # nearest first
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError("cannot write here: a part of the path is a file, not a folder", where=target)
+            return
 
 
 def make_output_dir(path: str | os.PathLike[str]) -> Path:

@@ -12,6 +12,7 @@ Drawing lives here, never inside trackers. Colours are fixed per track id.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sightings.core.atomic import output_error
 from sightings.core.errors import InputError
 from sightings.core.protocols import TrackedDetection
 from sightings.core.types import Frame
@@ -84,18 +86,30 @@ class PreviewWriter:
         image = draw_tracks(frame.image, tracked)
         h, w = image.shape[0] - image.shape[0] % 2, image.shape[1] - image.shape[1] % 2
         image = np.ascontiguousarray(image[:h, :w])
-        if self._container is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._container = av.open(str(self._tmp), "w", format="mp4")
-            self._stream = self._container.add_stream("libx264", rate=self.fps)
-            self._stream.width, self._stream.height = w, h
-            self._stream.pix_fmt = "yuv420p"
-            self._stream.options = {"preset": "veryfast", "crf": "28"}
-        for packet in self._stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-            self._container.mux(packet)
+        try:
+            if self._container is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._container = av.open(str(self._tmp), "w", format="mp4")
+                self._stream = self._container.add_stream("libx264", rate=self.fps)
+                self._stream.width, self._stream.height = w, h
+                self._stream.pix_fmt = "yuv420p"
+                self._stream.options = {"preset": "veryfast", "crf": "28"}
+            for packet in self._stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                self._container.mux(packet)
+        except OSError as exc:  # the file cannot be written there (PyAV's errors are OSErrors too)
+            self.abort()
+            raise output_error(exc, self.path) from None
 
     def close(self) -> Path | None:
-        """Finish the file (atomically renamed into place); None when no frame was added."""
+        """Finish the file (atomically renamed into place); None when no frame was added. A path that cannot be
+        written is an :class:`InputError` naming it, and no partial file is left."""
+        try:
+            return self._finish()
+        except OSError as exc:
+            self.abort()
+            raise output_error(exc, self.path) from None
+
+    def _finish(self) -> Path | None:
         if self.kind == "png":
             if self._best is None:
                 return None
@@ -115,11 +129,13 @@ class PreviewWriter:
         return self.path
 
     def abort(self) -> None:
-        """Drop a partial preview (on error)."""
+        """Drop a partial preview (on error); never raises, so the error that led here is the one reported."""
         if self._container is not None:
-            self._container.close()
+            with contextlib.suppress(Exception):
+                self._container.close()
             self._container = None
-        self._tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self._tmp.unlink(missing_ok=True)
 
 
 def render_track_preview(
