@@ -364,3 +364,18 @@ def test_cli_uses_sightings_models_dir(tmp_path: Path, tflite: Path, monkeypatch
         assert (tmp_path / "env-models" / "e" / MANIFEST_NAME).is_file()
     finally:
         get_settings.cache_clear()
+
+
+def test_cli_import_into_a_models_dir_that_cannot_be_one(tmp_path: Path, tflite: Path) -> None:
+    """`--models-dir` naming a file (or a path under one): one line naming it, exit 2, not a traceback."""
+    from sightings.cli.models import app
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for models in (blocker, blocker / "models"):
+        res = CliRunner().invoke(
+            app, ["import", str(tflite), "--name", "t", "--task", "detect", "--models-dir", str(models)]
+        )
+        assert res.exit_code == InputError.exit_code, res.output
+        assert f"{models}: cannot write here" in res.output
+    assert blocker.read_text() == "x"

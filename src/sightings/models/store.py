@@ -28,7 +28,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sightings.core.atomic import atomic_dir
+from sightings.core.atomic import atomic_dir, make_output_dir
 from sightings.core.errors import InputError, IntegrityError, NotFoundError
 
 __all__ = [
@@ -509,7 +509,7 @@ class ModelStore:
             raise InputError(
                 f"model {manifest.name!r} already exists", where=target, hint="use --overwrite to replace it"
             )
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_output_dir(self.root)  # a models folder that cannot be one is one line naming it
         with atomic_dir(target, overwrite=True) as tmp:
             tmp.chmod(0o755)  # mkdtemp makes it 0700; a models folder is readable like any installed data
             for file_name, src in files:
