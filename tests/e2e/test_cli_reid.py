@@ -116,3 +116,22 @@ def test_eval_reid_rerank_options(dataset: Path) -> None:
     assert res.exit_code != 0 and "bad options ['octaves'] for local_matcher 'rootsift'" in res.output
     res = runner.invoke(app, [*base, "--rerank", "rootsift", "--rerank-set", "max_side"])
     assert res.exit_code != 0 and "--rerank-set: expected KEY=VALUE" in res.output
+
+
+def test_eval_reid_out_that_cannot_be_a_folder_fails_before_evaluating(
+    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--out` under a file or naming a file: one line, exit 2, found before any image is embedded."""
+    import sightings.cli.identity as identity_cli
+
+    def no_embedding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("embedded images for an --out that cannot be written")
+
+    monkeypatch.setattr(identity_cli, "_features", no_embedding)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for out, message in ((blocker / "report", "a part of the path is a file"), (blocker, "not a folder")):
+        res = runner.invoke(app, ["eval", "reid", str(dataset), "--embedder", "fake", "--out", str(out), "-q"])
+        assert res.exit_code == 2, res.output
+        assert res.output.startswith(f"error: {out}: ") and message in res.output
+        assert len(res.output.strip().splitlines()) == 1

@@ -105,6 +105,12 @@ def eval_reid(
     _check_fraction(target_precision, "--target-precision")
     if rerank_top < 0:
         raise InputError(f"must be >= 0, got {rerank_top}", where="--rerank-top")
+    if out is not None:  # an --out that cannot be a folder fails before the evaluation, not after it
+        from sightings.core.atomic import check_output_parent
+
+        if out.exists() and not out.is_dir():
+            raise InputError("output path exists and is not a folder", where=out)
+        check_output_parent(out)
     options = key_value_options(set_, "--set")
     rerank_options = key_value_options(rerank_set, "--rerank-set")
     local_matcher = None
