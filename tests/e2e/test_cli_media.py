@@ -142,3 +142,29 @@ def test_sample_truncated_leaves_no_folder(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.output.startswith(f"error: {cut}: truncated")
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_sample_stopped_by_sigterm_leaves_no_partial_folder(tmp_path: Path) -> None:
+    """SIGTERM (kill, systemd, docker stop) mid-run stops as Ctrl-C does: one line, exit 143, nothing left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clip = make_video(tmp_path / "long.mp4", seconds=20.0, gop=50)
+    out = tmp_path / "out"
+    env = {**os.environ, "SIGHTINGS_DATA_DIR": str(tmp_path / "data")}
+    args = [sys.executable, "-m", "sightings", "media", "sample", str(clip), "--stride", "1", "--format", "png"]
+    proc = subprocess.Popen([*args, "--out", str(out), "-q"], stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:  # signal once frames are being written
+        if any(any(p.iterdir()) for p in tmp_path.glob(".out.*.partial")):
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "sampling ended before it could be signalled"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert stderr == "error: terminated\n"
+    assert not out.exists() and not list(tmp_path.glob(".out*"))

@@ -177,5 +177,10 @@ _add_groups()
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point; SIGTERM stops a command as Ctrl-C does (clean-ups run, exit 143)."""
+    import signal
+
+    from sightings.cli.common import raise_terminated
+
+    signal.signal(signal.SIGTERM, raise_terminated)
     app()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,12 +24,14 @@ from sightings.core.errors import SightingsError
 
 __all__ = [
     "SightingsGroup",
+    "Terminated",
     "console",
     "echo_json",
     "err_console",
     "key_value_options",
     "new_progress",
     "new_typer",
+    "raise_terminated",
     "track_progress",
 ]
 
@@ -36,6 +39,16 @@ T = TypeVar("T")
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, systemd, ``docker stop``) as an interrupt: the same clean-ups as Ctrl-C run (partial
+    outputs removed, workers stopped) instead of the process vanishing mid-write."""
+
+
+def raise_terminated(signum: int, frame: object) -> NoReturn:
+    """A SIGTERM handler (installed by the console entry point) raising :class:`Terminated`."""
+    raise Terminated
 
 
 class SightingsGroup(TyperGroup):
@@ -47,6 +60,9 @@ class SightingsGroup(TyperGroup):
         except SightingsError as err:
             typer.echo(f"error: {err}", err=True)
             ctx.exit(err.exit_code)
+        except Terminated:
+            typer.echo("error: terminated", err=True)
+            ctx.exit(128 + signal.SIGTERM)
         except KeyboardInterrupt:
             typer.echo("error: interrupted", err=True)
             ctx.exit(130)
