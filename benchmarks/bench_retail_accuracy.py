@@ -285,13 +285,16 @@ class _Row:
     score: float = 1.0
 
 
-def filled(points: list[tuple[int, TrackPoint]], stride: int, gap_s: float) -> list[tuple[int, TrackPoint]]:
+def filled(
+    points: list[tuple[int, TrackPoint]], stride: int, gap_s: float, phase: int = 0
+) -> list[tuple[int, TrackPoint]]:
     """``points`` with every gap of up to ``gap_s`` inside a track filled by straight lines on the analysed frames
-    (the engine's ``interpolate_gaps``): with :func:`box_oracle`, perfect identities kept through every occlusion."""
+    (index % ``stride`` == ``phase``; the engine's ``interpolate_gaps``): with :func:`box_oracle`, perfect
+    identities kept through every occlusion."""
     from sightings.vision.track.postprocess import interpolate_gaps
 
     rows = [_Row(p.frame, p.t_s, tid, p.x1, p.y1, p.x2, p.y2) for tid, p in points]
-    frames = [(f, f / FPS) for f in range(0, FRAMES, stride)]
+    frames = [(f, f / FPS) for f in range(phase, FRAMES, stride)]
     return [
         (r.track_id, TrackPoint(r.t_s, r.x1, r.y1, r.x2, r.y2, r.frame))
         for r in interpolate_gaps(rows, frames, max_gap_s=gap_s)
@@ -453,11 +456,35 @@ def print_phase_spread(
     sparse_veto: bool = True,
 ) -> None:
     """Mean |deviation| per stride over sampling phases (:func:`phase_points`): mean (min-max), for receipt seed
-    2026 and, with ``seeds``, the mean over that many receipt files."""
+    2026 and, with ``seeds``, the mean over that many receipt files; beside it, over the same phases and receipt
+    files, the two bounds: the ground truth sampled at the phase (sampling alone) and every detection at the phase
+    named by the ground truth with its gaps filled (:func:`box_oracle`, :func:`filled`: no tracker, no one lost)."""
     tracks = phase_points(config, strides, phases, frames, use_cache=use_cache, sparse_veto=sparse_veto)
     seed_list = list(range(SEED, SEED + max(1, seeds)))
     truth = gt_points(1, frames)
     references = {seed: metrics_of(truth, 1, config, frames, seed) for seed in seed_list}
+    detections = detection_points(config, use_cache=use_cache, frames=frames)
+
+    def mean_over_receipts(points: list[tuple[int, TrackPoint]], stride: int) -> float:
+        return float(
+            np.mean(
+                [
+                    mean_abs_deviation(metrics_of(points, stride, config, frames, seed), reference) or 0.0
+                    for seed, reference in references.items()
+                ]
+            )
+        )
+
+    bounds: dict[str, dict[int, list[float]]] = {
+        "ground truth sampled at the phase": {s: [] for s in strides},
+        "every detection at the phase named by the ground truth, gaps filled": {s: [] for s in strides},
+    }
+    for stride, phase in tracks:
+        sampled = [(t, p) for t, p in truth if p.frame % stride == phase]
+        at_phase = [(t, p) for t, p in detections if p.frame % stride == phase]
+        named = filled(box_oracle(at_phase, frames), stride, 20.0, phase)
+        for rows, points in zip(bounds.values(), (sampled, named), strict=True):
+            rows[stride].append(mean_over_receipts(points, stride))
     per: dict[int, list[tuple[int, float, float]]] = {s: [] for s in strides}
     true_sellers = reference_sellers(config, frames)
     right_seller = dict.fromkeys(strides, 0)
@@ -482,6 +509,12 @@ def print_phase_spread(
             values = [row[k] for row in per[s]]
             cells.append(f"{np.mean(values):.1f} ({min(values):.1f}-{max(values):.1f})")
         print(f"| {name} | " + " | ".join(cells) + " |")
+    for name, rows in bounds.items():
+        print(
+            f"| bound: {name} (mean of {len(seed_list)} receipt files) | "
+            + " | ".join(f"{np.mean(rows[s]):.1f} ({min(rows[s]):.1f}-{max(rows[s]):.1f})" for s in strides)
+            + " |"
+        )
     print(
         "| phases whose seller is mostly the reference seller | "
         + " | ".join(f"{right_seller[s]} of {len(per[s])}" for s in strides)
