@@ -284,6 +284,9 @@ def test_cli_run_cuts_show_validate(clip: Path, tmp_path: Path) -> None:
     assert res.exit_code == 3 and "unknown module 'nope'" in res.output
     res = runner.invoke(app, ["content", "validate", str(tmp_path / "missing")])
     assert res.exit_code == 4
+    for command in ("show", "validate"):  # a file where the run folder belongs is bad input, not a missing folder
+        res = runner.invoke(app, ["content", command, str(run / "manifest.json")])
+        assert res.exit_code == 2 and "is a file, expected a run folder" in res.output, res.output
 
 
 def test_batch_job_content(clip: Path, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from sightings.core.errors import IntegrityError, NotFoundError
+from sightings.core.errors import InputError, IntegrityError, NotFoundError
 from sightings.core.json_files import read_json
 
 __all__ = ["MANIFEST", "load_manifest", "load_module"]
@@ -26,8 +26,11 @@ MANIFEST = "manifest.json"
 
 
 def load_manifest(run_dir: Path) -> dict[str, Any]:
-    """The run's manifest (NotFoundError for a missing folder or manifest, IntegrityError for a broken one)."""
+    """The run's manifest (NotFoundError for a missing folder or manifest, InputError for a file given as the
+    folder, IntegrityError for a broken manifest)."""
     path = run_dir / MANIFEST
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError("is a file, expected a run folder (the one holding manifest.json)", where=run_dir)
     if not run_dir.is_dir():
         raise NotFoundError("no such run folder", where=run_dir)
     if not path.is_file():
