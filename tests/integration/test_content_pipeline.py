@@ -289,6 +289,24 @@ def test_cli_run_cuts_show_validate(clip: Path, tmp_path: Path) -> None:
         assert res.exit_code == 2 and "is a file, expected a run folder" in res.output, res.output
 
 
+def test_cli_run_refuses_a_bad_corpus_before_decoding(clip: Path, tmp_path: Path) -> None:
+    """A file as --corpus, or a missing corpus without --corpus-add, is refused up front and creates nothing (it
+    used to run the whole video, mark uniqueness failed and exit 0, or leave an empty corpus folder behind)."""
+    from sightings.cli import app
+
+    runner = CliRunner()
+    base = ["content", "run", str(clip), "--platform", "yt", "--video-id", "c1", "--out", str(tmp_path / "rs")]
+    a_file = tmp_path / "corpus.txt"
+    a_file.write_text("not a folder")
+    res = runner.invoke(app, [*base, "--corpus", str(a_file)])
+    assert res.exit_code == 2 and "is a file, expected the reference corpus folder" in res.output, res.output
+    res = runner.invoke(app, [*base, "--corpus", str(a_file / "sub"), "--corpus-add"])
+    assert res.exit_code == 2 and "a part of the path is a file" in res.output, res.output
+    res = runner.invoke(app, [*base, "--corpus", str(tmp_path / "nope")])
+    assert res.exit_code == 4 and "--corpus-add creates it" in res.output, res.output
+    assert not (tmp_path / "nope").exists() and not (tmp_path / "rs").exists()
+
+
 def test_batch_job_content(clip: Path, tmp_path: Path) -> None:
     from sightings.core.protocols import BatchItem
     from sightings.core.registry import JOBS

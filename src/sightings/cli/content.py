@@ -23,7 +23,9 @@ def run(
     out: Path = typer.Option(Path("result_store"), "--out", help="Result store folder."),
     fps: float = typer.Option(2.0, "--fps", min=0.01, max=60, help="Analysis frames per second (uniform part)."),
     workers: int = typer.Option(2, "--workers", min=1, max=32, help="Modules run in parallel on this many threads."),
-    corpus: Path | None = typer.Option(None, "--corpus", help="Reference corpus folder for `uniqueness`."),
+    corpus: Path | None = typer.Option(
+        None, "--corpus", help="Reference corpus folder for `uniqueness` (must exist unless --corpus-add)."
+    ),
     corpus_add: bool = typer.Option(False, "--corpus-add", help="Add this video to the corpus afterwards."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
@@ -42,6 +44,15 @@ def run(
         raise InputError(
             "no module named; give names like cuts,pacing (sightings content modules lists them)", where="--modules"
         )
+    if corpus is not None:  # checked before the video is decoded: a bad corpus would only fail one module
+        from sightings.core.atomic import check_output_parent
+        from sightings.core.errors import InputError, NotFoundError
+
+        if corpus.exists() and not corpus.is_dir():
+            raise InputError("is a file, expected the reference corpus folder", where=corpus)
+        if not corpus.exists() and not corpus_add:
+            raise NotFoundError("no such corpus folder (--corpus-add creates it with this video)", where=corpus)
+        check_output_parent(corpus)
     options = ContentOptions.model_validate(
         {
             "modules": chosen,

@@ -118,7 +118,8 @@ def uniqueness(ctx: ModuleContext) -> RawOutput:
     if not images:
         raise ModuleSkipped("no shot frames")
     corpus = Path(ctx.options.corpus_dir)
-    corpus.mkdir(parents=True, exist_ok=True)
+    if ctx.options.corpus_add:  # only a run that adds to the corpus creates it
+        corpus.mkdir(parents=True, exist_ok=True)
     embedder = EMBEDDERS.create("color-texture")
     vectors = np.asarray(embedder.embed(images), np.float32)
     store = VECTOR_STORES.create("numpy", path=corpus / "embeddings.npz")
