@@ -35,6 +35,13 @@ def test_post_draft_validates_fields_and_names_photos() -> None:
         PostDraft(posted_at=datetime(2025, 1, 1))  # a naive time
     with pytest.raises(InputError, match=r"post\.source_id"):
         PostDraft(source_id="bad id with spaces")
+    # every backend refuses a NUL the same way, naming the field (PostgreSQL's insert failed, naming the database)
+    with pytest.raises(InputError, match=r"post\.text: contains a NUL"):
+        PostDraft(text="пропал кот\x00")
+    with pytest.raises(InputError, match=r"post\.district: contains a NUL"):
+        PostDraft(district="\x00")
+    with pytest.raises(InputError, match=r"post\.phones: contains a NUL"):
+        PostDraft(phones=("+7 900\x00",))
 
 
 def test_parse_point() -> None:

@@ -127,6 +127,12 @@ class PostDraft:
         check_point(self.lat, self.lon, "post.lat/lon")
         if not isinstance(self.text, str):
             raise InputError(f"must be text, got {type(self.text).__name__}", where="post.text")
+        for name in ("text", "link", "author", "city", "district", "address"):  # PostgreSQL cannot store NUL
+            value = getattr(self, name)
+            if isinstance(value, str) and "\x00" in value:
+                raise InputError("contains a NUL character", where=f"post.{name}")
+        if any("\x00" in phone for phone in self.phones):
+            raise InputError("contains a NUL character", where="post.phones")
         object.__setattr__(self, "photos", tuple(self.photos))
         object.__setattr__(self, "phones", tuple(self.phones))
         names = tuple(self.photo_names) or tuple(f"photo {i + 1}" for i in range(len(self.photos)))
