@@ -236,22 +236,23 @@ def create_individual(
     if not blobs:
         raise InputError("send at least one photo", where="files")
 
-    def check_all() -> None:  # every photo first (ids, decoding, the quality gate): one bad photo refuses them all
-        for name, data in blobs:
+    checked = hold_through_outage(  # every photo first (ids, decoding, the quality gate): one bad one refuses all
+        lambda: [
             service.check_enrol(data, species=form.species, individual=form.individual_id, where=name)
-
-    hold_through_outage(check_all, request, where="POST /v1/individuals")
+            for name, data in blobs
+        ],
+        request,
+        where="POST /v1/individuals",
+    )
     if form.scientific_name or form.vernacular_name:
         service.add_species(form.species, scientific_name=form.scientific_name, vernacular_name=form.vernacular_name)
     outcomes = [
         hold_through_outage(
-            lambda data=data, name=name: service.enrol(  # type: ignore[misc]
-                data, species=form.species, individual=form.individual_id, label=form.label, where=name
-            ),
+            lambda photo=photo: service.enrol_checked(photo, label=form.label),  # type: ignore[misc]
             request,
             where="POST /v1/individuals",
         )
-        for name, data in blobs
+        for photo in checked
     ]
     return _individual_out(service, form.individual_id, {o.embedding_id: o.added for o in outcomes})
 

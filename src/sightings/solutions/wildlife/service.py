@@ -60,7 +60,7 @@ from sightings.solutions.wildlife.store import (
     new_prediction_id,
 )
 
-__all__ = ["Analysis", "EnrolOutcome", "WildlifeReports", "WildlifeService"]
+__all__ = ["Analysis", "CheckedPhoto", "EnrolOutcome", "WildlifeReports", "WildlifeService"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +106,17 @@ class _Photo:
     lat: float | None
     lon: float | None
     upload_as_is: bool = False  # the upload is a JPEG that decodes to ``image`` as is (stored without re-encoding)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CheckedPhoto:
+    """A photo :meth:`WildlifeService.check_enrol` passed for ``individual`` of ``species``, decoded once:
+    :meth:`WildlifeService.enrol_checked` enrols it."""
+
+    species: str
+    individual: str
+    where: str | None
+    photo: _Photo
 
 
 def _same_species(record: IdentityRecord, species: str) -> None:
@@ -320,19 +331,10 @@ class WildlifeService:
         individual: str,
         where: str | None = None,
         check_quality: bool = True,
-    ) -> None:
-        """Raise what :meth:`enrol` would refuse this photo for (ids, an individual of another species, decoding, the
-        quality gate), writing nothing: a caller enrolling several photos checks them all before enrolling any."""
-        self._enrollable(source, species=species, individual=individual, where=where, check_quality=check_quality)
-        try:
-            record = self.catalog.get_identity(individual)
-        except NotFoundError:
-            return
-        _same_species(record, species)
-
-    def _enrollable(
-        self, source: ImageSource, *, species: str, individual: str, where: str | None, check_quality: bool
-    ) -> _Photo:
+    ) -> CheckedPhoto:
+        """Everything :meth:`enrol` would refuse this photo for (ids, an individual of another species, decoding, the
+        quality gate), writing nothing: a caller enrolling several photos checks them all before enrolling any, then
+        enrols each with :meth:`enrol_checked`."""
         check_name(individual, "individual")
         check_name(species, "species")
         photo = self._decode(source, where)
@@ -340,7 +342,9 @@ class WildlifeService:
             result = GateResult(image_quality_checks(photo.image, self.gate_settings), species)
             if not result.passed:
                 raise InputError(result.message or "unusable photo", where=where or "photo")
-        return photo
+        with contextlib.suppress(NotFoundError):
+            _same_species(self.catalog.get_identity(individual), species)
+        return CheckedPhoto(species, individual, where, photo)
 
     def enrol(
         self,
@@ -354,9 +358,16 @@ class WildlifeService:
         media_uri: str | None = None,
     ) -> EnrolOutcome:
         """Enrol one photo of ``individual`` (created if new); no retraining, findable at once."""
-        photo = self._enrollable(
+        checked = self.check_enrol(
             source, species=species, individual=individual, where=where, check_quality=check_quality
         )
+        return self.enrol_checked(checked, label=label, media_uri=media_uri)
+
+    def enrol_checked(
+        self, checked: CheckedPhoto, *, label: str | None = None, media_uri: str | None = None
+    ) -> EnrolOutcome:
+        """Enrol a photo :meth:`check_enrol` passed (the second half of :meth:`enrol`)."""
+        species, individual, where, photo = checked.species, checked.individual, checked.where, checked.photo
         with self._write:
             if species not in {s.name for s in self.store.list_species()}:
                 self.store.put_species(SpeciesRecord(species))
