@@ -106,11 +106,9 @@ def eval_reid(
     if rerank_top < 0:
         raise InputError(f"must be >= 0, got {rerank_top}", where="--rerank-top")
     if out is not None:  # an --out that cannot be a folder fails before the evaluation, not after it
-        from sightings.core.atomic import check_output_parent
+        from sightings.core.atomic import check_output_folder
 
-        if out.exists() and not out.is_dir():
-            raise InputError("output path exists and is not a folder", where=out)
-        check_output_parent(out)
+        check_output_folder(out)
     options = key_value_options(set_, "--set")
     rerank_options = key_value_options(rerank_set, "--rerank-set")
     local_matcher = None

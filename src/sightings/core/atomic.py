@@ -17,6 +17,7 @@ __all__ = [
     "atomic_dir",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_output_folder",
     "check_output_parent",
     "make_output_dir",
     "output_error",
@@ -56,6 +57,15 @@ def check_output_parent(path: str | os.PathLike[str]) -> None:
             if not parent.is_dir():
                 raise InputError("cannot write here: a part of the path is a file, not a folder", where=target)
             return
+
+
+def check_output_folder(path: str | os.PathLike[str]) -> None:
+    """Before long work: refuse an output *folder* ``path`` that exists as something else or lies under a file
+    (:func:`check_output_parent`); nothing is created."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise InputError("output path exists and is not a folder", where=target)
+    check_output_parent(target)
 
 
 def make_output_dir(path: str | os.PathLike[str]) -> Path:

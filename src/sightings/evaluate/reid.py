@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from sightings.core.atomic import atomic_write_text, make_output_dir
+from sightings.core.atomic import atomic_write_text, check_output_folder, make_output_dir
 from sightings.core.errors import BackendError, InputError
 from sightings.evaluate.reid_data import (
     IndexArray,
@@ -281,8 +281,7 @@ def evaluate_reid(
 def write_reid_outputs(report: ReidReport, out_dir: str | Path) -> dict[str, Path]:
     """Write ``metrics.json``, ``cmc.png`` and ``reliability.png`` into ``out_dir`` (each file atomically)."""
     folder = Path(out_dir)
-    if folder.exists() and not folder.is_dir():
-        raise InputError("output path exists and is not a folder", where=folder)
+    check_output_folder(folder)
     make_output_dir(folder)
     paths = {
         "metrics": atomic_write_text(folder / "metrics.json", json.dumps(report.to_dict(), indent=2) + "\n"),
